@@ -24,8 +24,12 @@
 /** Element types. Token ids and masks are `i32`; everything else is `f32`. */
 export type DType = "f32" | "i32";
 
-/** A typed array of either element type. */
-export type TypedArray = Float32Array | Int32Array;
+/**
+ * A typed array holding a storage's elements. `f32` storage reads back as Float32Array (Float64Array from a CPU
+ * backend in float64 mode, used for gradient checks); `i32` as Int32Array. `upload` accepts any of them and
+ * converts floats to the backend's precision.
+ */
+export type TypedArray = Float32Array | Float64Array | Int32Array;
 
 /** A backend-owned block of `length` elements of `dtype`. Opaque above the backend. */
 export interface Storage {

@@ -28,6 +28,9 @@ import type {
 } from "./backend.ts";
 import { numel } from "./backend.ts";
 
+/** Float storage: float32, or float64 when the backend runs in float64 mode. */
+type Floats = Float32Array | Float64Array;
+
 /** CPU storage: a typed array of the storage's dtype. */
 class CpuStorage implements Storage {
   released = false;
@@ -43,17 +46,26 @@ const NEG_BIG = -1e30;
 /** Reference implementation of every primitive with plain loops. */
 export class CpuBackend implements Backend {
   readonly name = "cpu" as const;
-  readonly description = "CPU (TypeScript loops)";
+  readonly description: string;
+  /** Store `f32` tensors as float64 (for finite-difference gradient checks); off by default. */
+  readonly float64: boolean;
+
+  constructor(options: { float64?: boolean } = {}) {
+    this.float64 = options.float64 ?? false;
+    this.description = this.float64 ? "CPU (TypeScript loops, float64)" : "CPU (TypeScript loops)";
+  }
 
   // ---- memory ---------------------------------------------------------------------------------------------
 
   upload(data: TypedArray): Storage {
-    const dtype: DType = data instanceof Int32Array ? "i32" : "f32";
-    return new CpuStorage(data.slice(), dtype);
+    if (data instanceof Int32Array) return new CpuStorage(data.slice(), "i32");
+    const out = this.#floats(data.length);
+    out.set(data);
+    return new CpuStorage(out, "f32");
   }
 
   full(length: number, dtype: DType, value: number): Storage {
-    const data = dtype === "i32" ? new Int32Array(length) : new Float32Array(length);
+    const data = dtype === "i32" ? new Int32Array(length) : this.#floats(length);
     if (value !== 0) data.fill(value);
     return new CpuStorage(data, dtype);
   }
@@ -77,10 +89,19 @@ export class CpuBackend implements Backend {
     return s.data;
   }
 
-  #f32(s: Storage): Float32Array {
+  #f32(s: Storage): Floats {
     const d = this.#get(s);
-    if (!(d instanceof Float32Array)) throw new Error("CpuBackend: expected f32 storage, got i32");
+    if (d instanceof Int32Array) throw new Error("CpuBackend: expected f32 storage, got i32");
     return d;
+  }
+
+  /** A new float array for `f32` results: Float32Array, or Float64Array in float64 mode. */
+  #floats(n: number): Floats {
+    return this.float64 ? new Float64Array(n) : new Float32Array(n);
+  }
+
+  #floatsFrom(a: Float64Array): Floats {
+    return this.float64 ? a : Float32Array.from(a);
   }
 
   #i32(s: Storage): Int32Array {
@@ -104,7 +125,7 @@ export class CpuBackend implements Backend {
 
   cast(x: Storage, dtype: DType): Storage {
     const s = this.#get(x);
-    const out = dtype === "i32" ? new Int32Array(s.length) : new Float32Array(s.length);
+    const out = dtype === "i32" ? new Int32Array(s.length) : this.#floats(s.length);
     for (let i = 0; i < s.length; i++) out[i] = dtype === "i32" ? Math.trunc(s[i]) : s[i];
     return new CpuStorage(out, dtype);
   }
@@ -113,7 +134,7 @@ export class CpuBackend implements Backend {
 
   unary(op: UnaryOp, x: Storage, alpha = 0): Storage {
     const a = this.#f32(x);
-    const out = new Float32Array(a.length);
+    const out = this.#floats(a.length);
     for (let i = 0; i < a.length; i++) out[i] = unaryForward(op, a[i], alpha);
     return new CpuStorage(out, "f32");
   }
@@ -121,7 +142,7 @@ export class CpuBackend implements Backend {
   unaryGrad(op: UnaryOp, x: Storage, dy: Storage, alpha = 0): Storage {
     const a = this.#f32(x);
     const g = this.#f32(dy);
-    const out = new Float32Array(a.length);
+    const out = this.#floats(a.length);
     for (let i = 0; i < a.length; i++) out[i] = g[i] * unaryDerivative(op, a[i], alpha);
     return new CpuStorage(out, "f32");
   }
@@ -130,7 +151,7 @@ export class CpuBackend implements Backend {
     const x = this.#get(a);
     const y = this.#get(b);
     const n = numel(shape);
-    const out = new Float32Array(n);
+    const out = this.#floats(n);
     const index = new Array<number>(shape.length).fill(0);
     for (let i = 0; i < n; i++) {
       out[i] = binaryForward(op, x[viewOffset(aView, index)], y[viewOffset(bView, index)]);
@@ -152,7 +173,7 @@ export class CpuBackend implements Backend {
     const x = this.#get(a);
     const y = this.#get(b);
     const n = numel(shape);
-    const out = a.dtype === "i32" ? new Int32Array(n) : new Float32Array(n);
+    const out = a.dtype === "i32" ? new Int32Array(n) : this.#floats(n);
     const index = new Array<number>(shape.length).fill(0);
     for (let i = 0; i < n; i++) {
       out[i] = c[viewOffset(condView, index)] !== 0
@@ -167,7 +188,7 @@ export class CpuBackend implements Backend {
 
   reduce(op: ReduceOp, x: Storage, outer: number, n: number, inner: number): Storage {
     const a = this.#f32(x);
-    const out = new Float32Array(outer * inner);
+    const out = this.#floats(outer * inner);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         let acc = op === "sum" ? 0 : -Infinity;
@@ -200,7 +221,7 @@ export class CpuBackend implements Backend {
     const { batch, m, n, k, transA, transB } = p;
     const strideA = p.strideA ?? m * k;
     const strideB = p.strideB ?? k * n;
-    const C = new Float32Array(batch * m * n);
+    const C = this.#floats(batch * m * n);
     const a2 = new Float64Array(m * k); // op(A[b]) as [m, k]
     const b2 = new Float64Array(k * n); // op(B[b]) as [k, n]
     const row = new Float64Array(n); // one row of C, accumulated in float64
@@ -232,7 +253,7 @@ export class CpuBackend implements Backend {
 
   softmax(x: Storage, rows: number, n: number, log: boolean): Storage {
     const a = this.#f32(x);
-    const out = new Float32Array(rows * n);
+    const out = this.#floats(rows * n);
     for (let r = 0; r < rows; r++) {
       const o = r * n;
       // Subtract the row maximum so exp never overflows; the result is unchanged mathematically.
@@ -249,7 +270,7 @@ export class CpuBackend implements Backend {
   softmaxBackward(y: Storage, dy: Storage, rows: number, n: number, log: boolean): Storage {
     const Y = this.#f32(y);
     const G = this.#f32(dy);
-    const out = new Float32Array(rows * n);
+    const out = this.#floats(rows * n);
     for (let r = 0; r < rows; r++) {
       const o = r * n;
       let dot = 0;
@@ -264,8 +285,8 @@ export class CpuBackend implements Backend {
   rmsnorm(x: Storage, w: Storage, rows: number, n: number, eps: number): { y: Storage; rstd: Storage } {
     const X = this.#f32(x);
     const W = this.#f32(w);
-    const y = new Float32Array(rows * n);
-    const rstd = new Float32Array(rows);
+    const y = this.#floats(rows * n);
+    const rstd = this.#floats(rows);
     for (let r = 0; r < rows; r++) {
       let ss = 0;
       for (let j = 0; j < n; j++) ss += X[r * n + j] * X[r * n + j];
@@ -289,7 +310,7 @@ export class CpuBackend implements Backend {
     const W = this.#f32(w);
     const S = this.#f32(rstd);
     const G = this.#f32(dy);
-    const dx = new Float32Array(rows * n);
+    const dx = this.#floats(rows * n);
     const dw = new Float64Array(n);
     for (let r = 0; r < rows; r++) {
       const s = S[r];
@@ -303,7 +324,7 @@ export class CpuBackend implements Backend {
         dw[j] += G[r * n + j] * xhat;
       }
     }
-    return { dx: new CpuStorage(dx, "f32"), dw: new CpuStorage(Float32Array.from(dw), "f32") };
+    return { dx: new CpuStorage(dx, "f32"), dw: new CpuStorage(this.#floatsFrom(dw), "f32") };
   }
 
   // ---- position -----------------------------------------------------------------------------------------------
@@ -313,7 +334,7 @@ export class CpuBackend implements Backend {
     const P = this.#i32(positions);
     const { batch, seq, heads, headDim, theta, inverse } = p;
     const half = headDim / 2;
-    const out = new Float32Array(X.length);
+    const out = this.#floats(X.length);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < seq; t++) {
         const pos = P[b * seq + t];
@@ -342,7 +363,7 @@ export class CpuBackend implements Backend {
     const T = this.#f32(table);
     const I = this.#i32(ids);
     const rows = T.length / dim;
-    const out = new Float32Array(count * dim);
+    const out = this.#floats(count * dim);
     for (let i = 0; i < count; i++) {
       const id = I[i];
       if (id < 0 || id >= rows) {
@@ -356,7 +377,7 @@ export class CpuBackend implements Backend {
   scatterAdd(ids: Storage, dy: Storage, count: number, dim: number, vocab: number): Storage {
     const I = this.#i32(ids);
     const G = this.#f32(dy);
-    const out = new Float32Array(vocab * dim);
+    const out = this.#floats(vocab * dim);
     // Summed in index order (in float32, as the WebGPU kernel does), so the result is deterministic.
     for (let i = 0; i < count; i++) {
       const id = I[i];
@@ -371,7 +392,7 @@ export class CpuBackend implements Backend {
     const X = this.#f32(logits);
     const T = this.#i32(targets);
     const W = this.#f32(weights);
-    const out = new Float32Array(rows);
+    const out = this.#floats(rows);
     for (let r = 0; r < rows; r++) {
       if (W[r] === 0) continue;
       const o = r * vocab;
@@ -392,7 +413,7 @@ export class CpuBackend implements Backend {
     const T = this.#i32(targets);
     const W = this.#f32(weights);
     const D = this.#f32(dloss);
-    const out = new Float32Array(rows * vocab);
+    const out = this.#floats(rows * vocab);
     for (let r = 0; r < rows; r++) {
       const scale = D[r] * W[r];
       if (scale === 0) continue;
@@ -417,8 +438,8 @@ export class CpuBackend implements Backend {
     const V = this.#f32(v);
     const M = keyMask ? this.#i32(keyMask) : null;
     const { batch, heads, tq, tk, headDim: D } = p;
-    const out = new Float32Array(batch * heads * tq * D);
-    const lse = new Float32Array(batch * heads * tq);
+    const out = this.#floats(batch * heads * tq * D);
+    const lse = this.#floats(batch * heads * tq);
     const scores = new Float64Array(tk);
     for (let b = 0; b < batch; b++) {
       for (let h = 0; h < heads; h++) {
@@ -475,7 +496,7 @@ export class CpuBackend implements Backend {
     const G = this.#f32(dout);
     const M = keyMask ? this.#i32(keyMask) : null;
     const { batch, heads, tq, tk, headDim: D } = p;
-    const dq = new Float32Array(Q.length);
+    const dq = this.#floats(Q.length);
     const dk = new Float64Array(K.length);
     const dv = new Float64Array(V.length);
     for (let b = 0; b < batch; b++) {
@@ -506,8 +527,8 @@ export class CpuBackend implements Backend {
     }
     return {
       dq: new CpuStorage(dq, "f32"),
-      dk: new CpuStorage(Float32Array.from(dk), "f32"),
-      dv: new CpuStorage(Float32Array.from(dv), "f32"),
+      dk: new CpuStorage(this.#floatsFrom(dk), "f32"),
+      dv: new CpuStorage(this.#floatsFrom(dv), "f32"),
     };
   }
 
@@ -562,7 +583,7 @@ function allowed(
 }
 
 /** log Σ_j exp(x[o + j]) over n entries, stabilised by the maximum. */
-function logSumExp(x: Float32Array, o: number, n: number): number {
+function logSumExp(x: Floats, o: number, n: number): number {
   let max = -Infinity;
   for (let j = 0; j < n; j++) max = Math.max(max, x[o + j]);
   let sum = 0;
