@@ -1,0 +1,249 @@
+/**
+ * Tensor: a shape, a dtype and contiguous row-major storage owned by a backend, plus the autograd links that say
+ * how it was made.
+ *
+ * Tensors are immutable in value: every op returns a new tensor (the optimiser's in-place update and
+ * {@link Tensor.assign} are the two deliberate exceptions). Reading is asynchronous (`await t.data()`), because on
+ * WebGPU the values live on the device; everything else is synchronous and only records work.
+ *
+ * Memory is released deterministically, never left to the garbage collector (GPU buffers are not garbage
+ * collected in any useful time): call {@link Tensor.dispose}, or run code inside {@link tidy}, which disposes
+ * every tensor created inside it except those returned or {@link keep}-ed.
+ *
+ * @module
+ */
+
+import type { Backend, DType, Storage, TypedArray } from "./backend/backend.ts";
+import { numel } from "./backend/backend.ts";
+import { CpuBackend } from "./backend/cpu.ts";
+import { backward, type GradNode } from "./autograd.ts";
+
+let defaultBackend: Backend = new CpuBackend();
+
+/** The backend new tensors go to when none is named. Starts as the CPU backend. */
+export function getDefaultBackend(): Backend {
+  return defaultBackend;
+}
+
+/** Sets the backend new tensors go to when none is named. */
+export function setDefaultBackend(backend: Backend): void {
+  defaultBackend = backend;
+}
+
+// ---- scopes ------------------------------------------------------------------------------------------------------
+
+/** Tensors created while a scope is open, so they can be disposed together. */
+const scopes: Set<Tensor>[] = [];
+
+/**
+ * Runs `fn` and disposes every tensor created inside it, except those in its result (a tensor, or an array or
+ * object of tensors, searched one level deep) and those passed to {@link keep}. Scopes nest: kept tensors move to
+ * the enclosing scope. `fn` must be synchronous (an `await` inside would let other code's tensors into the scope).
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const survivors = new Set<Tensor>(collectTensors(result));
+  for (const t of scope) {
+    if (survivors.has(t)) {
+      scopes.at(-1)?.add(t);
+    } else if (!t.isDisposed) {
+      t.dispose();
+    }
+  }
+  return result;
+}
+
+/** Marks a tensor to outlive the enclosing {@link tidy} scopes (it must then be disposed by hand). */
+export function keep<T extends Tensor>(t: T): T {
+  for (const scope of scopes) scope.delete(t);
+  return t;
+}
+
+function collectTensors(value: unknown): Tensor[] {
+  if (value instanceof Tensor) return [value];
+  if (Array.isArray(value)) return value.filter((v): v is Tensor => v instanceof Tensor);
+  if (value && typeof value === "object") {
+    return Object.values(value).filter((v): v is Tensor => v instanceof Tensor);
+  }
+  return [];
+}
+
+// ---- the tensor ---------------------------------------------------------------------------------------------------
+
+/** Options for creating a tensor. */
+export interface TensorOptions {
+  /** Defaults to the default backend ({@link setDefaultBackend}). */
+  backend?: Backend;
+  /** Defaults to "f32" (or "i32" for an Int32Array). */
+  dtype?: DType;
+  /** Track operations on this tensor so {@link Tensor.backward} can compute its gradient. */
+  requiresGrad?: boolean;
+}
+
+/** An n-dimensional array on a backend. */
+export class Tensor {
+  /** The gradient accumulated by `backward()`, for tensors that require it. */
+  grad: Tensor | null = null;
+  /** How this tensor was computed (null for leaves and for results computed without gradient tracking). */
+  node: GradNode | null = null;
+  /** Storage shared with reshaped views of this tensor; released when the last of them is disposed. */
+  #holder: { storage: Storage; refs: number } | null;
+
+  /** Wraps existing storage; most code uses {@link Tensor.from}, {@link Tensor.zeros} and the ops instead. */
+  constructor(
+    storage: Storage,
+    readonly shape: readonly number[],
+    readonly backend: Backend,
+    public requiresGrad = false,
+  ) {
+    if (storage.length !== numel(shape)) {
+      throw new Error(`Tensor: storage of ${storage.length} elements cannot have shape [${shape}]`);
+    }
+    this.#holder = { storage, refs: 1 };
+    scopes.at(-1)?.add(this);
+  }
+
+  /**
+   * The same elements under another shape, sharing storage (no copy). The storage is released when both this
+   * tensor and the view are disposed. Autograd-aware reshaping is `reshape` in ops/shape.ts.
+   */
+  viewAs(shape: readonly number[]): Tensor {
+    if (numel(shape) !== this.size) {
+      throw new Error(`reshape: cannot view [${this.shape}] (${this.size} elements) as [${shape}]`);
+    }
+    const holder = this.#live();
+    const view = new Tensor(holder.storage, shape, this.backend);
+    view.#holder = holder;
+    holder.refs++;
+    return view;
+  }
+
+  #live(): { storage: Storage; refs: number } {
+    if (this.#holder === null) {
+      throw new Error(`Tensor [${this.shape}] was used after dispose(); keep() it or move it out of tidy()`);
+    }
+    return this.#holder;
+  }
+
+  /** Element type. */
+  get dtype(): DType {
+    return this.storage.dtype;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return numel(this.shape);
+  }
+
+  /** The backend storage; throws if the tensor was disposed. */
+  get storage(): Storage {
+    return this.#live().storage;
+  }
+
+  /** Whether {@link dispose} has been called. */
+  get isDisposed(): boolean {
+    return this.#holder === null;
+  }
+
+  /** Creates a tensor from values (copied). A plain number array becomes f32 unless `dtype` says i32. */
+  static from(
+    values: ArrayLike<number> | TypedArray,
+    shape: readonly number[],
+    options: TensorOptions = {},
+  ): Tensor {
+    const backend = options.backend ?? defaultBackend;
+    const dtype = options.dtype ?? (values instanceof Int32Array ? "i32" : "f32");
+    if (values.length !== numel(shape)) {
+      throw new Error(
+        `Tensor.from: ${values.length} values do not fill shape [${shape}] (${numel(shape)} elements)`,
+      );
+    }
+    const data = dtype === "i32"
+      ? (values instanceof Int32Array ? values : Int32Array.from(values))
+      : (values instanceof Float32Array || values instanceof Float64Array
+        ? values
+        : Float64Array.from(values));
+    return new Tensor(backend.upload(data), shape, backend, options.requiresGrad ?? false);
+  }
+
+  /** A tensor of `shape` filled with `value`. */
+  static full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
+    const backend = options.backend ?? defaultBackend;
+    const storage = backend.full(numel(shape), options.dtype ?? "f32", value);
+    return new Tensor(storage, shape, backend, options.requiresGrad ?? false);
+  }
+
+  /** A tensor of zeros. */
+  static zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
+    return Tensor.full(shape, 0, options);
+  }
+
+  /** A tensor of ones. */
+  static ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
+    return Tensor.full(shape, 1, options);
+  }
+
+  /** Reads the values back (asynchronous: on WebGPU this waits for the device). */
+  data(): Promise<TypedArray> {
+    return this.backend.read(this.storage);
+  }
+
+  /** Reads a one-element tensor as a number. */
+  async item(): Promise<number> {
+    if (this.size !== 1) {
+      throw new Error(`item(): expected a tensor of one element, got shape [${this.shape}]`);
+    }
+    return (await this.data())[0];
+  }
+
+  /** Releases the storage (and the gradient). Safe to call twice. */
+  dispose(): void {
+    if (this.#holder === null) return;
+    if (--this.#holder.refs === 0) this.backend.release(this.#holder.storage);
+    this.#holder = null;
+    this.node = null;
+    if (this.grad) {
+      this.grad.dispose();
+      this.grad = null;
+    }
+  }
+
+  /**
+   * Replaces this tensor's storage with `source`'s (same shape and dtype) and disposes `source`. Used for
+   * parameters, whose identity must survive loading a checkpoint.
+   */
+  assign(source: Tensor): void {
+    if (source.shape.join() !== this.shape.join() || source.dtype !== this.dtype) {
+      throw new Error(
+        `assign: expected ${this.dtype} [${this.shape}], got ${source.dtype} [${source.shape}]`,
+      );
+    }
+    if (source.backend !== this.backend) throw new Error("assign: tensors live on different backends");
+    if (this.#live().refs !== 1 || source.#live().refs !== 1) {
+      throw new Error("assign: cannot assign to or from a tensor that shares storage with a view");
+    }
+    this.backend.release(this.storage);
+    this.#holder = source.#holder;
+    source.#holder = null;
+    for (const scope of scopes) scope.delete(source);
+  }
+
+  /** Computes gradients of this scalar with respect to every tensor that requires grad (see autograd.ts). */
+  backward(): void {
+    backward(this);
+  }
+
+  /** A short description for error messages and the REPL. */
+  toString(): string {
+    return `Tensor(${this.dtype}, [${this.shape}], ${this.backend.name}${
+      this.requiresGrad ? ", requiresGrad" : ""
+    })`;
+  }
+}
