@@ -1,0 +1,196 @@
+/**
+ * The LLaDA mask predictor and its autoregressive twin (DESIGN.md §5).
+ *
+ *     x = wte(ids)                                    [B, T, d_model]
+ *     x = block_i(x)  for i = 0 … n_layers − 1        (bidirectional attention; causal for the twin)
+ *     logits = ff_out(ln_f(x))                        [B, T, embedding_size]
+ *
+ * There is no timestep input: LLaDA's mask predictor infers how noisy its input is from the masks it sees.
+ * The two models differ in one flag. The mask predictor is trained to predict every masked token from the whole
+ * (partly masked) sequence; the twin, with causal attention, is trained to predict token t+1 from tokens ≤ t.
+ *
+ * Positions come from the attention mask: a row's first real token is position 0, so left padding (used to batch
+ * prompts of different lengths) does not shift any position, and a padded row computes exactly what it would
+ * alone.
+ *
+ * Initialisation (documented, reproducible from the seed): every weight matrix and the embedding ~ N(0, init_std²);
+ * the two projections that write into the residual stream (`attn_out`, `ff_out` of each block) ~
+ * N(0, (init_std/√(2·n_layers))²), GPT-2's scaling, so the residual stream's variance does not grow with depth;
+ * RMSNorm weights = 1.
+ *
+ * @module
+ */
+
+import type { Backend } from "../backend/backend.ts";
+import type { LLaDAConfig } from "../io/config.ts";
+import type { LogitsModel } from "../llada/logits_model.ts";
+import { noGrad } from "../autograd.ts";
+import { Rng } from "../rng.ts";
+import { getDefaultBackend, Tensor, tidy } from "../tensor.ts";
+import { slice } from "../ops/mod.ts";
+import type { Init } from "../nn/module.ts";
+import { Embedding, Linear, RMSNorm } from "../nn/layers.ts";
+import { TransformerBlock } from "../nn/block.ts";
+
+/** Options for {@link createModel}. */
+export interface ModelOptions {
+  /** Seed of the initial weights. */
+  seed?: number;
+  /** Where the parameters live; defaults to the default backend. */
+  backend?: Backend;
+  /** Build the autoregressive twin (causal attention) instead of the mask predictor. */
+  causal?: boolean;
+}
+
+/** The LLaDA network (or its causal twin). Implements {@link LogitsModel}. */
+export class LLaDAModel implements LogitsModel {
+  readonly wte: Embedding;
+  readonly blocks: TransformerBlock[];
+  readonly lnF: RMSNorm;
+  readonly ffOut: Linear;
+  readonly backend: Backend;
+
+  constructor(readonly config: LLaDAConfig, readonly causal: boolean, init: Init) {
+    const c = config;
+    this.backend = init.backend;
+    const rows = c.embedding_size;
+    this.wte = new Embedding(rows, c.d_model, init);
+    const outStd = c.init_std / Math.sqrt(2 * c.n_layers);
+    this.blocks = Array.from({ length: c.n_layers }, () =>
+      new TransformerBlock({
+        dModel: c.d_model,
+        nHeads: c.n_heads,
+        mlpHidden: c.mlp_hidden_size,
+        ropeTheta: c.rope_theta,
+        eps: c.rms_norm_eps,
+        causal,
+        outStd,
+      }, init));
+    this.lnF = new RMSNorm(c.d_model, c.rms_norm_eps, init);
+    this.ffOut = new Linear(c.d_model, rows, init);
+  }
+
+  /** The vocabulary size (logits returned by {@link logits} have this many columns). */
+  get vocabSize(): number {
+    return this.config.vocab_size;
+  }
+
+  /** Every parameter with its Hugging Face LLaDA checkpoint name, in a fixed order. */
+  namedParameters(): [string, Tensor][] {
+    return [
+      ...this.wte.namedParameters("model.transformer.wte"),
+      ...this.blocks.flatMap((b, i) => b.namedParameters(`model.transformer.blocks.${i}`)),
+      ...this.lnF.namedParameters("model.transformer.ln_f"),
+      ...this.ffOut.namedParameters("model.transformer.ff_out"),
+    ];
+  }
+
+  /** Number of scalar parameters. */
+  get parameterCount(): number {
+    return this.namedParameters().reduce((n, [, t]) => n + t.size, 0);
+  }
+
+  /**
+   * The network on i32 ids `[B, T]`, recording the graph when gradients are on. Returns logits
+   * `[B, T, embedding_size]` as a tensor (training uses this; {@link logits} is the read-back version).
+   *
+   * @param attentionMask row-major `[B, T]`, 1 for real tokens and 0 for padding; omitted = all real.
+   */
+  forward(ids: Tensor, attentionMask?: Uint8Array): Tensor {
+    if (ids.dtype !== "i32" || ids.shape.length !== 2) {
+      throw new Error(
+        `LLaDAModel.forward: expected i32 ids [batch, length], got ${ids.dtype} [${ids.shape}]`,
+      );
+    }
+    const [B, T] = ids.shape;
+    if (T > this.config.max_sequence_length) {
+      throw new Error(
+        `LLaDAModel.forward: length ${T} exceeds max_sequence_length ${this.config.max_sequence_length}`,
+      );
+    }
+    const { positions, keyMask } = positionsFromMask(B, T, attentionMask, this.backend);
+    let x = this.wte.forward(ids);
+    for (const block of this.blocks) x = block.forward(x, positions, keyMask);
+    return this.ffOut.forward(this.lnF.forward(x));
+  }
+
+  /** {@link LogitsModel.logits}: `[batch, length, vocab_size]` logits, computed without recording a graph. */
+  async logits(
+    tokens: Int32Array,
+    batch: number,
+    length: number,
+    attentionMask?: Uint8Array,
+  ): Promise<Float32Array> {
+    if (tokens.length !== batch * length) {
+      throw new Error(`logits: expected ${batch}×${length} = ${batch * length} tokens, got ${tokens.length}`);
+    }
+    if (attentionMask && attentionMask.length !== tokens.length) {
+      throw new Error(`logits: attentionMask has ${attentionMask.length} entries, expected ${tokens.length}`);
+    }
+    const V = this.config.vocab_size;
+    for (let i = 0; i < tokens.length; i++) {
+      if (tokens[i] < 0 || tokens[i] >= this.config.embedding_size) {
+        throw new Error(
+          `logits: token id ${
+            tokens[i]
+          } at index ${i} is outside the vocabulary [0, ${this.config.embedding_size})`,
+        );
+      }
+    }
+    const out = noGrad(() =>
+      tidy(() => {
+        const ids = Tensor.from(tokens, [batch, length], { backend: this.backend, dtype: "i32" });
+        const full = this.forward(ids, attentionMask);
+        // Padding rows of the embedding (embedding_size > vocab_size) are not part of the vocabulary.
+        return full.shape[2] === V ? full : slice(full, 2, 0, V);
+      })
+    );
+    const data = await out.data();
+    out.dispose();
+    return data instanceof Float32Array ? data : Float32Array.from(data);
+  }
+
+  /** Releases every parameter. */
+  dispose(): void {
+    for (const [, t] of this.namedParameters()) t.dispose();
+  }
+}
+
+/**
+ * Positions and key mask from an attention mask: position = number of real tokens before this one, so a row's
+ * first real token is at 0 whatever padding precedes it. Padding positions get 0 (they are never attended to).
+ */
+export function positionsFromMask(
+  batch: number,
+  length: number,
+  attentionMask: Uint8Array | undefined,
+  backend: Backend,
+): { positions: Tensor; keyMask: Tensor | null } {
+  const pos = new Int32Array(batch * length);
+  for (let b = 0; b < batch; b++) {
+    let p = 0;
+    for (let t = 0; t < length; t++) {
+      const real = !attentionMask || attentionMask[b * length + t] !== 0;
+      pos[b * length + t] = real ? p++ : 0;
+    }
+  }
+  const positions = Tensor.from(pos, [batch, length], { backend, dtype: "i32" });
+  if (!attentionMask || attentionMask.every((m) => m !== 0)) return { positions, keyMask: null };
+  const keyMask = Tensor.from(Int32Array.from(attentionMask), [batch, length], { backend, dtype: "i32" });
+  return { positions, keyMask };
+}
+
+/**
+ * Builds a freshly initialised model from a LLaDA config (official field names).
+ *
+ * @example
+ * const model = await createModel(configFromJSON({ d_model: 64, n_layers: 2, … }), { seed: 0 });
+ */
+export function createModel(config: LLaDAConfig, options: ModelOptions = {}): Promise<LLaDAModel> {
+  const init: Init = {
+    backend: options.backend ?? getDefaultBackend(),
+    rng: new Rng(options.seed ?? 0),
+    std: config.init_std,
+  };
+  return Promise.resolve(new LLaDAModel(config, options.causal ?? false, init));
+}

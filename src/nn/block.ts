@@ -1,0 +1,80 @@
+/**
+ * LLaDA's transformer block (`LLaDALlamaBlock`), pre-norm with two residual branches:
+ *
+ *     x = x + attn_out(attention(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))   with h = attn_norm(x)
+ *     x = x + ff_out(silu(ff_proj(h)) · up_proj(h))                              with h = ff_norm(x)
+ *
+ * The feed-forward is SwiGLU: `ff_proj` is the gate (through SiLU), `up_proj` the value, `ff_out` projects back.
+ * The parameter names below are the checkpoint names inside `model.transformer.blocks.{i}`: the block is flat,
+ * as in the official code, so the attention and MLP projections sit directly under the block's prefix.
+ *
+ * @module
+ */
+
+import type { Tensor } from "../tensor.ts";
+import { add, mul, silu } from "../ops/mod.ts";
+import type { Init, Module } from "./module.ts";
+import { Linear, RMSNorm } from "./layers.ts";
+import { MultiHeadAttention } from "./attention.ts";
+
+/** The SiLU-gated feed-forward `ff_out(silu(ff_proj(h)) · up_proj(h))`. */
+export class SwiGLU {
+  readonly ffProj: Linear;
+  readonly upProj: Linear;
+  readonly ffOut: Linear;
+  constructor(dModel: number, hidden: number, init: Init, outStd: number) {
+    this.ffProj = new Linear(dModel, hidden, init);
+    this.upProj = new Linear(dModel, hidden, init);
+    this.ffOut = new Linear(hidden, dModel, init, outStd);
+  }
+  forward(h: Tensor): Tensor {
+    return this.ffOut.forward(mul(silu(this.ffProj.forward(h)), this.upProj.forward(h)));
+  }
+}
+
+/** Settings of one block. */
+export interface BlockConfig {
+  dModel: number;
+  nHeads: number;
+  mlpHidden: number;
+  ropeTheta: number;
+  eps: number;
+  causal: boolean;
+  /** Standard deviation of the two output projections (`attn_out`, `ff_out`). */
+  outStd: number;
+}
+
+/** One pre-norm transformer block. */
+export class TransformerBlock implements Module {
+  readonly attnNorm: RMSNorm;
+  readonly attention: MultiHeadAttention;
+  readonly ffNorm: RMSNorm;
+  readonly mlp: SwiGLU;
+
+  constructor(c: BlockConfig, init: Init) {
+    this.attnNorm = new RMSNorm(c.dModel, c.eps, init);
+    this.attention = new MultiHeadAttention(c.dModel, c.nHeads, c.ropeTheta, c.causal, init, c.outStd);
+    this.ffNorm = new RMSNorm(c.dModel, c.eps, init);
+    this.mlp = new SwiGLU(c.dModel, c.mlpHidden, init, c.outStd);
+  }
+
+  /** x `[B, T, d_model]` → `[B, T, d_model]`. */
+  forward(x: Tensor, positions: Tensor, keyMask: Tensor | null): Tensor {
+    const a = add(x, this.attention.forward(this.attnNorm.forward(x), positions, keyMask));
+    return add(a, this.mlp.forward(this.ffNorm.forward(a)));
+  }
+
+  namedParameters(prefix: string): [string, Tensor][] {
+    return [
+      ...this.attnNorm.namedParameters(`${prefix}.attn_norm`),
+      ...this.attention.qProj.namedParameters(`${prefix}.q_proj`),
+      ...this.attention.kProj.namedParameters(`${prefix}.k_proj`),
+      ...this.attention.vProj.namedParameters(`${prefix}.v_proj`),
+      ...this.attention.attnOut.namedParameters(`${prefix}.attn_out`),
+      ...this.ffNorm.namedParameters(`${prefix}.ff_norm`),
+      ...this.mlp.ffProj.namedParameters(`${prefix}.ff_proj`),
+      ...this.mlp.upProj.namedParameters(`${prefix}.up_proj`),
+      ...this.mlp.ffOut.namedParameters(`${prefix}.ff_out`),
+    ];
+  }
+}
