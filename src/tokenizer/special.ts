@@ -1,0 +1,66 @@
+/**
+ * LLaDA's special tokens and the fixed ids they occupy at the start of every vocabulary.
+ *
+ * Every tokenizer in llada-ts reserves the same first {@link NUM_SPECIAL_TOKENS} ids, so a model, a checkpoint's
+ * `config.json` (`mask_token_id`, `eos_token_id`) and the LLaDA modules can name them without asking which
+ * tokenizer produced the ids:
+ *
+ * | id | string          | role |
+ * |----|-----------------|------|
+ * | 0  | `<|mdm_mask|>`  | the mask token `M` of the forward process; never produced by encoding text |
+ * | 1  | `<|eos|>`       | end of sequence; also the padding token (LLaDA pads SFT answers with EOS and learns to emit it) |
+ * | 2  | `<|bos|>`       | beginning of sequence; opens every chat prompt |
+ * | 3  | `<|user|>`      | marks the start of a user turn (SFT chat template) |
+ * | 4  | `<|assistant|>` | marks the start of an assistant turn; the answer follows it |
+ *
+ * Content tokens (characters, bytes, BPE merges) start at id {@link NUM_SPECIAL_TOKENS}.
+ *
+ * Left out on purpose: parsing special-token strings out of user text. `encode("<|eos|>")` gives the ids of
+ * the seven characters, never id 1; special ids enter a sequence only through code (packing, the chat
+ * template), so a prompt cannot smuggle in a mask or an end of sequence.
+ *
+ * @module
+ */
+
+/** Id of the mask token `M` (`<|mdm_mask|>`). */
+export const MASK_ID = 0;
+/** Id of the end-of-sequence token (`<|eos|>`), also used as padding. */
+export const EOS_ID = 1;
+/** Id of the beginning-of-sequence token (`<|bos|>`). */
+export const BOS_ID = 2;
+/** Id of the user-turn marker (`<|user|>`). */
+export const USER_ID = 3;
+/** Id of the assistant-turn marker (`<|assistant|>`). */
+export const ASSISTANT_ID = 4;
+/** Padding is EOS, as in LLaDA's SFT: padded answers teach the model to stop. */
+export const PAD_ID = EOS_ID;
+
+/** The special tokens' strings, indexed by id: `SPECIAL_TOKENS[MASK_ID] === "<|mdm_mask|>"`. */
+export const SPECIAL_TOKENS: readonly string[] = Object.freeze([
+  "<|mdm_mask|>",
+  "<|eos|>",
+  "<|bos|>",
+  "<|user|>",
+  "<|assistant|>",
+]);
+
+/** Number of reserved ids; the first content token has this id. */
+export const NUM_SPECIAL_TOKENS = SPECIAL_TOKENS.length;
+
+/** True when `id` is one of the reserved special ids. */
+export function isSpecialId(id: number): boolean {
+  return Number.isInteger(id) && id >= 0 && id < NUM_SPECIAL_TOKENS;
+}
+
+/**
+ * Throws a clear error unless `id` is an integer in `[0, vocabSize)`; both tokenizers' `decode` use it, so a
+ * model that emits an id past the vocabulary is caught where the text is made, not as a garbled string later.
+ *
+ * @param who the caller's name for the message, e.g. `"CharTokenizer.decode"`.
+ * @param position the index of `id` in the decoded array.
+ */
+export function checkTokenId(id: number, vocabSize: number, who: string, position: number): void {
+  if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+    throw new Error(`${who}: id ${id} at position ${position} is outside the vocabulary [0, ${vocabSize})`);
+  }
+}
