@@ -1,0 +1,37 @@
+/**
+ * File formats and safe writes: safetensors tensors, LLaDA's `config.json`, and atomic file/directory writes.
+ *
+ * Re-exports only; each file documents its format.
+ *
+ * @module
+ */
+
+export {
+  bfloat16BitsToFloat32,
+  checkTensorSet,
+  type Dtype,
+  float16BitsToFloat32,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+  parseSafetensors,
+  readModelTensors,
+  readSafetensors,
+  readShardedSafetensors,
+  SafetensorsError,
+  type SafetensorsFile,
+  serializeSafetensors,
+  type StoredTensor,
+  type TensorToWrite,
+  type WriteOptions,
+  writeSafetensors,
+} from "./safetensors.ts";
+export {
+  ConfigError,
+  configFromJSON,
+  configToJSON,
+  type LLaDAConfig,
+  lladaTensorShapes,
+  OFFICIAL_DEFAULTS,
+  validateConfig,
+} from "./config.ts";
+export { type FileContent, writeDirAtomic, writeFileAtomic } from "./atomic.ts";
