@@ -22,7 +22,7 @@
  *
  * Each poem's `text` is one couplet per line (`秦川雄帝宅，函谷壯皇居。\n…`); {@link tangCouplets} gives the
  * (first line, second line) pairs used for the forward/reversal poem-completion experiment of the LLaDA paper
- * (§4: given one line, produce the next, or the previous).
+ * (its reversal-reasoning study: given one line, produce the next, or the previous).
  *
  * @module
  */
