@@ -66,7 +66,7 @@ Deno.test("writeDirAtomic creates a checkpoint, then replaces it whole (files no
     assert.deepEqual(listDir(dir), ["config.json", "model.safetensors", "tokenizer"]);
     assert.equal(await Deno.readTextFile(`${dir}/tokenizer/vocab.json`), "[]");
     await writeDirAtomic(
-      dir,
+      `${dir}/`,
       new Map<string, FileContent>([["config.json", "{2}"], ["model.safetensors", text("w2")]]),
     );
     assert.deepEqual(listDir(dir), ["config.json", "model.safetensors"]);

@@ -147,6 +147,7 @@ Deno.test("validateConfig fills the documented defaults", () => {
   assert.equal(c.rms_norm_eps, 1e-5);
   assert.equal(c.init_std, 0.02);
   assert.equal(validateConfig({ ...TINY, mlp_hidden_size: null, mlp_ratio: 3 }).mlp_hidden_size, 384);
+  assert.equal(validateConfig({ ...TINY, include_bias: undefined }).d_model, 128); // undefined = absent
 });
 
 Deno.test("configToJSON writes every official field, deterministically, and reads back to the same config", () => {

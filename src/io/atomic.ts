@@ -189,6 +189,7 @@ export async function writeDirAtomic(
   for (const [name] of entries) checkRelativeName(name, dir);
 
   const { parent, base } = splitPath(dir);
+  const target = joinPath(parent, base); // `dir` without a trailing slash
   await recoverAndClean(parent, base);
 
   // Step 1: build the new checkpoint beside the target.
@@ -210,7 +211,7 @@ export async function writeDirAtomic(
   const old = joinPath(parent, `${base}.${uniqueSuffix("old")}`);
   let hadOld = true;
   try {
-    await Deno.rename(dir, old);
+    await Deno.rename(target, old);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
       await removeIfPresent(tmp);
@@ -219,10 +220,10 @@ export async function writeDirAtomic(
     hadOld = false;
   }
   try {
-    await Deno.rename(tmp, dir);
+    await Deno.rename(tmp, target);
   } catch (e) {
     // Put the previous checkpoint back before reporting the failure.
-    if (hadOld) await Deno.rename(old, dir);
+    if (hadOld) await Deno.rename(old, target);
     await removeIfPresent(tmp);
     throw e;
   }

@@ -243,7 +243,7 @@ export function validateConfig(obj: unknown, source?: string): LLaDAConfig {
   const problems: string[] = [];
 
   for (const { field, allowed, why } of REQUIRED_FEATURES) {
-    if (!(field in raw)) continue;
+    if (raw[field] === undefined) continue;
     if (!allowed.includes(raw[field])) {
       const expected = allowed.map((a) => show(a)).join(" or ");
       problems.push(`${field}: expected ${expected}, got ${show(raw[field])} (${why})`);
