@@ -4,8 +4,8 @@
  * - **Copy**: a random string, then the same string again (`"iebdg=" → "iebdg"`). A model that has learned it
  *   must carry information across the separator; a tiny model learns it in seconds, which makes it the
  *   integration test of training and sampling.
- * - **Reversal facts** (the "reversal curse" of Berglund et al. 2023, studied in the LLaDA paper's reversal-reasoning experiment):
- *   pairs of invented people, stated in both directions: `"Heve's parent is Medavo."` and
+ * - **Reversal facts** (the "reversal curse" of Berglund et al. 2023, which the LLaDA paper's reversal-reasoning
+ *   experiment studies): pairs of invented people, stated in both directions: `"Heve's parent is Medavo."` and
  *   `"Medavo's child is Heve."`. Train on the forward statements (and the backward ones of some pairs), test
  *   the backward statements of the others: an autoregressive model struggles, a masked diffusion model less so.
  *
