@@ -1,0 +1,763 @@
+/**
+ * # The loss bound: what LLaDA is trained on, and how its likelihood is measured
+ *
+ * LLaDA's network `p_θ(· | x_t)` sees a partly masked sequence and predicts every masked token at once. It is
+ * trained by cross-entropy on the masked tokens only, weighted by `1/t` (paper Eq. 3):
+ *
+ * ```
+ *   L(θ) ≜ −E_{t, x_0, x_t} [ (1/t) Σ_{i=1..L} 1[x_t^i = M] · log p_θ(x_0^i | x_t) ]          (3)
+ *
+ *   −E_{p_data(x_0)} [ log p_θ(x_0) ]  ≤  L(θ)                                                 (4)
+ * ```
+ *
+ * with `t ~ U[0, 1]` and `x_t ~ q_{t|0}(x_t | x_0)` (`forward_masking.ts`). Eq. 4 is why the loss matters beyond
+ * training: it is an upper bound on the negative log-likelihood, so it can be reported in nats per token or bits
+ * per character and compared with an autoregressive model's perplexity. The `1/t` weight compensates for the
+ * number of masks growing with `t`; without it the objective would not be a likelihood bound.
+ *
+ * Supervised fine-tuning (SFT) keeps the prompt `p_0` clean and masks only the response `r_0` of length `L'`
+ * (Eq. 5):
+ *
+ * ```
+ *   −E_{t, p_0, r_0, r_t} [ (1/t) Σ_{i=1..L'} 1[r_t^i = M] · log p_θ(r_0^i | p_0, r_t) ]          (5)
+ * ```
+ *
+ * and the official code divides each row's sum by that row's answer length, so long and short answers count
+ * equally.
+ *
+ * To *evaluate* a conditional likelihood (Algorithm 3) the paper uses an equivalent form with lower variance
+ * (Eq. 6): instead of a continuous `t` and independent coin flips, draw the number of masks `l` uniformly from
+ * `{1, …, L}` and mask exactly `l` answer tokens uniformly at random:
+ *
+ * ```
+ *   −E_{l, r_0, r_l} [ (L/l) Σ_{i=1..L} 1[r_l^i = M] · log p_θ(r_0^i | p_0, r_l) ]               (6)
+ * ```
+ *
+ * Why (3)/(5) and (6) agree: given `t`, the number of masks `l` is Binomial(L, t) and, given `l`, the masked set is
+ * uniform. Integrating the `1/t` weight over `t`:
+ * `E_t[(1/t)·P(l | t)] = C(L, l)·∫ t^(l−1) (1−t)^(L−l) dt = C(L, l)·B(l, L−l+1) = 1/l = (1/L)·(L/l)`,
+ * which is exactly "draw `l` uniformly from 1..L and weight by `L/l`". The `l = 0` case (nothing masked)
+ * contributes nothing to either form. Eq. 6 never wastes a sample on zero masks and never multiplies a single
+ * masked token by a huge `1/t`; the official evaluation further *stratifies* `l` across each mini-batch, so the
+ * `b` samples of a batch cover `1..L` evenly (see {@link stratifiedMaskCounts}).
+ *
+ * A fact worth knowing when reading the numbers: if the network's predictions were the exact conditionals
+ * `q(x^i | visible tokens)` of some distribution `q`, the bound would be *tight*: averaging Eq. 6 over all `l` and
+ * all mask patterns equals averaging `log q(x)` over every order of revealing tokens one at a time, and each such
+ * order gives exactly `log q(x)` by the chain rule. The gap in Eq. 4 measures how far the network is from
+ * consistent conditionals, not a looseness built into the bound. `tests/llada_loss_bound.test.ts` checks this.
+ *
+ * Classifier-free guidance (the unsupervised variant LLaDA takes from Nie et al., 2024) can be applied to the
+ * likelihood too: with `c` the logits given the prompt and `u` the logits when every prompt token is replaced by
+ * `M`, the guided logits are `u + (w + 1)·(c − u)` ({@link guidedLogits}, shared with the sampler).
+ *
+ * What this file provides:
+ * - training losses as **per-token weights** ({@link pretrainingLossWeights}, {@link sftLossWeights}): a weighted
+ *   sum of token cross-entropies `Σ w·CE` *is* the loss of Eq. 3 / Eq. 5. The autograd op multiplies these weights
+ *   into its cross-entropy, so this file stays the single source of the normalisation; {@link weightedCrossEntropy},
+ *   {@link pretrainingLoss} and {@link sftLoss} are the plain-array reference for tests and CPU evaluation;
+ * - the Eq. 6 Monte Carlo estimator ({@link conditionalLogLikelihood}, {@link estimateConditionalLogLikelihood},
+ *   with i.i.d. variants for comparison), its exact enumeration ({@link exactConditionalLogLikelihoodBound}), and
+ *   the held-out bound in nats/token and bits/character ({@link evaluateBound}).
+ *
+ * Left out on purpose: gradients (the tensor code owns autograd) and semi-autoregressive likelihoods.
+ *
+ * @module
+ */
+
+import type { LogitsModel } from "./logits_model.ts";
+import { Rng, toRng } from "../rng.ts";
+import {
+  type CorruptedBatch,
+  corruptForSft,
+  maskExactly,
+  type SftCorruptedBatch,
+} from "./forward_masking.ts";
+
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+// Training losses (Eq. 3 and Eq. 5) as per-token weights
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Per-token weights of the pre-training loss (Eq. 3, Algorithm 1): `1 / (p_b · B · L)` on masked tokens, 0
+ * elsewhere, so that `Σ weight · CE` equals the official `Σ_masked CE / p  /  (B·L)`.
+ *
+ * The `1/p` is Eq. 3's `1/t` (with `t` floored at `ε`); the `1/(B·L)` averages over every position of the batch,
+ * masked or not, which is what makes the loss an unbiased estimate of Eq. 3 per token.
+ *
+ * @param c a batch from `corruptForPretraining`.
+ * @returns row-major `[B, L]` weights.
+ */
+export function pretrainingLossWeights(c: CorruptedBatch): Float32Array {
+  const { batch, length, masked, p } = c;
+  const weights = new Float32Array(batch * length);
+  for (let b = 0; b < batch; b++) {
+    // The same weight for every masked token of the row: 1/(p_b · B · L).
+    const w = 1 / (p[b] * batch * length);
+    for (let i = b * length; i < (b + 1) * length; i++) if (masked[i]) weights[i] = w;
+  }
+  return weights;
+}
+
+/**
+ * Per-token weights of the SFT loss (Eq. 5, Algorithm 2): `1 / (p_b · answerLength_b · B)` on masked response
+ * tokens, 0 elsewhere, where `answerLength_b = L − promptLengths[b]` counts the EOS padding as response. Then
+ * `Σ weight · CE` equals the official `Σ_b (Σ_masked CE / p) / answerLength_b  /  B`.
+ *
+ * @param c a batch from `corruptForSft`.
+ * @returns row-major `[B, L]` weights.
+ */
+export function sftLossWeights(c: SftCorruptedBatch): Float32Array {
+  const { batch, length, masked, p, promptLengths } = c;
+  const weights = new Float32Array(batch * length);
+  for (let b = 0; b < batch; b++) {
+    // Everything after the prompt is answer, EOS padding included.
+    const answerLength = length - promptLengths[b];
+    const w = 1 / (p[b] * answerLength * batch);
+    for (let i = b * length + promptLengths[b]; i < (b + 1) * length; i++) if (masked[i]) weights[i] = w;
+  }
+  return weights;
+}
+
+/**
+ * `Σ_n weights[n] · CE_n` with `CE_n = −log softmax(logits_n)[targets_n]`, in float64. Positions with weight 0 are
+ * skipped (their logits are never read), which is the official `logits[masked_indices]`.
+ *
+ * This is the reference the autograd weighted cross-entropy op is tested against.
+ *
+ * @param logits row-major `[N, vocabSize]` (for a batch, `N = B·L`).
+ * @param targets `[N]` target ids.
+ * @param weights `[N]` per-position weights.
+ * @param vocabSize entries per position.
+ */
+export function weightedCrossEntropy(
+  logits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  vocabSize: number,
+): number {
+  const n = targets.length;
+  if (weights.length !== n || logits.length !== n * vocabSize) {
+    throw new Error(
+      `weightedCrossEntropy: expected logits of length ${n}·${vocabSize} and ${n} weights, ` +
+        `got ${logits.length} logits and ${weights.length} weights`,
+    );
+  }
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (weights[i] === 0) continue;
+    total -= weights[i] * logSoftmaxAt(logits, i * vocabSize, vocabSize, targets[i]);
+  }
+  return total;
+}
+
+/**
+ * The pre-training loss of Eq. 3 computed from logits (plain arrays, float64): `Σ_masked CE / p / (B·L)`.
+ *
+ * @param logits the network's output on `c.noisy`, row-major `[B, L, V]`.
+ * @param clean the clean tokens `x_0`, row-major `[B, L]` (the targets).
+ * @param c the corruption that produced the network's input.
+ */
+export function pretrainingLoss(logits: ArrayLike<number>, clean: Int32Array, c: CorruptedBatch): number {
+  return weightedCrossEntropy(
+    logits,
+    clean,
+    pretrainingLossWeights(c),
+    vocabOf("pretrainingLoss", logits, c),
+  );
+}
+
+/**
+ * The SFT loss of Eq. 5 computed from logits (plain arrays, float64): per row `Σ_masked CE / p / answerLength`,
+ * averaged over rows.
+ *
+ * @param logits the network's output on `c.noisy`, row-major `[B, L, V]`.
+ * @param clean the clean tokens, row-major `[B, L]`.
+ * @param c the corruption that produced the network's input.
+ */
+export function sftLoss(logits: ArrayLike<number>, clean: Int32Array, c: SftCorruptedBatch): number {
+  return weightedCrossEntropy(logits, clean, sftLossWeights(c), vocabOf("sftLoss", logits, c));
+}
+
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+// Shared pieces: log-softmax and classifier-free guidance
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * `log softmax(logits[offset … offset+vocabSize))[target]` in float64, stabilised by subtracting the maximum.
+ * Entries of `−∞` (forbidden tokens) are allowed as long as one entry is finite.
+ */
+export function logSoftmaxAt(
+  logits: ArrayLike<number>,
+  offset: number,
+  vocabSize: number,
+  target: number,
+): number {
+  let max = -Infinity;
+  for (let v = 0; v < vocabSize; v++) max = Math.max(max, logits[offset + v]);
+  if (!Number.isFinite(max)) {
+    throw new Error(
+      `logSoftmaxAt: logits at offset ${offset} have no finite maximum (${max}); check the model`,
+    );
+  }
+  let sum = 0;
+  for (let v = 0; v < vocabSize; v++) sum += Math.exp(logits[offset + v] - max);
+  return logits[offset + target] - max - Math.log(sum);
+}
+
+/** Options of {@link guidedLogits}. */
+export interface GuidanceOptions {
+  /** The mask id that replaces prompt tokens in the unconditional pass. */
+  maskId: number;
+  /** The guidance scale `w ≥ 0`; 0 means no guidance (one plain network call). */
+  cfgScale: number;
+  /** Passed to the model unchanged (duplicated for the unconditional rows). */
+  attentionMask?: Uint8Array;
+}
+
+/**
+ * Logits with unsupervised classifier-free guidance: `u + (w + 1)·(c − u)`, where `c` are the logits of `tokens`
+ * and `u` those of the same rows with every prompt position replaced by `maskId`. Both halves go through the
+ * network in **one** call of `2·rows` rows (one NFE). With `w = 0` the result is the network's output itself.
+ *
+ * Shared by the likelihood estimators here and by the sampler (`reverse_sampling.ts`).
+ *
+ * @param model the network.
+ * @param tokens row-major `[rows, length]`.
+ * @param rows number of rows.
+ * @param length positions per row.
+ * @param isPrompt row-major `[rows, length]`: 1 at prompt positions (masked in the unconditional pass).
+ * @param options mask id, scale and attention mask.
+ * @returns row-major `[rows, length, vocabSize]` logits (float64 when guided).
+ */
+export async function guidedLogits(
+  model: LogitsModel,
+  tokens: Int32Array,
+  rows: number,
+  length: number,
+  isPrompt: Uint8Array,
+  options: GuidanceOptions,
+): Promise<Float32Array | Float64Array> {
+  const { maskId, cfgScale, attentionMask } = options;
+  const V = model.vocabSize;
+  if (cfgScale === 0) return checkedLogits(model, tokens, rows, length, attentionMask);
+  // Stack [conditional rows; unconditional rows] so both passes are one batched evaluation (`torch.cat`).
+  const both = new Int32Array(2 * rows * length);
+  both.set(tokens);
+  for (let i = 0; i < rows * length; i++) both[rows * length + i] = isPrompt[i] ? maskId : tokens[i];
+  let bothMask: Uint8Array | undefined;
+  if (attentionMask) {
+    bothMask = new Uint8Array(2 * rows * length);
+    bothMask.set(attentionMask);
+    bothMask.set(attentionMask, rows * length);
+  }
+  const out = await checkedLogits(model, both, 2 * rows, length, bothMask);
+  const n = rows * length * V;
+  const guided = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = out[i];
+    const u = out[n + i];
+    // u + (w+1)(c − u). Equal entries (typically both −∞ for a forbidden token) stay as they are rather than
+    // becoming −∞ − (−∞) = NaN.
+    guided[i] = c === u ? c : u + (cfgScale + 1) * (c - u);
+  }
+  return guided;
+}
+
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+// The Eq. 6 estimator (Algorithm 3)
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The stratified numbers of masks of one mini-batch (the official `_forward_process`):
+ * `l_i = ((round(k + i·L/b) − 1) mod L) + 1` for `i = 0 … b−1`, where `k ∈ {1..L}` is drawn once per batch.
+ *
+ * The `b` values are spread evenly around the circle `1..L`, so a batch always mixes lightly and heavily masked
+ * samples, while each `l_i` on its own is still uniform on `1..L` (as `k` is): the estimate stays unbiased and its
+ * variance drops.
+ *
+ * Rounding is half-up (`⌊x + ½⌋`), computed in exact integer arithmetic. The official code uses `torch.round`
+ * (half-to-even) on a float32 `linspace`; with half-to-even, whether `k + ½` rounds up depends on the parity of
+ * `k`, which breaks the uniformity of `l_i` when `i·L/b` ends in exactly `.5` (for instance `L = 3, b = 2` gives
+ * `l_1 ∈ {1, 1, 2}`, never 3). Half-up adds the same shift for every `k`, so `l_i` stays uniform.
+ *
+ * @param answerLength `L ≥ 1`.
+ * @param b samples in the batch.
+ * @param k the batch's offset, an integer in `[1, L]`.
+ */
+export function stratifiedMaskCounts(answerLength: number, b: number, k: number): Int32Array {
+  const L = answerLength;
+  if (
+    !Number.isInteger(L) || L < 1 || !Number.isInteger(b) || b < 1 || !Number.isInteger(k) || k < 1 || k > L
+  ) {
+    throw new Error(
+      `stratifiedMaskCounts: expected integers L ≥ 1, b ≥ 1, 1 ≤ k ≤ L; got L=${L}, b=${b}, k=${k}`,
+    );
+  }
+  const counts = new Int32Array(b);
+  for (let i = 0; i < b; i++) {
+    // round(i·L/b) half-up, exactly: ⌊(2·i·L + b) / (2b)⌋.
+    const shift = Math.floor((2 * i * L + b) / (2 * b));
+    // Wrap around 1..L.
+    counts[i] = ((k + shift - 1) % L) + 1;
+  }
+  return counts;
+}
+
+/**
+ * How the Monte Carlo samples choose their masks:
+ * - `"stratified"` (default, the official estimator): Eq. 6 with `l` stratified across each mini-batch;
+ * - `"iid_l"`: Eq. 6 with each sample's `l` drawn independently from `U{1..L}`;
+ * - `"iid_t"`: the Eq. 5 form: `t ~ U(0, 1)`, `p = (1 − ε)t + ε`, every answer token masked independently with
+ *   probability `p`, weight `1/p` — the training objective used as an estimator (biased by `O(ε)` through the
+ *   floor `ε`, which keeps its variance finite).
+ */
+export type LikelihoodSampler = "stratified" | "iid_l" | "iid_t";
+
+/** Options of the conditional log-likelihood estimators. */
+export interface LikelihoodOptions {
+  /** The mask id `M`. */
+  maskId: number;
+  /** Number of Monte Carlo samples `n` (default 128, as in the official evaluation). */
+  mcSamples?: number;
+  /**
+   * Samples per network call (default 16). Each mini-batch is stratified on its own. If `mcSamples` is not a
+   * multiple of `batchSize`, the last mini-batch holds the remaining `mcSamples mod batchSize` samples and is
+   * stratified over its own size (each `l_i` stays uniform, so the estimate stays unbiased); the official code
+   * instead requires divisibility.
+   */
+  batchSize?: number;
+  /** Classifier-free guidance scale `w ≥ 0` (default 0: none). */
+  cfgScale?: number;
+  /** A seed or a generator (default 0). A fixed seed gives the same masks, hence comparable estimates. */
+  seed?: number | Rng;
+}
+
+/** A Monte Carlo estimate of a conditional log-likelihood with its standard error. */
+export interface LikelihoodEstimate {
+  /** The estimate of Eq. 6's expectation (a lower bound on `log p_θ(answer | prompt)`, so ≤ 0 up to noise). */
+  logLikelihood: number;
+  /**
+   * Its standard error, from the spread of the mini-batch means (mini-batches are independent; samples inside a
+   * stratified batch are not). `NaN` with a single mini-batch.
+   */
+  stdErr: number;
+  /** Number of Monte Carlo samples used. */
+  samples: number;
+}
+
+/**
+ * Monte Carlo estimate of the conditional log-likelihood bound of Eq. 6 (Algorithm 3), with its standard error.
+ * See {@link conditionalLogLikelihood} for the plain number and {@link LikelihoodSampler} for the samplers.
+ *
+ * @param model the mask predictor.
+ * @param prompt the prompt `p_0` (may be empty).
+ * @param answer the answer `r_0` (at least one token, no mask ids).
+ * @param options mask id, sample counts, guidance, seed, and the sampler (default `"stratified"`).
+ */
+export async function estimateConditionalLogLikelihood(
+  model: LogitsModel,
+  prompt: readonly number[],
+  answer: readonly number[],
+  options: LikelihoodOptions & { sampler?: LikelihoodSampler },
+): Promise<LikelihoodEstimate> {
+  const fn = "conditionalLogLikelihood";
+  const { maskId, cfgScale } = checkLikelihoodInputs(fn, model, prompt, answer, options);
+  const mcSamples = options.mcSamples ?? 128;
+  const batchSize = options.batchSize ?? 16;
+  const sampler = options.sampler ?? "stratified";
+  checkPositiveInteger(fn, "mcSamples", mcSamples);
+  checkPositiveInteger(fn, "batchSize", batchSize);
+  if (!["stratified", "iid_l", "iid_t"].includes(sampler)) {
+    throw new Error(
+      `${fn}: sampler must be "stratified", "iid_l" or "iid_t", got ${JSON.stringify(sampler)}`,
+    );
+  }
+  const rng = toRng(options.seed);
+  const P = prompt.length;
+  const L = answer.length;
+  const T = P + L;
+  const row = Int32Array.from([...prompt, ...answer]); // the clean sequence p_0 ‖ r_0
+
+  const batchMeans: number[] = [];
+  const batchSizes: number[] = [];
+  let total = 0;
+  for (let start = 0; start < mcSamples; start += batchSize) {
+    const b = Math.min(batchSize, mcSamples - start);
+    // b copies of the clean row: the targets of this mini-batch.
+    const clean = new Int32Array(b * T);
+    for (let i = 0; i < b; i++) clean.set(row, i * T);
+    // Step 1 — corrupt each copy and remember its weight.
+    let noisy: Int32Array;
+    let masked: Uint8Array;
+    const weights = new Float64Array(b);
+    if (sampler === "iid_t") {
+      // Eq. 5: t ~ U(0,1) per sample, each answer token masked with p = (1 − ε)t + ε, weight 1/p. This is the SFT
+      // corruption with the prompt as prompt, so that one function serves both.
+      const c = corruptForSft(clean, b, T, new Int32Array(b).fill(P), { maskId, seed: rng });
+      noisy = c.noisy;
+      masked = c.masked;
+      for (let i = 0; i < b; i++) weights[i] = 1 / c.p[i];
+    } else {
+      // Eq. 6: l answer tokens masked exactly, weight L/l; l stratified across the batch (Algorithm 3) or i.i.d.
+      const counts = sampler === "stratified"
+        ? stratifiedMaskCounts(L, b, rng.int(1, L))
+        : Int32Array.from({ length: b }, () => rng.int(1, L));
+      noisy = new Int32Array(b * T);
+      masked = new Uint8Array(b * T);
+      for (let i = 0; i < b; i++) {
+        const m = maskExactly(row, P, counts[i], { maskId, seed: rng });
+        noisy.set(m.noisy, i * T);
+        masked.set(m.masked, i * T);
+        weights[i] = L / counts[i];
+      }
+    }
+    // Step 2 — one network call (two halves with guidance) and Σ_masked log p_θ(r_0^i | p_0, r_l) per sample.
+    const sums = await maskedLogProbSums(model, clean, noisy, masked, b, T, P, maskId, cfgScale);
+    // Step 3 — weight each sample and average the batch.
+    let batchTotal = 0;
+    for (let i = 0; i < b; i++) batchTotal += weights[i] * sums[i];
+    total += batchTotal;
+    batchMeans.push(batchTotal / b);
+    batchSizes.push(b);
+  }
+  const mean = total / mcSamples;
+  return {
+    logLikelihood: mean,
+    stdErr: stdErrOfBatchMeans(batchMeans, batchSizes, mean),
+    samples: mcSamples,
+  };
+}
+
+/**
+ * Monte Carlo estimate of Eq. 6 (Algorithm 3): for each mini-batch of `batchSize` samples draw `k ~ U{1..L}`
+ * (`L` = answer length), set `l_i = ((round(k + i·L/b) − 1) mod L) + 1`, mask exactly `l_i` answer tokens, and
+ * average `(L/l)·Σ_masked log p_θ(r_0^i | prompt, r_l)` over all samples.
+ *
+ * The result is a log-likelihood: an estimate of a lower bound on `log p_θ(answer | prompt)` (minus the bound on
+ * the NLL), so it is ≤ 0 up to Monte Carlo noise. With `cfgScale = w > 0` the logits are `u + (w+1)(c − u)`, `u`
+ * from the same input with every prompt token replaced by `maskId` (conditional and unconditional rows go
+ * through the network together, in one call per mini-batch). `mcSamples` that is not a multiple of `batchSize` is
+ * handled as described in {@link LikelihoodOptions.batchSize}.
+ *
+ * @param model the mask predictor.
+ * @param prompt the prompt `p_0` (may be empty).
+ * @param answer the answer `r_0` (at least one token, no mask ids).
+ * @param options `{ maskId, mcSamples = 128, batchSize = 16, cfgScale = 0, seed = 0 }`.
+ */
+export async function conditionalLogLikelihood(
+  model: LogitsModel,
+  prompt: readonly number[],
+  answer: readonly number[],
+  options: LikelihoodOptions,
+): Promise<number> {
+  const estimate = await estimateConditionalLogLikelihood(model, prompt, answer, {
+    ...options,
+    sampler: "stratified",
+  });
+  return estimate.logLikelihood;
+}
+
+/** The longest answer {@link exactConditionalLogLikelihoodBound} enumerates (2^14 − 1 = 16383 mask patterns). */
+export const MAX_EXACT_ANSWER_LENGTH = 14;
+
+/**
+ * Eq. 6's expectation computed exactly, without sampling: `E_{l ~ U{1..L}} E_{S ⊂ answer, |S| = l}
+ * [(L/l)·Σ_{i∈S} log p_θ(r_0^i | prompt, r with S masked)]`. Every non-empty mask pattern `S` is enumerated once,
+ * with probability weight `(1/L)·(1/C(L, l))·(L/l) = 1 / (l·C(L, l))`.
+ *
+ * For teaching and tests: it is what {@link conditionalLogLikelihood} estimates. It needs `2^L − 1` network rows,
+ * so answers longer than {@link MAX_EXACT_ANSWER_LENGTH} tokens are refused.
+ *
+ * @param model the mask predictor.
+ * @param prompt the prompt (may be empty).
+ * @param answer the answer (1 … 14 tokens, no mask ids).
+ * @param options `{ maskId, cfgScale = 0, batchSize = 256 }` (`batchSize` = rows per network call).
+ */
+export async function exactConditionalLogLikelihoodBound(
+  model: LogitsModel,
+  prompt: readonly number[],
+  answer: readonly number[],
+  options: { maskId: number; cfgScale?: number; batchSize?: number },
+): Promise<number> {
+  const fn = "exactConditionalLogLikelihoodBound";
+  const { maskId, cfgScale } = checkLikelihoodInputs(fn, model, prompt, answer, options);
+  const batchSize = options.batchSize ?? 256;
+  checkPositiveInteger(fn, "batchSize", batchSize);
+  const P = prompt.length;
+  const L = answer.length;
+  if (L > MAX_EXACT_ANSWER_LENGTH) {
+    throw new Error(
+      `${fn}: the answer has ${L} tokens, so the exact bound would enumerate 2^${L} − 1 mask patterns; ` +
+        `it is limited to ${MAX_EXACT_ANSWER_LENGTH} answer tokens — use conditionalLogLikelihood (Monte Carlo)`,
+    );
+  }
+  const T = P + L;
+  const row = Int32Array.from([...prompt, ...answer]);
+  const patterns = 2 ** L - 1; // bit j of pattern s set ⇔ answer token j is masked; s = 1 … 2^L − 1
+  let total = 0;
+  for (let first = 1; first <= patterns; first += batchSize) {
+    const b = Math.min(batchSize, patterns - first + 1);
+    const clean = new Int32Array(b * T);
+    const noisy = new Int32Array(b * T);
+    const masked = new Uint8Array(b * T);
+    const weights = new Float64Array(b);
+    for (let i = 0; i < b; i++) {
+      const s = first + i;
+      clean.set(row, i * T);
+      noisy.set(row, i * T);
+      let l = 0;
+      for (let j = 0; j < L; j++) {
+        if ((s >> j) & 1) {
+          noisy[i * T + P + j] = maskId;
+          masked[i * T + P + j] = 1;
+          l++;
+        }
+      }
+      // P(l) · P(S | l) · (L/l) = (1/L) · (1/C(L,l)) · (L/l).
+      weights[i] = 1 / (l * binomial(L, l));
+    }
+    const sums = await maskedLogProbSums(model, clean, noisy, masked, b, T, P, maskId, cfgScale);
+    for (let i = 0; i < b; i++) total += weights[i] * sums[i];
+  }
+  return total;
+}
+
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+// The held-out bound in nats per token and bits per character
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Options of {@link evaluateBound}. */
+export interface BoundOptions {
+  /** The mask id `M`. */
+  maskId: number;
+  /** Monte Carlo samples per sequence (default 32), stratified together. */
+  mcSamples?: number;
+  /** Rows per network call (default 32); rows of different sequences of equal length share calls. */
+  batchSize?: number;
+  /** The seed of the masks (default 0). Keep it fixed across evaluations so curves are comparable. */
+  seed?: number;
+  /** How many characters the evaluated tokens stand for; enables {@link BoundReport.bitsPerChar}. */
+  charCount?: number;
+}
+
+/** The held-out upper bound on the negative log-likelihood (Eq. 4). */
+export interface BoundReport {
+  /** Number of sequences evaluated. */
+  sequences: number;
+  /** Total number of tokens. */
+  tokens: number;
+  /** The bound on the total NLL, in nats (Σ over sequences). */
+  nats: number;
+  /** `nats / tokens`. */
+  natsPerToken: number;
+  /** `natsPerToken / ln 2`. */
+  bitsPerToken: number;
+  /** `nats / ln 2 / charCount`, when `charCount` is given. */
+  bitsPerChar?: number;
+}
+
+/**
+ * The held-out bound of Eq. 4: for each sequence, the Eq. 6 estimate of `−log p_θ(x_0)` with an empty prompt
+ * (equal in expectation to Eq. 3's `E_t[(1/t)·Σ_masked CE]`, see the module notes), summed and reported per token
+ * and per character.
+ *
+ * The masks are low-variance and reproducible: sequence `j`'s `mcSamples` samples are stratified over `1..L`
+ * together (one {@link stratifiedMaskCounts} draw) and drawn from a stream that depends only on `(seed, j)`, so
+ * evaluating two checkpoints on the same data uses the same masks and their difference is not sampling noise.
+ *
+ * @param model the mask predictor.
+ * @param sequences held-out token sequences (each at least one token, no mask ids).
+ * @param options mask id, samples, batch size, seed, character count.
+ */
+export async function evaluateBound(
+  model: LogitsModel,
+  sequences: readonly ArrayLike<number>[],
+  options: BoundOptions,
+): Promise<BoundReport> {
+  const fn = "evaluateBound";
+  const mcSamples = options.mcSamples ?? 32;
+  const batchSize = options.batchSize ?? 32;
+  const seed = options.seed ?? 0;
+  checkPositiveInteger(fn, "mcSamples", mcSamples);
+  checkPositiveInteger(fn, "batchSize", batchSize);
+  if (sequences.length === 0) throw new Error(`${fn}: expected at least one sequence`);
+  if (options.charCount !== undefined && !(options.charCount > 0)) {
+    throw new Error(`${fn}: charCount must be positive, got ${options.charCount}`);
+  }
+  sequences.forEach((s, j) =>
+    checkLikelihoodInputs(`${fn} (sequence ${j})`, model, [], Array.from(s), options)
+  );
+  const { maskId } = options;
+
+  // Step 1 — every sequence's corrupted copies, grouped by length so that rows of one call share a length.
+  const groups = new Map<
+    number,
+    { clean: Int32Array; noisy: Int32Array; masked: Uint8Array; weight: number }[]
+  >();
+  let tokens = 0;
+  sequences.forEach((s, j) => {
+    const L = s.length;
+    tokens += L;
+    const rng = new Rng(seed).fork(j); // depends on (seed, j) only
+    const counts = stratifiedMaskCounts(L, mcSamples, rng.int(1, L));
+    const clean = Int32Array.from(s);
+    const group = groups.get(L) ?? [];
+    for (const l of counts) {
+      const m = maskExactly(clean, 0, l, { maskId, seed: rng });
+      // (L/l) per sample, averaged over the sequence's samples.
+      group.push({ clean, noisy: m.noisy, masked: m.masked, weight: L / l / mcSamples });
+    }
+    groups.set(L, group);
+  });
+
+  // Step 2 — score the rows batchSize at a time: Σ weight·Σ_masked log p is minus the bound.
+  let logLikelihood = 0;
+  for (const [T, rows] of groups) {
+    for (let start = 0; start < rows.length; start += batchSize) {
+      const chunk = rows.slice(start, start + batchSize);
+      const b = chunk.length;
+      const clean = new Int32Array(b * T);
+      const noisy = new Int32Array(b * T);
+      const masked = new Uint8Array(b * T);
+      chunk.forEach((r, i) => {
+        clean.set(r.clean, i * T);
+        noisy.set(r.noisy, i * T);
+        masked.set(r.masked, i * T);
+      });
+      const sums = await maskedLogProbSums(model, clean, noisy, masked, b, T, 0, maskId, 0);
+      chunk.forEach((r, i) => logLikelihood += r.weight * sums[i]);
+    }
+  }
+  // Step 3 — report: nats (Eq. 4's right-hand side), then per token and per character.
+  const nats = -logLikelihood;
+  const report: BoundReport = {
+    sequences: sequences.length,
+    tokens,
+    nats,
+    natsPerToken: nats / tokens,
+    bitsPerToken: nats / tokens / Math.LN2,
+  };
+  if (options.charCount !== undefined) report.bitsPerChar = nats / Math.LN2 / options.charCount;
+  return report;
+}
+
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+// Internals
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * For each of `rows` rows: `Σ_{i masked} log p_θ(clean_i | noisy)`, with guidance when `cfgScale > 0` (the first
+ * `promptLength` positions of every row are prompt). One network call.
+ */
+async function maskedLogProbSums(
+  model: LogitsModel,
+  clean: Int32Array,
+  noisy: Int32Array,
+  masked: Uint8Array,
+  rows: number,
+  length: number,
+  promptLength: number,
+  maskId: number,
+  cfgScale: number,
+): Promise<Float64Array> {
+  const V = model.vocabSize;
+  const isPrompt = new Uint8Array(rows * length);
+  for (let r = 0; r < rows; r++) isPrompt.fill(1, r * length, r * length + promptLength);
+  const logits = await guidedLogits(model, noisy, rows, length, isPrompt, { maskId, cfgScale });
+  const sums = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let i = r * length; i < (r + 1) * length; i++) {
+      if (masked[i]) sums[r] += logSoftmaxAt(logits, i * V, V, clean[i]);
+    }
+  }
+  return sums;
+}
+
+/** Calls the model and checks the shape of what comes back. */
+async function checkedLogits(
+  model: LogitsModel,
+  tokens: Int32Array,
+  rows: number,
+  length: number,
+  attentionMask?: Uint8Array,
+): Promise<Float32Array> {
+  const out = await model.logits(tokens, rows, length, attentionMask);
+  const expected = rows * length * model.vocabSize;
+  if (out.length !== expected) {
+    throw new Error(
+      `LogitsModel.logits returned ${out.length} values; expected batch·length·vocabSize = ` +
+        `${rows}·${length}·${model.vocabSize} = ${expected}`,
+    );
+  }
+  return out;
+}
+
+/**
+ * The standard error of the overall mean from independent mini-batch means `m_j` of sizes `n_j`, assuming
+ * `Var(m_j) = σ²/n_j`: `σ̂² = Σ n_j (m_j − m)² / (J − 1)` and `SE = √(σ̂² / N)` (the usual `sd(m_j)/√J` for equal
+ * sizes).
+ */
+function stdErrOfBatchMeans(means: number[], sizes: number[], mean: number): number {
+  const J = means.length;
+  if (J < 2) return NaN;
+  let ss = 0;
+  let n = 0;
+  for (let j = 0; j < J; j++) {
+    ss += sizes[j] * (means[j] - mean) ** 2;
+    n += sizes[j];
+  }
+  return Math.sqrt(ss / (J - 1) / n);
+}
+
+function binomial(n: number, k: number): number {
+  let c = 1;
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
+  return Math.round(c);
+}
+
+function vocabOf(fn: string, logits: ArrayLike<number>, c: CorruptedBatch): number {
+  const positions = c.batch * c.length;
+  const V = logits.length / positions;
+  if (!Number.isInteger(V) || V < 1) {
+    throw new Error(`${fn}: logits of length ${logits.length} are not [B·L = ${positions}, vocabSize]`);
+  }
+  return V;
+}
+
+function checkPositiveInteger(fn: string, name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${fn}: ${name} must be a positive integer, got ${value}`);
+  }
+}
+
+function checkLikelihoodInputs(
+  fn: string,
+  model: LogitsModel,
+  prompt: readonly number[],
+  answer: readonly number[],
+  options: { maskId: number; cfgScale?: number },
+): { maskId: number; cfgScale: number } {
+  const V = model.vocabSize;
+  const { maskId } = options;
+  const cfgScale = options.cfgScale ?? 0;
+  if (!Number.isInteger(maskId) || maskId < 0 || maskId >= V) {
+    throw new Error(`${fn}: maskId must be a token id in [0, ${V}), got ${maskId}`);
+  }
+  if (!(cfgScale >= 0 && Number.isFinite(cfgScale))) {
+    throw new Error(`${fn}: cfgScale must be a finite number ≥ 0, got ${cfgScale}`);
+  }
+  if (answer.length === 0) throw new Error(`${fn}: the answer is empty; it needs at least one token`);
+  for (const [name, seq] of [["prompt", prompt], ["answer", answer]] as const) {
+    seq.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
+        throw new Error(`${fn}: ${name}[${i}] = ${id} is not a token id in [0, ${V})`);
+      }
+    });
+  }
+  const at = answer.indexOf(maskId);
+  if (at >= 0) {
+    throw new Error(`${fn}: answer[${at}] is the mask id ${maskId}; the answer must be clean text`);
+  }
+  return { maskId, cfgScale };
+}
