@@ -22,7 +22,7 @@
  */
 
 import type { Backend } from "../backend/backend.ts";
-import type { LLaDAConfig } from "../io/config.ts";
+import { type LLaDAConfig, validateConfig } from "../io/config.ts";
 import type { LogitsModel } from "../llada/logits_model.ts";
 import { noGrad } from "../autograd.ts";
 import { Rng } from "../rng.ts";
@@ -181,16 +181,21 @@ export function positionsFromMask(
 }
 
 /**
- * Builds a freshly initialised model from a LLaDA config (official field names).
+ * Builds a freshly initialised model from a LLaDA config (official field names; validated, with the project's
+ * defaults for absent optional fields).
  *
  * @example
  * const model = await createModel(configFromJSON({ d_model: 64, n_layers: 2, … }), { seed: 0 });
  */
-export function createModel(config: LLaDAConfig, options: ModelOptions = {}): Promise<LLaDAModel> {
+export function createModel(
+  config: LLaDAConfig | Record<string, unknown>,
+  options: ModelOptions = {},
+): Promise<LLaDAModel> {
+  const valid = validateConfig(config);
   const init: Init = {
     backend: options.backend ?? getDefaultBackend(),
     rng: new Rng(options.seed ?? 0),
-    std: config.init_std,
+    std: valid.init_std,
   };
-  return Promise.resolve(new LLaDAModel(config, options.causal ?? false, init));
+  return Promise.resolve(new LLaDAModel(valid, options.causal ?? false, init));
 }
