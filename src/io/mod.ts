@@ -35,3 +35,5 @@ export {
   validateConfig,
 } from "./config.ts";
 export { type FileContent, writeDirAtomic, writeFileAtomic } from "./atomic.ts";
+export { loadModel, type LoadOptions, modelTensors, saveModel, type SaveOptions } from "./model_files.ts";
+export { hasCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from "./checkpoint.ts";
