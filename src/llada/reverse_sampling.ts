@@ -1,0 +1,511 @@
+/**
+ * # The reverse process: generating text by iterative unmasking
+ *
+ * LLaDA generates by running its forward process (`forward_masking.ts`) backwards. Start at `t = 1` with the
+ * answer fully masked, `[prompt | M M … M]`, and walk down to `t = 0` in `N` steps. Going from time `t` to an
+ * earlier time `s < t`, each masked token is revealed with probability `(t − s)/t` and stays masked with
+ * probability `s/t` (the reverse of the linear schedule of Eq. 8); a revealed token is drawn from the mask
+ * predictor, `x_0^i ~ p_θ(x_0^i | p_0, r_t)`, and is never masked again.
+ *
+ * The paper (Algorithms 4 and 5) implements a step as: *predict every masked token at once, then remask some of
+ * the predictions* so that the expected number of masks follows the schedule. With `N` equal steps the expected
+ * number revealed per step is constant, so the official code reveals a fixed count: with `m` masks and `N` steps,
+ * `⌊m/N⌋` per step and one more on the first `m mod N` steps ({@link numTransferTokens}). Which predictions to keep
+ * is the *remasking strategy*:
+ *
+ * - `random` (Algorithm 4, the exact reverse process): keep a uniformly random subset;
+ * - `low_confidence` (Algorithm 5): keep the predictions the model is most sure of, `p_θ(x̂^i | ·)` highest, and
+ *   remask the rest. Not the exact reverse process, but much better text in practice;
+ * - `margin` and `entropy` (beyond the paper, common in later work): rank by the gap between the two most likely
+ *   tokens, or by minus the entropy of the position's distribution.
+ *
+ * **Semi-autoregressive blocks.** The answer is cut into blocks of `blockLength` tokens decoded left to right;
+ * inside a block the process above runs with `steps / blocks` steps, and positions right of the current block are
+ * never revealed (their confidence is `−∞`). One block (`blockLength = genLength`) is pure diffusion.
+ *
+ * **The step, precisely** (the official `generate.py`, made explicit):
+ * 1. Logits for the whole canvas from one network evaluation (with classifier-free guidance, `u + (w+1)(c − u)`
+ *    with `u` from the canvas whose prompt is masked; both halves in one batched call, still one NFE).
+ * 2. Optionally forbid EOS: `logitsEosInf` sets the EOS logit to `−∞` before anything else.
+ * 3. Predict `x̂` at every masked position of the current block: `argmax` at temperature 0, otherwise Gumbel-max
+ *    sampling `argmax(l/T + g)` with `g ~ Gumbel(0, 1)`, in float64 (low-precision Gumbel noise hurts quality).
+ * 4. Score each prediction by the remasking strategy's confidence, computed from the un-noised logits.
+ *    `confidenceEosInf` gives positions whose `x̂` is EOS a confidence of `−∞` (the official flag means to do this
+ *    but, by a bug, does nothing).
+ * 5. Commit the `k` most confident predictions (ties go to the **lower position**), or, with a `threshold` τ,
+ *    every prediction with confidence ≥ τ and at least the single most confident one (confidence-threshold
+ *    parallel decoding, as in Fast-dLLM: a block then takes as many steps as it needs, at most its length).
+ *
+ * Decisions this file makes where the official code is silent or fragile — each one tested:
+ * - **Candidates are only the masked positions of the current block.** The official code ranks the whole row
+ *   with `−∞` outside the block and calls `topk`; once the finite entries run out (possible with
+ *   `confidenceEosInf`), `topk` picks among `−∞` entries arbitrarily and may "commit" an already committed
+ *   position, so the block ends with masks left. Here `−∞` candidates are simply ranked last (lowest position
+ *   first), so every step commits exactly its scheduled count and EOS is written only when nothing else remains.
+ * - **The mask token is never predicted**: `x̂` is chosen among the other tokens (confidences still use the full
+ *   softmax). A trained LLaDA gives `M` no mass, as `M` is never a training target; excluding it guarantees that
+ *   no mask is left at the end.
+ * - **Ties** in `argmax` go to the lowest token id; ties in confidence go to the lowest position.
+ * - **Batches.** Prompts of different lengths are left-padded with `padId` (which must differ from the mask id)
+ *   and the model receives an attention mask with 0 on padding; with CFG only real prompt tokens are masked in
+ *   the unconditional half. Every row draws its randomness (Gumbel noise, random confidences) from its own
+ *   stream, `new Rng(seed).fork(hash(prompt))`, and only when it has something to decode, so a row's result is
+ *   what its prompt alone would give, whatever its batch-mates. A consequence: equal prompts in one call give
+ *   equal outputs — to draw several samples of one prompt, call again with different seeds.
+ *
+ * @module
+ */
+
+import type { LogitsModel } from "./logits_model.ts";
+import { Rng } from "../rng.ts";
+import { guidedLogits } from "./loss_bound.ts";
+
+/** How the predictions to keep are ranked at each step. */
+export type Remasking = "low_confidence" | "random" | "margin" | "entropy";
+
+/** The state of the canvas after one step, for visualisation (see {@link GenerateOptions.onStep}). */
+export interface StepState {
+  /** The block being decoded, from 0. */
+  block: number;
+  /** The step inside that block, from 0. */
+  step: number;
+  /** Network evaluations so far, this step's included. */
+  nfe: number;
+  /** Each row's `prompt ‖ answer` after this step (no padding), with the mask id where still masked. */
+  tokens: number[][];
+  /** Per row, the positions (indices into `tokens[i]`) committed at this step, most confident first. */
+  committed: number[][];
+  /** Per row and position of `tokens[i]`: the confidence this step used; `−Infinity` where not a candidate. */
+  confidence: number[][];
+  /** Per row and position of `tokens[i]`: the prediction `x̂` this step made; −1 where not a candidate. */
+  predicted: number[][];
+}
+
+/** Options of {@link generate}. */
+export interface GenerateOptions {
+  /** Number of tokens to generate after each prompt. */
+  genLength: number;
+  /**
+   * Total sampling steps over all blocks; must be a multiple of the number of blocks. Required unless
+   * `threshold` is set, in which case it is ignored (blocks take as many steps as they need).
+   */
+  steps?: number;
+  /** Block length for semi-autoregressive decoding (default `genLength`: one block); must divide `genLength`. */
+  blockLength?: number;
+  /** Sampling temperature (default 0: greedy argmax). Above 0, Gumbel-max sampling in float64. */
+  temperature?: number;
+  /** Classifier-free guidance scale `w ≥ 0` (default 0: none). */
+  cfgScale?: number;
+  /** Remasking strategy (default `"low_confidence"`). */
+  remasking?: Remasking;
+  /** Confidence threshold τ for parallel decoding: commit every candidate with confidence ≥ τ (at least one). */
+  threshold?: number;
+  /** The id of the mask token `M`. */
+  maskId: number;
+  /** The left-padding token for prompts of different lengths (required then; must differ from `maskId`). */
+  padId?: number;
+  /** The EOS token id (required by `logitsEosInf` and `confidenceEosInf`). */
+  eosId?: number;
+  /** Forbid EOS: its logit is set to `−∞` before sampling and confidences. */
+  logitsEosInf?: boolean;
+  /** Sample EOS normally but give positions predicted as EOS a confidence of `−∞` (committed last). */
+  confidenceEosInf?: boolean;
+  /** Seed of the randomness (default 0). The same seed gives the same output. */
+  seed?: number;
+  /** Called after every step with the canvas, the committed positions and the confidences (may be async). */
+  onStep?: (state: StepState) => void | Promise<void>;
+}
+
+/** What {@link generate} returns. */
+export interface GenerateResult {
+  /** `tokens[i]` is `prompts[i]` followed by its `genLength` generated tokens (no padding). */
+  tokens: number[][];
+  /** Network evaluations performed (a guided step is one batched evaluation of `2B` rows). */
+  nfe: number;
+}
+
+/**
+ * How many tokens each of `steps` steps reveals when `maskCount` masks must be gone after the last one (the
+ * official `get_num_transfer_tokens`): the linear schedule reveals the same expected number per step, so each
+ * step reveals `⌊m/steps⌋`, and the first `m mod steps` steps one more.
+ *
+ * @param maskCount masks at the start of the block, `m ≥ 0`.
+ * @param steps steps for the block, ≥ 1.
+ * @returns `[steps]` counts summing to `maskCount`.
+ */
+export function numTransferTokens(maskCount: number, steps: number): Int32Array {
+  if (!Number.isInteger(maskCount) || maskCount < 0 || !Number.isInteger(steps) || steps < 1) {
+    throw new Error(
+      `numTransferTokens: expected integers maskCount ≥ 0 and steps ≥ 1, got ${maskCount}, ${steps}`,
+    );
+  }
+  const base = Math.floor(maskCount / steps);
+  const remainder = maskCount % steps;
+  const counts = new Int32Array(steps).fill(base);
+  for (let i = 0; i < remainder; i++) counts[i] += 1;
+  return counts;
+}
+
+/**
+ * Generates `genLength` tokens after each prompt with LLaDA's reverse process: semi-autoregressive blocks, the
+ * fixed reveal schedule or threshold decoding, a remasking strategy, optional temperature, classifier-free
+ * guidance and EOS control. See the module documentation for every rule.
+ *
+ * @param model the mask predictor.
+ * @param prompts one token sequence per row (lengths may differ: rows are left-padded with `padId`).
+ * @param options see {@link GenerateOptions}.
+ * @returns every row's `prompt ‖ answer` and the number of network evaluations.
+ *
+ * @example
+ * ```ts
+ * const { tokens, nfe } = await generate(model, [prompt], {
+ *   genLength: 64, steps: 64, blockLength: 16, maskId: tok.maskId, eosId: tok.eosId,
+ * });
+ * ```
+ */
+export async function generate(
+  model: LogitsModel,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions,
+): Promise<GenerateResult> {
+  const o = resolveOptions(model, prompts, options);
+  const V = model.vocabSize;
+  const B = prompts.length;
+
+  // ── The canvas: [pad … pad | prompt | M × genLength] per row, all rows of length T = P + genLength. ──
+  const P = Math.max(...prompts.map((p) => p.length));
+  const T = P + o.genLength;
+  const pads = prompts.map((p) => P - p.length); // left padding of each row
+  const x = new Int32Array(B * T).fill(o.maskId); // the answer region starts fully masked (t = 1)
+  const isPrompt = new Uint8Array(B * T); // real prompt positions: masked in CFG's unconditional half
+  const padded = pads.some((n) => n > 0);
+  const attentionMask = padded ? new Uint8Array(B * T).fill(1) : undefined; // omitted when nothing is padded
+  prompts.forEach((prompt, b) => {
+    x.fill(o.padId ?? 0, b * T, b * T + pads[b]);
+    attentionMask?.fill(0, b * T, b * T + pads[b]); // padding stays out of attention
+    x.set(prompt, b * T + pads[b]);
+    isPrompt.fill(1, b * T + pads[b], b * T + P);
+  });
+
+  // ── Each row's own random stream: a function of the seed and the row's prompt, never of its index. ──
+  const rngs = prompts.map((prompt) => new Rng(o.seed).fork(hashTokens(prompt)));
+
+  let nfe = 0;
+  const scratch = new Float64Array(V); // one position's logits, after the EOS rule
+  for (let block = 0; block < o.blocks; block++) {
+    // The current block's answer positions [start, end); everything right of it stays masked for now.
+    const start = P + block * o.blockLength;
+    const end = start + o.blockLength;
+    // Fixed schedule: m = masks in the block at its start (all of it), revealed ⌊m/N⌋ (+1) per step.
+    const schedules = o.stepsPerBlock === undefined
+      ? undefined
+      : prompts.map((_, b) =>
+        numTransferTokens(countMasks(x, b * T + start, b * T + end, o.maskId), o.stepsPerBlock!)
+      );
+
+    for (
+      let step = 0;
+      schedules ? step < o.stepsPerBlock! : blockHasMasks(x, B, T, start, end, o.maskId);
+      step++
+    ) {
+      // Step 1 — one network evaluation of the whole canvas (both CFG halves in one call).
+      const logits = await guidedLogits(model, x, B, T, isPrompt, {
+        maskId: o.maskId,
+        cfgScale: o.cfgScale,
+        attentionMask,
+      });
+      nfe++;
+
+      const committed: number[][] = [];
+      const confidences: Map<number, number>[] = [];
+      const predictions: Map<number, number>[] = [];
+      for (let b = 0; b < B; b++) {
+        // The candidates: still-masked positions of the current block (committed tokens are never revisited).
+        const candidates: number[] = [];
+        for (let i = start; i < end; i++) if (x[b * T + i] === o.maskId) candidates.push(i);
+        const conf = new Map<number, number>();
+        const pred = new Map<number, number>();
+        confidences.push(conf);
+        predictions.push(pred);
+        // A row with nothing left in this block waits (threshold mode) without drawing randomness.
+        if (candidates.length === 0) {
+          committed.push([]);
+          continue;
+        }
+        for (const i of candidates) {
+          // Step 2 — the position's logits in float64, EOS forbidden if asked (`logits[:, :, eos] = −∞`).
+          const offset = (b * T + i) * V;
+          for (let v = 0; v < V; v++) scratch[v] = logits[offset + v];
+          if (o.logitsEosInf) scratch[o.eosId!] = -Infinity;
+          // Step 3 — the prediction x̂: argmax, or Gumbel-max at temperature T > 0.
+          const xHat = predictToken(scratch, o.temperature, o.maskId, rngs[b]);
+          // Step 4 — its confidence under the remasking strategy (from the un-noised logits).
+          let c = confidence(scratch, xHat, o.remasking, rngs[b]);
+          if (o.confidenceEosInf && xHat === o.eosId) c = -Infinity;
+          if (Number.isNaN(c)) {
+            throw new Error(
+              `generate: the model returned NaN logits (row ${b}, position ${i - pads[b]}); check it`,
+            );
+          }
+          pred.set(i, xHat);
+          conf.set(i, c);
+        }
+        // Step 5 — rank (confidence high to low, ties to the lower position) and commit.
+        const ranked = candidates.slice().sort((i, j) => {
+          const ci = conf.get(i)!;
+          const cj = conf.get(j)!;
+          return ci > cj ? -1 : ci < cj ? 1 : i - j;
+        });
+        let chosen: number[];
+        if (schedules) {
+          // Fixed schedule: exactly this step's count (−∞ candidates are taken last, never skipped).
+          chosen = ranked.slice(0, schedules[b][step]);
+        } else {
+          // Threshold τ: every candidate with confidence ≥ τ, or the single most confident if none is.
+          chosen = ranked.filter((i) => conf.get(i)! >= o.threshold!);
+          if (chosen.length === 0) chosen = [ranked[0]];
+        }
+        for (const i of chosen) x[b * T + i] = pred.get(i)!; // revealed tokens are final
+        committed.push(chosen.map((i) => i - pads[b]));
+      }
+
+      if (o.onStep) {
+        await o.onStep({
+          block,
+          step,
+          nfe,
+          tokens: prompts.map((_, b) => Array.from(x.subarray(b * T + pads[b], (b + 1) * T))),
+          committed,
+          confidence: prompts.map((_, b) => unpadded(confidences[b], pads[b], T, -Infinity)),
+          predicted: prompts.map((_, b) => unpadded(predictions[b], pads[b], T, -1)),
+        });
+      }
+    }
+  }
+  return { tokens: prompts.map((_, b) => Array.from(x.subarray(b * T + pads[b], (b + 1) * T))), nfe };
+}
+
+/**
+ * `x̂` for one position: at temperature 0 the argmax of the logits; above 0 the Gumbel-max sample
+ * `argmax_v (l_v / T + g_v)` with `g_v ~ Gumbel(0, 1)`, which is an exact draw from `softmax(l / T)` (the official
+ * `logits.exp() / (−log u)^T` has the same argmax). The mask token is excluded; ties go to the lowest id. At
+ * temperature > 0 exactly `V` noise values are drawn, whatever the logits, so streams stay aligned.
+ */
+function predictToken(logits: Float64Array, temperature: number, maskId: number, rng: Rng): number {
+  let best = -1;
+  let bestScore = -Infinity;
+  for (let v = 0; v < logits.length; v++) {
+    const score = temperature === 0 ? logits[v] : logits[v] / temperature + rng.gumbel();
+    if (v === maskId) continue; // M is never a prediction (it is never a training target)
+    if (best < 0 || score > bestScore) {
+      best = v;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/**
+ * The confidence of prediction `xHat` at one position, higher meaning "keep it":
+ * - `low_confidence`: `softmax(l)[x̂]`;
+ * - `margin`: top-1 minus top-2 probability of `softmax(l)`;
+ * - `entropy`: `Σ_v p_v log p_v`, minus the entropy (0 for a certain prediction, lower when spread out);
+ * - `random`: a uniform draw from `[0, 1)` (Algorithm 4's random remasking).
+ */
+function confidence(logits: Float64Array, xHat: number, remasking: Remasking, rng: Rng): number {
+  if (remasking === "random") return rng.uniform();
+  // softmax in float64, stabilised by the maximum (entries of −∞ get probability 0).
+  let max = -Infinity;
+  for (let v = 0; v < logits.length; v++) max = Math.max(max, logits[v]);
+  let z = 0;
+  for (let v = 0; v < logits.length; v++) z += Math.exp(logits[v] - max);
+  const prob = (v: number) => Math.exp(logits[v] - max) / z;
+  if (remasking === "low_confidence") return prob(xHat);
+  if (remasking === "margin") {
+    let top1 = 0;
+    let top2 = 0;
+    for (let v = 0; v < logits.length; v++) {
+      const p = prob(v);
+      if (p > top1) [top1, top2] = [p, top1];
+      else if (p > top2) top2 = p;
+    }
+    return top1 - top2;
+  }
+  // entropy: Σ p log p over tokens with p > 0 (0 · log 0 = 0).
+  let negH = 0;
+  for (let v = 0; v < logits.length; v++) {
+    const p = prob(v);
+    if (p > 0) negH += p * Math.log(p);
+  }
+  return negH;
+}
+
+/** Validated options with defaults filled in. */
+interface ResolvedOptions {
+  genLength: number;
+  blockLength: number;
+  blocks: number;
+  /** Steps per block for the fixed schedule; undefined in threshold mode. */
+  stepsPerBlock?: number;
+  threshold?: number;
+  temperature: number;
+  cfgScale: number;
+  remasking: Remasking;
+  maskId: number;
+  padId?: number;
+  eosId?: number;
+  logitsEosInf: boolean;
+  confidenceEosInf: boolean;
+  seed: number;
+  onStep?: (state: StepState) => void | Promise<void>;
+}
+
+const REMASKING: readonly Remasking[] = ["low_confidence", "random", "margin", "entropy"];
+
+/** Checks every option and prompt, with errors that say what to change. */
+function resolveOptions(
+  model: LogitsModel,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions,
+): ResolvedOptions {
+  const V = model.vocabSize;
+  const fail = (msg: string): never => {
+    throw new Error(`generate: ${msg}`);
+  };
+  const isId = (id: unknown): id is number =>
+    Number.isInteger(id) && (id as number) >= 0 && (id as number) < V;
+  const { genLength, maskId } = options;
+  if (!Number.isInteger(V) || V < 1) fail(`model.vocabSize must be a positive integer, got ${V}`);
+  if (!Number.isInteger(genLength) || genLength < 1) {
+    fail(`genLength must be a positive integer, got ${genLength}`);
+  }
+  const blockLength = options.blockLength ?? genLength;
+  if (!Number.isInteger(blockLength) || blockLength < 1) {
+    fail(`blockLength must be a positive integer, got ${blockLength}`);
+  }
+  if (genLength % blockLength !== 0) {
+    fail(`genLength (${genLength}) must be a multiple of blockLength (${blockLength})`);
+  }
+  const blocks = genLength / blockLength;
+  const { threshold } = options;
+  let stepsPerBlock: number | undefined;
+  if (threshold === undefined) {
+    const { steps } = options;
+    if (steps === undefined) fail("steps is required (or set threshold for threshold decoding)");
+    if (!Number.isInteger(steps) || steps! < 1) fail(`steps must be a positive integer, got ${steps}`);
+    if (steps! % blocks !== 0) {
+      fail(
+        `steps (${steps}) must be a multiple of the number of blocks (genLength / blockLength = ${blocks})`,
+      );
+    }
+    stepsPerBlock = steps! / blocks;
+  } else if (typeof threshold !== "number" || !Number.isFinite(threshold)) {
+    fail(`threshold must be a finite number, got ${threshold}`);
+  }
+  const temperature = options.temperature ?? 0;
+  if (!(temperature >= 0 && Number.isFinite(temperature))) {
+    fail(`temperature must be a finite number ≥ 0, got ${temperature}`);
+  }
+  const cfgScale = options.cfgScale ?? 0;
+  if (!(cfgScale >= 0 && Number.isFinite(cfgScale))) {
+    fail(`cfgScale must be a finite number ≥ 0, got ${cfgScale}`);
+  }
+  const remasking = options.remasking ?? "low_confidence";
+  if (!REMASKING.includes(remasking)) {
+    fail(
+      `remasking must be one of ${REMASKING.map((r) => `"${r}"`).join(", ")}, got ${
+        JSON.stringify(remasking)
+      }`,
+    );
+  }
+  if (maskId === undefined) fail("maskId is required (the id of the mask token)");
+  if (!isId(maskId)) fail(`maskId must be a token id in [0, ${V}), got ${maskId}`);
+  const logitsEosInf = options.logitsEosInf ?? false;
+  const confidenceEosInf = options.confidenceEosInf ?? false;
+  const { eosId, padId } = options;
+  if (eosId !== undefined && (!isId(eosId) || eosId === maskId)) {
+    fail(`eosId must be a token id in [0, ${V}) other than maskId, got ${eosId}`);
+  }
+  if ((logitsEosInf || confidenceEosInf) && eosId === undefined) {
+    fail("logitsEosInf and confidenceEosInf need eosId");
+  }
+  if (V - 1 - (logitsEosInf ? 1 : 0) < 1) {
+    fail(`a vocabulary of ${V} leaves no token to generate besides the mask`);
+  }
+  if (padId !== undefined && (!isId(padId) || padId === maskId)) {
+    fail(`padId must be a token id in [0, ${V}) other than maskId (${maskId}), got ${padId}`);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isFinite(seed)) fail(`seed must be a finite number, got ${seed}`);
+  if (!Array.isArray(prompts) || prompts.length === 0) fail("expected at least one prompt");
+  prompts.forEach((prompt, b) => {
+    prompt.forEach((id, i) => {
+      if (!isId(id)) fail(`prompts[${b}][${i}] = ${id} is not a token id in [0, ${V})`);
+      if (id === maskId) {
+        fail(`prompts[${b}][${i}] is the mask id; generate fills only the ${genLength} answer positions`);
+      }
+    });
+  });
+  const lengths = new Set(prompts.map((p) => p.length));
+  if (lengths.size > 1 && padId === undefined) {
+    fail(`prompts have different lengths (${[...lengths].join(", ")}): pass padId to left-pad them`);
+  }
+  return {
+    genLength,
+    blockLength,
+    blocks,
+    stepsPerBlock,
+    threshold,
+    temperature,
+    cfgScale,
+    remasking,
+    maskId,
+    padId,
+    eosId,
+    logitsEosInf,
+    confidenceEosInf,
+    seed,
+    onStep: options.onStep,
+  };
+}
+
+/** Number of mask tokens in `x[from, to)`. */
+function countMasks(x: Int32Array, from: number, to: number, maskId: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if (x[i] === maskId) n++;
+  return n;
+}
+
+/** Whether any row still has a mask in the block `[start, end)`. */
+function blockHasMasks(
+  x: Int32Array,
+  B: number,
+  T: number,
+  start: number,
+  end: number,
+  maskId: number,
+): boolean {
+  for (let b = 0; b < B; b++) if (countMasks(x, b * T + start, b * T + end, maskId) > 0) return true;
+  return false;
+}
+
+/** A per-position array for an unpadded row, from a map keyed by padded position. */
+function unpadded(values: Map<number, number>, pad: number, T: number, fill: number): number[] {
+  const out = new Array<number>(T - pad).fill(fill);
+  for (const [i, v] of values) out[i - pad] = v;
+  return out;
+}
+
+/** FNV-1a over the tokens (and the length): the label of a row's random stream. */
+function hashTokens(tokens: readonly number[]): number {
+  let h = 0x811c9dc5;
+  const mix = (word: number) => {
+    for (let k = 0; k < 4; k++) {
+      h ^= (word >>> (8 * k)) & 0xff;
+      h = Math.imul(h, 0x01000193);
+    }
+  };
+  mix(tokens.length);
+  for (const t of tokens) mix(t);
+  return h >>> 0;
+}
