@@ -23,5 +23,10 @@ export interface LogitsModel {
    *   be kept out of attention. Omitted means every position is real.
    * @returns row-major `[batch, length, vocabSize]` logits.
    */
-  logits(tokens: Int32Array, batch: number, length: number, attentionMask?: Uint8Array): Promise<Float32Array>;
+  logits(
+    tokens: Int32Array,
+    batch: number,
+    length: number,
+    attentionMask?: Uint8Array,
+  ): Promise<Float32Array>;
 }
