@@ -77,7 +77,7 @@ Deno.test("loadModel reports a config that does not match the weights, and a mis
 Deno.test("resuming from a checkpoint continues bit-identically to an uninterrupted run", async () => {
   const rows = Int32Array.from({ length: 4 * 12 }, (_, i) => (i * 7) % 8);
   const data = { tokens: rows, batch: 4, length: 12 };
-  const run = async (steps: number, model: LLaDAModel, opt: AdamW, rng: Rng) => {
+  const run = (steps: number, model: LLaDAModel, opt: AdamW, rng: Rng) => {
     for (let s = 0; s < steps; s++) {
       const r = trainStep(model, opt, data, { objective: "pretrain", lr: 1e-2, clip: 1, rng });
       r.loss.dispose();
@@ -87,19 +87,19 @@ Deno.test("resuming from a checkpoint continues bit-identically to an uninterrup
   // Uninterrupted: 6 steps.
   const straight = await createModel(config, { seed: 7, backend });
   const straightOpt = new AdamW(straight.namedParameters());
-  await run(6, straight, straightOpt, new Rng(99));
+  run(6, straight, straightOpt, new Rng(99));
   // Interrupted: 3 steps, checkpoint, a fresh process (new objects), restore, 3 more steps.
   const dir = await Deno.makeTempDir();
   const first = await createModel(config, { seed: 7, backend });
   const firstOpt = new AdamW(first.namedParameters());
   const rng = new Rng(99);
-  await run(3, first, firstOpt, rng);
+  run(3, first, firstOpt, rng);
   await saveCheckpoint(`${dir}/ckpt`, first, firstOpt, { step: 3, rng: rng.getState() });
   const resumed = await createModel(config, { seed: 1234, backend }); // different init: everything must come from disk
   const resumedOpt = new AdamW(resumed.namedParameters());
   const state = await restoreCheckpoint(`${dir}/ckpt`, resumed, resumedOpt);
   assert.equal(state.step, 3);
-  await run(3, resumed, resumedOpt, new Rng(state.rng as ReturnType<Rng["getState"]>));
+  run(3, resumed, resumedOpt, new Rng(state.rng as ReturnType<Rng["getState"]>));
   const a = await params(straight);
   const b = await params(resumed);
   for (const [name, v] of a) assert.deepEqual(b.get(name), v, `${name} differs after resuming`);
