@@ -14,7 +14,7 @@ const V = 8;
 const MASK = 7;
 const PAD = 6;
 const EOS = 0;
-const FC = { seed: 20250214, numRuns: 60 };
+const FC = { seed: 20250214, numRuns: 200 };
 const REMASKING: Remasking[] = ["low_confidence", "random", "margin", "entropy"];
 
 /** Runs generate and keeps every step's state. */
@@ -189,7 +189,7 @@ Deno.test("generate: matches a literal port of the official generate.py (tempera
         assert.deepEqual(ours.tokens[0], await official(model, prompt, o));
       },
     ),
-    { ...FC, numRuns: 40 },
+    { ...FC, numRuns: 150 },
   );
 });
 
@@ -267,7 +267,7 @@ Deno.test("generate: a row's output is what its prompt alone gives, whatever its
         assert.ok(model.calls.every((c) => (c.attentionMask !== undefined) === (c.batch > aloneRows)));
       },
     ),
-    { ...FC, numRuns: 40 },
+    { ...FC, numRuns: 150 },
   );
 });
 
@@ -304,7 +304,7 @@ Deno.test("generate: classifier-free guidance with w = 0 equals no guidance; w >
         assert.deepEqual(uncond.slice(P), cond.slice(P));
       });
     }),
-    { ...FC, numRuns: 30 },
+    { ...FC, numRuns: 100 },
   );
 });
 
@@ -345,7 +345,7 @@ Deno.test("threshold decoding: ≥ 1 token per step, never more steps than token
         });
       }
     }),
-    { ...FC, numRuns: 50 },
+    { ...FC, numRuns: 150 },
   );
   // extremes: τ below every probability commits a whole block per step; τ above 1 commits one token per step
   const model = new HashModel(V, { seed: 1 });
@@ -388,7 +388,7 @@ Deno.test("EOS control: logitsEosInf never writes EOS; confidenceEosInf writes i
         }
       }
     }),
-    { ...FC, numRuns: 30 },
+    { ...FC, numRuns: 100 },
   );
 });
 

@@ -181,8 +181,10 @@ export async function generate(
   const padded = pads.some((n) => n > 0);
   const attentionMask = padded ? new Uint8Array(B * T).fill(1) : undefined; // omitted when nothing is padded
   prompts.forEach((prompt, b) => {
-    x.fill(o.padId ?? 0, b * T, b * T + pads[b]);
-    attentionMask?.fill(0, b * T, b * T + pads[b]); // padding stays out of attention
+    if (pads[b] > 0) {
+      x.fill(o.padId!, b * T, b * T + pads[b]); // validation made sure padId is given when rows differ
+      attentionMask!.fill(0, b * T, b * T + pads[b]); // padding stays out of attention
+    }
     x.set(prompt, b * T + pads[b]);
     isPrompt.fill(1, b * T + pads[b], b * T + P);
   });
@@ -192,22 +194,22 @@ export async function generate(
 
   let nfe = 0;
   const scratch = new Float64Array(V); // one position's logits, after the EOS rule
+  const { stepsPerBlock } = o; // undefined in threshold mode
   for (let block = 0; block < o.blocks; block++) {
     // The current block's answer positions [start, end); everything right of it stays masked for now.
     const start = P + block * o.blockLength;
     const end = start + o.blockLength;
     // Fixed schedule: m = masks in the block at its start (all of it), revealed ⌊m/N⌋ (+1) per step.
-    const schedules = o.stepsPerBlock === undefined
+    const schedules = stepsPerBlock === undefined
       ? undefined
       : prompts.map((_, b) =>
-        numTransferTokens(countMasks(x, b * T + start, b * T + end, o.maskId), o.stepsPerBlock!)
+        numTransferTokens(countMasks(x, b * T + start, b * T + end, o.maskId), stepsPerBlock)
       );
+    // Fixed schedule: stepsPerBlock steps. Threshold: until no row has a mask left in the block.
+    const more = (step: number) =>
+      stepsPerBlock === undefined ? blockHasMasks(x, B, T, start, end, o.maskId) : step < stepsPerBlock;
 
-    for (
-      let step = 0;
-      schedules ? step < o.stepsPerBlock! : blockHasMasks(x, B, T, start, end, o.maskId);
-      step++
-    ) {
+    for (let step = 0; more(step); step++) {
       // Step 1 — one network evaluation of the whole canvas (both CFG halves in one call).
       const logits = await guidedLogits(model, x, B, T, isPrompt, {
         maskId: o.maskId,
