@@ -1,0 +1,116 @@
+/**
+ * Model-level benchmarks: a full LLaDA pre-training step and the sampler, on the `tiny` network.
+ *
+ * `tiny` = d_model 128, 4 layers, 4 heads, MLP 384, vocabulary 256, sequence 128, batch 16 (issue 4's
+ * reference shape, also measured for PyTorch and tfjs on this machine). Each prints one JSON object per line;
+ * times are wall-clock over several steps after warm-up (the first steps compile shaders and fill pools).
+ *
+ * @module
+ */
+
+import type { Backend } from "../src/backend/backend.ts";
+import { createModel } from "../src/model/llada.ts";
+import { AdamW } from "../src/optim/adamw.ts";
+import { Rng } from "../src/rng.ts";
+import { trainStep } from "../src/train/step.ts";
+import { generate } from "../src/llada/reverse_sampling.ts";
+
+/** The `tiny` configuration (LLaDA config field names). */
+export const TINY = {
+  d_model: 128,
+  n_layers: 4,
+  n_heads: 4,
+  mlp_hidden_size: 384,
+  vocab_size: 256,
+  max_sequence_length: 128,
+  mask_token_id: 0,
+  eos_token_id: 1,
+};
+
+/**
+ * Tokens per second of a full pre-training step (masking, forward, 1/p-weighted loss, backward, clipping,
+ * AdamW), reading the loss back once per step as the trainer does.
+ */
+export async function benchTrainStep(
+  backend: Backend,
+  { batch = 16, length = 128, warmup = 2, steps = 5 } = {},
+) {
+  const model = await createModel(TINY, { seed: 0, backend });
+  const opt = new AdamW(model.namedParameters(), { lr: 1e-3 });
+  const rng = new Rng(1);
+  const data = {
+    tokens: Int32Array.from({ length: batch * length }, () => rng.int(2, TINY.vocab_size - 1)),
+    batch,
+    length,
+  };
+  const step = async () => {
+    const r = trainStep(model, opt, data, {
+      objective: "pretrain",
+      lr: 1e-3,
+      clip: 1,
+      rng,
+      randomLength: false,
+    });
+    await r.loss.item();
+    r.loss.dispose();
+    r.gradNorm?.dispose();
+  };
+  for (let i = 0; i < warmup; i++) await step();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await step();
+  const seconds = (performance.now() - t0) / 1000;
+  model.dispose();
+  opt.dispose();
+  const result = {
+    bench: "train_step",
+    config: "tiny",
+    backend: backend.name,
+    batch,
+    length,
+    steps,
+    ms_per_step: round((seconds * 1000) / steps),
+    tokens_per_s: round((steps * batch * length) / seconds),
+  };
+  console.log(JSON.stringify(result));
+  return result;
+}
+
+/**
+ * Sampling throughput on the `tiny` network (random weights): generated tokens per second and network
+ * evaluations, for the fixed schedule (one token per step) and for threshold decoding.
+ */
+export async function benchGenerate(backend: Backend, { batch = 4, prompt = 32, genLength = 64 } = {}) {
+  const model = await createModel(TINY, { seed: 0, backend });
+  const rng = new Rng(2);
+  const prompts = Array.from({ length: batch }, () => Array.from({ length: prompt }, () => rng.int(2, 255)));
+  const results = [];
+  for (
+    const [schedule, options] of [
+      ["fixed", { steps: genLength, blockLength: 32 }],
+      ["threshold_0.9", { threshold: 0.9, blockLength: 32 }],
+    ] as const
+  ) {
+    await generate(model, prompts.slice(0, 1), { genLength: 32, steps: 32, maskId: 0 }); // warm-up
+    const t0 = performance.now();
+    const { nfe } = await generate(model, prompts, { genLength, maskId: 0, ...options });
+    const seconds = (performance.now() - t0) / 1000;
+    const result = {
+      bench: "generate",
+      config: "tiny",
+      backend: backend.name,
+      schedule,
+      batch,
+      gen_length: genLength,
+      nfe,
+      tokens_per_s: round((batch * genLength) / seconds),
+    };
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
+  model.dispose();
+  return results;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
