@@ -133,7 +133,9 @@ export function backward(root: Tensor, seed?: Tensor): void {
       const node = t.node;
       if (node === null) {
         // A leaf: hand the gradient to the user.
-        t.grad = keep(t.grad ? accumulate(t.grad, g) : g);
+        const previous = t.grad;
+        t.grad = keep(previous ? accumulate(previous, g) : g);
+        previous?.dispose();
         continue;
       }
       used.add(g);

@@ -162,6 +162,9 @@ export class Rng {
    * parent advances (forking twice with the same label gives two different children).
    */
   fork(stream = 0): Rng {
+    if (!Number.isInteger(stream) || stream < 0 || stream >= 2 ** 32) {
+      throw new Error(`Rng.fork: stream label must be an integer in [0, 2^32), got ${stream}`);
+    }
     const a = this.nextUint32();
     const b = this.nextUint32();
     const sm = { s: (a ^ Math.imul(stream + 1, 0x9e3779b9)) | 0 };
@@ -186,8 +189,10 @@ export class Rng {
     if (!state || !Array.isArray(state.s) || state.s.length !== 4 || !state.s.every(Number.isInteger)) {
       throw new Error("Rng.setState: expected { s: [4 unsigned 32-bit integers], spareNormal }");
     }
-    for (let i = 0; i < 4; i++) this.#s[i] = state.s[i] >>> 0;
-    if (this.#s.every((w) => w === 0)) throw new Error("Rng.setState: the all-zero state is invalid");
+    const words = state.s.map((w) => w >>> 0);
+    // Check before writing, so a rejected state leaves the generator as it was.
+    if (words.every((w) => w === 0)) throw new Error("Rng.setState: the all-zero state is invalid");
+    for (let i = 0; i < 4; i++) this.#s[i] = words[i];
     this.#spareNormal = state.spareNormal ?? null;
   }
 }

@@ -43,21 +43,22 @@ const scopes: Set<Tensor>[] = [];
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
-  let result: T;
+  let result: T | undefined;
   try {
     result = fn();
   } finally {
     scopes.pop();
-  }
-  const survivors = new Set<Tensor>(collectTensors(result));
-  for (const t of scope) {
-    if (survivors.has(t)) {
-      scopes.at(-1)?.add(t);
-    } else if (!t.isDisposed) {
-      t.dispose();
+    // On a throw nothing survives: every tensor made inside is released.
+    const survivors = new Set<Tensor>(collectTensors(result));
+    for (const t of scope) {
+      if (survivors.has(t)) {
+        scopes.at(-1)?.add(t);
+      } else if (!t.isDisposed) {
+        t.dispose();
+      }
     }
   }
-  return result;
+  return result as T;
 }
 
 /** Marks a tensor to outlive the enclosing {@link tidy} scopes (it must then be disposed by hand). */

@@ -117,12 +117,11 @@ Deno.test("broadcastShapes rejects incompatible shapes with an error naming the 
   assert.throws(() => broadcastShapes("add", [2, 1], [8, 4, 3]), /shapes \[2,1\] and \[8,4,3\]/);
 });
 
-// KNOWN BUG (reported, not yet fixed): broadcastShapes takes max(da, db), so a zero-size dimension against a
+// Regression test: broadcastShapes takes max(da, db), so a zero-size dimension against a
 // size-1 one gives 1 where NumPy gives 0, and add([0, 3], [1, 3]) then reads past the empty input (NaN).
 // Un-ignore once the rule is "the size that is not 1" (da === 1 ? db : da).
 Deno.test({
   name: "broadcastShapes keeps zero-size dimensions as NumPy does",
-  ignore: true,
   fn: () => {
     assert.deepEqual(broadcastShapes("op", [0], [1]), [0]);
     assert.deepEqual(broadcastShapes("op", [1, 3], [0, 1]), [0, 3]);

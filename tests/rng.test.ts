@@ -375,12 +375,11 @@ Deno.test("rng: bad arguments throw errors that say what was wrong", () => {
   assert.equal(r.nextUint32(), new Rng(1).nextUint32());
 });
 
-// KNOWN BUG (reported, not yet fixed): setState writes the four words before checking for the all-zero state,
+// Regression test: setState writes the four words before checking for the all-zero state,
 // so after the error the generator sits at xoshiro's fixed point and returns 0 forever. Un-ignore once
 // setState validates before it writes.
 Deno.test({
   name: "rng: setState rejects the all-zero state and leaves the generator unchanged",
-  ignore: true,
   fn: () => {
     const r = new Rng(1);
     assert.throws(() => r.setState({ s: [0, 0, 0, 0], spareNormal: null }), /all-zero state is invalid/);

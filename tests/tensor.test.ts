@@ -179,12 +179,11 @@ Deno.test("tidy: nested scopes hand the inner result to the outer scope", () => 
   assert.ok(!through.isDisposed);
 });
 
-// KNOWN BUG (reported, not yet fixed): when fn throws, tidy pops its scope in `finally` but never disposes the
+// Regression test: when fn throws, tidy pops its scope in `finally` but never disposes the
 // tensors created inside it, and they are in no scope any more, so nothing ever releases their storage.
 // Un-ignore once tidy disposes the scope's tensors on the error path too.
 Deno.test({
   name: "tidy: a scope that throws still disposes the tensors it created",
-  ignore: true,
   fn: () => {
     const be = new CountingBackend();
     let tmp!: Tensor;
@@ -357,12 +356,11 @@ Deno.test("noGrad: records nothing, and restores recording afterwards (even afte
   assert.deepEqual(z.node?.inputs, [x, x]);
 });
 
-// KNOWN BUG (reported, not yet fixed): accumulating into an existing .grad builds a new tensor and drops the
+// Regression test: accumulating into an existing .grad builds a new tensor and drops the
 // old one without disposing it; the old gradient was keep()-ed, so no scope ever releases its storage (a GPU
 // buffer leaked per accumulation on WebGPU). Un-ignore once backward disposes the gradient it replaces.
 Deno.test({
   name: "backward: accumulating into .grad releases the gradient it replaces",
-  ignore: true,
   fn: () => {
     const be = new CountingBackend();
     const x = Tensor.from([1, 2], [2], { backend: be, requiresGrad: true });

@@ -395,6 +395,7 @@ export class CpuBackend implements Backend {
     const out = this.#floats(rows);
     for (let r = 0; r < rows; r++) {
       if (W[r] === 0) continue;
+      checkTarget(T[r], r, vocab);
       const o = r * vocab;
       out[r] = W[r] * (logSumExp(X, o, vocab) - X[o + T[r]]);
     }
@@ -417,6 +418,7 @@ export class CpuBackend implements Backend {
     for (let r = 0; r < rows; r++) {
       const scale = D[r] * W[r];
       if (scale === 0) continue;
+      checkTarget(T[r], r, vocab);
       const o = r * vocab;
       const lse = logSumExp(X, o, vocab);
       for (let j = 0; j < vocab; j++) out[o + j] = scale * (Math.exp(X[o + j] - lse) - (j === T[r] ? 1 : 0));
@@ -580,6 +582,13 @@ function allowed(
 ): boolean {
   if (causal && j > i) return false;
   return mask === null || mask[b * tk + j] !== 0;
+}
+
+/** Throws unless a scored row's target id is a valid column. */
+function checkTarget(target: number, row: number, vocab: number): void {
+  if (target < 0 || target >= vocab) {
+    throw new Error(`crossEntropy: target ${target} at row ${row} is outside [0, ${vocab})`);
+  }
 }
 
 /** log Σ_j exp(x[o + j]) over n entries, stabilised by the maximum. */

@@ -58,7 +58,7 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
         `${op}: shapes [${a}] and [${b}] cannot be broadcast together (dimension ${i}: ${da} vs ${db})`,
       );
     }
-    out[i] = Math.max(da, db);
+    out[i] = da === 1 ? db : da; // not max: a size-0 dimension broadcast against 1 stays 0
   }
   return out;
 }
