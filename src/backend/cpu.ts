@@ -222,9 +222,10 @@ export class CpuBackend implements Backend {
     const strideA = p.strideA ?? m * k;
     const strideB = p.strideB ?? k * n;
     const C = this.#floats(batch * m * n);
-    const a2 = new Float64Array(m * k); // op(A[b]) as [m, k]
+    const mPad = Math.ceil(m / 4) * 4; // rows are computed four at a time; padding rows stay zero
+    const a2 = new Float64Array(mPad * k); // op(A[b]) as [m, k]
     const b2 = new Float64Array(k * n); // op(B[b]) as [k, n]
-    const row = new Float64Array(n); // one row of C, accumulated in float64
+    const rows = [0, 1, 2, 3].map(() => new Float64Array(n)); // four rows of C, accumulated in float64
     for (let bi = 0; bi < batch; bi++) {
       const a0 = bi * strideA;
       const b0 = bi * strideB;
@@ -235,15 +236,26 @@ export class CpuBackend implements Backend {
       for (let l = 0; l < k; l++) {
         for (let j = 0; j < n; j++) b2[l * n + j] = transB ? B[b0 + j * k + l] : B[b0 + l * n + j];
       }
-      // C[i, :] = Σ_l A[i, l] · B[l, :]  (i-l-j order: the inner loop walks rows of B contiguously).
-      for (let i = 0; i < m; i++) {
-        row.fill(0);
+      // C[i, :] = Σ_l A[i, l] · B[l, :]  (i-l-j order: the inner loop walks rows of B contiguously). Four rows
+      // of C share each load of B[l, j], which roughly doubles the speed of this loop in V8.
+      const [r0, r1, r2, r3] = rows;
+      for (let i = 0; i < m; i += 4) {
+        for (const r of rows) r.fill(0);
         for (let l = 0; l < k; l++) {
-          const av = a2[i * k + l];
+          const x0 = a2[i * k + l],
+            x1 = a2[(i + 1) * k + l],
+            x2 = a2[(i + 2) * k + l],
+            x3 = a2[(i + 3) * k + l];
           const bo = l * n;
-          for (let j = 0; j < n; j++) row[j] += av * b2[bo + j];
+          for (let j = 0; j < n; j++) {
+            const bv = b2[bo + j];
+            r0[j] += x0 * bv;
+            r1[j] += x1 * bv;
+            r2[j] += x2 * bv;
+            r3[j] += x3 * bv;
+          }
         }
-        C.set(row, (bi * m + i) * n);
+        for (let q = 0; q < 4 && i + q < m; q++) C.set(rows[q], (bi * m + i + q) * n);
       }
     }
     return new CpuStorage(C, "f32");
