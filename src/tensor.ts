@@ -17,6 +17,7 @@ import type { Backend, DType, Storage, TypedArray } from "./backend/backend.ts";
 import { numel } from "./backend/backend.ts";
 import { CpuBackend } from "./backend/cpu.ts";
 import { backward, type GradNode } from "./autograd.ts";
+import { type Rng, toRng } from "./rng.ts";
 
 let defaultBackend: Backend = new CpuBackend();
 
@@ -189,6 +190,27 @@ export class Tensor {
   /** A tensor of ones. */
   static ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
     return Tensor.full(shape, 1, options);
+  }
+
+  /** A tensor of N(mean, std²) draws from a seeded generator (or a seed). */
+  static randn(
+    shape: readonly number[],
+    rng: Rng | number,
+    { mean = 0, std = 1, ...options }: TensorOptions & { mean?: number; std?: number } = {},
+  ): Tensor {
+    return Tensor.from(toRng(rng).normalArray(numel(shape), mean, std), shape, options);
+  }
+
+  /** A tensor of U[lo, hi) draws from a seeded generator (or a seed). */
+  static rand(
+    shape: readonly number[],
+    rng: Rng | number,
+    { lo = 0, hi = 1, ...options }: TensorOptions & { lo?: number; hi?: number } = {},
+  ): Tensor {
+    const g = toRng(rng);
+    const values = new Float64Array(numel(shape));
+    for (let i = 0; i < values.length; i++) values[i] = lo + (hi - lo) * g.uniform();
+    return Tensor.from(values, shape, options);
   }
 
   /** Reads the values back (asynchronous: on WebGPU this waits for the device). */

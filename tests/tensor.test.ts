@@ -373,3 +373,15 @@ Deno.test({
     assert.ok(be.released.has(oldStorage));
   },
 });
+
+Deno.test("tensor: randn and rand are seeded, shaped and distributed as asked", async () => {
+  const a = [...await Tensor.randn([1000], 3, { mean: 2, std: 0.5 }).data()];
+  const b = [...await Tensor.randn([1000], 3, { mean: 2, std: 0.5 }).data()];
+  assert.deepEqual(a, b);
+  const mean = a.reduce((s, x) => s + x, 0) / a.length;
+  const sd = Math.sqrt(a.reduce((s, x) => s + (x - mean) ** 2, 0) / a.length);
+  assert.ok(Math.abs(mean - 2) < 0.05 && Math.abs(sd - 0.5) < 0.05, `mean ${mean}, sd ${sd}`);
+  const u = [...await Tensor.rand([2, 500], 4, { lo: -1, hi: 3 }).data()];
+  assert.ok(u.every((x) => x >= -1 && x < 3));
+  assert.ok(Math.abs(u.reduce((s, x) => s + x, 0) / u.length - 1) < 0.15);
+});
