@@ -1,0 +1,62 @@
+// copy.wgsl — moving and converting raw elements: fill, strided copy (copyInto) and cast.
+//
+// Buffers are bound as array<u32> and elements moved as raw 32-bit patterns, so one kernel serves f32 and i32.
+// Every kernel here is a 1-D launch of WG invocations per workgroup, folded into two dimensions by the host when
+// it needs more than 65,535 workgroups (see flat_workgroup in common.wgsl); invocation i handles element i.
+
+override WG: u32 = 64;
+
+// ---- fill: dst[i] = bits for i < count --------------------------------------------------------------------------
+struct FillParams {
+  count: u32,  // elements to write
+  bits: u32,   // the value's 32-bit pattern (an f32 or an i32, as the storage's dtype says)
+}
+@group(0) @binding(0) var<uniform> fill_p: FillParams;
+@group(0) @binding(1) var<storage, read_write> fill_dst: array<u32>;  // [count]
+
+@compute @workgroup_size(WG)
+fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;
+  if (i < fill_p.count) {
+    fill_dst[i] = fill_p.bits;
+  }
+}
+
+// ---- copy_strided: dst[dstView(idx)] = src[srcView(idx)] for every idx of the shape ------------------------------
+// Operand 0 of the Strided block is the source view, operand 1 the destination view (operand 2 unused).
+@group(0) @binding(0) var<uniform> copy_p: Strided;
+@group(0) @binding(1) var<storage, read> copy_src: array<u32>;        // any length; read through the source view
+@group(0) @binding(2) var<storage, read_write> copy_dst: array<u32>;  // any length; written through the dest view
+
+@compute @workgroup_size(WG)
+fn copy_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;
+  if (i < copy_p.count) {
+    let o = strided_offsets(i, copy_p);
+    copy_dst[u32(o.y)] = copy_src[u32(o.x)];
+  }
+}
+
+// ---- cast: f32 → i32 (truncating toward zero) or i32 → f32 ------------------------------------------------------
+override TO_I32: bool = true;  // the direction, specialised per pipeline
+struct CastParams {
+  count: u32,
+}
+@group(0) @binding(0) var<uniform> cast_p: CastParams;
+@group(0) @binding(1) var<storage, read> cast_src: array<u32>;        // [count], the source dtype
+@group(0) @binding(2) var<storage, read_write> cast_dst: array<u32>;  // [count], the target dtype
+
+@compute @workgroup_size(WG)
+fn cast_dtype(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;
+  if (i < cast_p.count) {
+    if (TO_I32) {
+      cast_dst[i] = bitcast<u32>(i32(bitcast<f32>(cast_src[i])));  // i32(f) truncates toward zero
+    } else {
+      cast_dst[i] = bitcast<u32>(f32(bitcast<i32>(cast_src[i])));
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// matmul.wgsl — batched matrix product  C[b] = op(A[b]) · op(B[b]),  op = identity or transpose.
+//
+// Buffers (f32, row-major, per batch item b):
+//   A: [m, k]   (or [k, m] when TRANS_A)   batch item b starts at b · strideA   (stride 0 = one A for all)
+//   B: [k, n]   (or [n, k] when TRANS_B)   batch item b starts at b · strideB   (stride 0 = one B for all)
+//   C: [m, n]                              batch item b starts at b · m · n
+//
+// One entry point, matmul_tiled: every invocation computes a TILE_M × (4·TILE_N4) block of C, reading A and B as
+// vec4s. It needs m, n, k, strideA and strideB to be multiples of 4; the host pads other shapes with zeros first
+// (zero rows and columns of the contracted dimension add nothing) and copies the result out. The clear,
+// one-loop specification is CpuBackend.matmul, and the parity tests hold this kernel to it.
+//
+// Why register tiling and no workgroup memory: on a CPU WebGPU adapter (Mesa's llvmpipe) every invocation is a
+// SIMD lane and every storage-buffer load whose address differs between lanes is a loop over the lanes, while
+// arithmetic is one vector instruction for all of them. So the cost is the number of loads, and an invocation
+// that owns a 16 × 16 block of C does 16·16 multiply-adds per 16 + 16 loaded values (the 4 × 4 blocks of the
+// classic kernel do 16 per 8). Workgroup memory would not help: on llvmpipe it is loaded the same way. On real
+// GPUs the same kernel runs, and the workgroup size below can be tuned without touching the code.
+
+struct Params {
+  m: u32,          // rows of C
+  n: u32,          // columns of C
+  k: u32,          // the contracted dimension
+  batchBase: u32,  // index of the first batch item of this dispatch (huge batches are split over dispatches)
+  strideA: u32,    // elements between batch items of A (0 broadcasts)
+  strideB: u32,    // elements between batch items of B (0 broadcasts)
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+
+// Layout of one dispatch: invocation (x, y) of workgroup (wx, wy, z) owns rows
+// [TILE_M · (wy·WG_Y + y), +TILE_M) and vec4 columns [TILE_N4 · (wx·WG_X + x), +TILE_N4) of batch item z + batchBase.
+override WG_X: u32 = 16;
+override WG_Y: u32 = 16;
+// Which operands are stored transposed. Specialised per pipeline, so the loads of each case compile branch-free.
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+
+// Register tile per invocation: TILE_M rows × TILE_N4 vec4 columns (= 16 × 16 floats of C). These size private
+// arrays, so WGSL needs them as `const`; 16 × 16 was the best measured on llvmpipe that still compiles in ~1 s
+// (32 × 32 is ~15% faster at 1024³ but takes ~6 s to compile per pipeline).
+const TILE_M: u32 = 16u;
+const TILE_N4: u32 = 4u;
+
+@group(0) @binding(1) var<storage, read> A4: array<vec4<f32>>;  // A as vec4s: [m, k/4] or [k, m/4] per batch item
+@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;  // B as vec4s: [k, n/4] or [n, k/4] per batch item
+@group(0) @binding(3) var<storage, read_write> C4: array<vec4<f32>>;  // C as vec4s: [m, n/4] per batch item
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let m4 = P.m / 4u;
+  let n4 = P.n / 4u;
+  let k4 = P.k / 4u;
+  let row0 = (wg.y * WG_Y + lid.y) * TILE_M;  // first row of C this invocation owns
+  let col0 = (wg.x * WG_X + lid.x) * TILE_N4;  // first vec4 column of C this invocation owns
+  // Invocations wholly outside C stop here; the lanes that remain clamp their loads instead of branching.
+  if (row0 >= P.m || col0 >= n4) {
+    return;
+  }
+  let b = wg.z + P.batchBase;
+  let aBase = b * (P.strideA / 4u);  // offsets in vec4s
+  let bBase = b * (P.strideB / 4u);
+
+  // acc[r][c] = C(row0 + r, 4·(col0 + c) .. +3), accumulated over k.
+  var acc: array<array<vec4<f32>, TILE_N4>, TILE_M>;
+
+  // Walk k four at a time: load a TILE_M × 4 block of A and a 4 × 4·TILE_N4 block of B, then multiply-add.
+  for (var kk = 0u; kk < k4; kk++) {
+    // a[r] = A(row0 + r, 4kk .. 4kk+3). Rows past m are clamped to the last row (computed, never stored).
+    var a: array<vec4<f32>, TILE_M>;
+    if (TRANS_A) {
+      // A is stored [k, m]: one vec4 holds 4 rows at one k, so load 4 k's of each group of 4 rows and transpose.
+      for (var g = 0u; g < TILE_M / 4u; g++) {
+        let rg = min(row0 / 4u + g, m4 - 1u);
+        let t0 = A4[aBase + (4u * kk + 0u) * m4 + rg];  // A(4rg .. 4rg+3, 4kk)
+        let t1 = A4[aBase + (4u * kk + 1u) * m4 + rg];  // A(4rg .. 4rg+3, 4kk+1)
+        let t2 = A4[aBase + (4u * kk + 2u) * m4 + rg];
+        let t3 = A4[aBase + (4u * kk + 3u) * m4 + rg];
+        for (var i = 0u; i < 4u; i++) {
+          a[4u * g + i] = vec4<f32>(t0[i], t1[i], t2[i], t3[i]);
+        }
+      }
+    } else {
+      // A is stored [m, k]: one vec4 is 4 consecutive k's of one row.
+      for (var r = 0u; r < TILE_M; r++) {
+        a[r] = A4[aBase + min(row0 + r, P.m - 1u) * k4 + kk];
+      }
+    }
+
+    if (TRANS_B) {
+      // B is stored [n, k]: one vec4 is 4 consecutive k's of one column of B, so each output is a dot product.
+      for (var c = 0u; c < TILE_N4; c++) {
+        let n0 = 4u * min(col0 + c, n4 - 1u);  // first of the 4 columns of B (clamped like the rows of A)
+        let u0 = B4[bBase + (n0 + 0u) * k4 + kk];  // B(4kk .. 4kk+3, n0)
+        let u1 = B4[bBase + (n0 + 1u) * k4 + kk];
+        let u2 = B4[bBase + (n0 + 2u) * k4 + kk];
+        let u3 = B4[bBase + (n0 + 3u) * k4 + kk];
+        for (var r = 0u; r < TILE_M; r++) {
+          acc[r][c] += vec4<f32>(dot(a[r], u0), dot(a[r], u1), dot(a[r], u2), dot(a[r], u3));
+        }
+      }
+    } else {
+      // B is stored [k, n]: one vec4 is 4 consecutive columns of one row of B, so C's row gains a[r].j · B's row j.
+      for (var c = 0u; c < TILE_N4; c++) {
+        let cc = min(col0 + c, n4 - 1u);
+        let v0 = B4[bBase + (4u * kk + 0u) * n4 + cc];  // B(4kk,   4cc .. 4cc+3)
+        let v1 = B4[bBase + (4u * kk + 1u) * n4 + cc];  // B(4kk+1, 4cc .. 4cc+3)
+        let v2 = B4[bBase + (4u * kk + 2u) * n4 + cc];
+        let v3 = B4[bBase + (4u * kk + 3u) * n4 + cc];
+        for (var r = 0u; r < TILE_M; r++) {
+          acc[r][c] += a[r].x * v0 + a[r].y * v1 + a[r].z * v2 + a[r].w * v3;
+        }
+      }
+    }
+  }
+
+  // Store the tile, skipping rows and columns past the edge of C.
+  let cBase = b * P.m * n4;
+  for (var r = 0u; r < TILE_M; r++) {
+    for (var c = 0u; c < TILE_N4; c++) {
+      if (row0 + r < P.m && col0 + c < n4) {
+        C4[cBase + (row0 + r) * n4 + col0 + c] = acc[r][c];
+      }
+    }
+  }
+}

@@ -1,0 +1,908 @@
+/**
+ * The WebGPU backend: every primitive of {@link Backend} as a dispatch of a hand-written WGSL kernel from
+ * `shaders/`, tested against the CPU backend's loops.
+ *
+ * Execution model (what a reader needs to know to follow a training step through this file):
+ * - **Recording, not running.** A primitive records a dispatch into the current command encoder and returns
+ *   at once with storage that will hold the result. Nothing runs until the encoder is submitted: by
+ *   {@link WebGpuBackend.read}, {@link WebGpuBackend.flush}, or automatically every {@link MAX_DISPATCHES}
+ *   dispatches. A training step therefore records all its kernels, forward and backward, and waits once.
+ * - **Parameters** go in a uniform block per dispatch: a 256-byte slot of one uniform buffer per submit, written
+ *   with one `queue.writeBuffer` just before the submit.
+ * - **Buffers** come from pools by size class and are recycled only after the commands that used them were
+ *   submitted (see `webgpu/pool.ts`), so uploads (`queue.writeBuffer`, which runs before any command recorded
+ *   but not yet submitted) never land in a buffer that pending commands still read.
+ * - **Pipelines** are compiled on first use and cached by file, entry point and override constants.
+ * - **Large launches** of more than 65,535 workgroups are folded into two dimensions (`flat_workgroup` in
+ *   `shaders/common.wgsl`); storage larger than the device's binding limit is refused with a message.
+ * - **Errors**: shader compile errors name the `.wgsl` file and line (at creation, see `webgpu/shaders.ts`);
+ *   validation errors and device loss are raised by the next call, with what happened and what to do.
+ *
+ * Shapes that the fast kernels cannot take directly (matmul dimensions and attention head sizes that are not
+ * multiples of 4) are padded with zeros by strided copies first, which leaves the results unchanged.
+ *
+ * @module
+ */
+
+import type {
+  AdamWParams,
+  AttentionParams,
+  Backend,
+  BinaryOp,
+  DType,
+  MatmulParams,
+  ReduceOp,
+  RopeParams,
+  Storage,
+  TypedArray,
+  UnaryOp,
+  View,
+} from "./backend.ts";
+import { contiguousView, numel } from "./backend.ts";
+import { createGpuContext, type GpuContext } from "./webgpu/device.ts";
+import { BufferPool } from "./webgpu/pool.ts";
+import { pack, packStrided } from "./webgpu/layout.ts";
+import { compileShaders, type ShaderFile } from "./webgpu/shaders.ts";
+
+/** The UnaryOp names in the order of the `OP` switch in shaders/elementwise.wgsl. */
+const UNARY_OPS: readonly UnaryOp[] = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "sigmoid",
+  "silu",
+  "relu",
+  "tanh",
+  "abs",
+  "square",
+  "scale",
+  "addScalar",
+  "powScalar",
+];
+
+/** The BinaryOp names in the order of the `OP` switch in shaders/elementwise.wgsl. */
+const BINARY_OPS: readonly BinaryOp[] = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "maximum",
+  "minimum",
+  "pow",
+  "eq",
+  "lt",
+  "gt",
+];
+
+/** Dispatches recorded before the backend submits on its own (also the number of uniform slots per submit). */
+export const MAX_DISPATCHES = 256;
+
+/** Bytes of one dispatch's uniform slot (≥ the largest parameter block, 160 bytes, and a valid offset alignment). */
+const UNIFORM_SLOT = 256;
+
+/** Invocations per workgroup of the 1-D kernels (the `WG` override of each shader). */
+const WG = 64;
+
+/** Register tile of shaders/matmul.wgsl: rows × columns of C per invocation. */
+const MATMUL_TILE = 16;
+
+/** Query or key rows per invocation in shaders/attention.wgsl (`ROWS`). */
+const ATTENTION_ROWS = 4;
+
+/** Largest head dimension of shaders/attention.wgsl (4 · `MAX_D4`). */
+const ATTENTION_MAX_HEAD_DIM = 256;
+
+/** Buffer usages: spelled out so the module does not depend on the `GPUBufferUsage` global (absent in Node). */
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+
+/** Storage on the GPU: a pooled buffer holding `length` elements of `dtype` (4 bytes each). */
+class GpuStorage implements Storage {
+  released = false;
+  constructor(readonly length: number, readonly dtype: DType, readonly buffer: GPUBuffer) {}
+  /** Bytes bound to kernels: the data rounded up to 16 (whole vec4s), at least 16. */
+  get bindingSize(): number {
+    return Math.max(16, Math.ceil((this.length * 4) / 16) * 16);
+  }
+}
+
+/** A storage bound at a binding number of a kernel's bind group (binding 0 is always the parameters). */
+type Binding = [binding: number, storage: GpuStorage];
+
+/** Counters of the work done so far, for tests (e.g. "one read per training step") and benchmarks. */
+export interface WebGpuStats {
+  /** Command buffers submitted. */
+  submits: number;
+  /** Reads back to the CPU. */
+  reads: number;
+  /** Kernel dispatches recorded. */
+  dispatches: number;
+  /** Pipelines compiled. */
+  pipelines: number;
+}
+
+/** Primitives on a WebGPU device. Create with {@link WebGpuBackend.create}. */
+export class WebGpuBackend implements Backend {
+  readonly name = "webgpu" as const;
+  readonly description: string;
+  /** Work counters since creation. */
+  readonly stats: WebGpuStats = { submits: 0, reads: 0, dispatches: 0, pipelines: 0 };
+
+  readonly #device: GPUDevice;
+  readonly #modules: Map<ShaderFile, GPUShaderModule>;
+  readonly #pipelines = new Map<string, GPUComputePipeline>();
+  readonly #storagePool: BufferPool;
+  readonly #uniformPool: BufferPool;
+  readonly #readPool: BufferPool;
+  readonly #maxBinding: number;
+  readonly #maxWorkgroups: number;
+
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #uniforms: GPUBuffer | null = null;
+  readonly #uniformData = new Uint8Array(MAX_DISPATCHES * UNIFORM_SLOT);
+  #slots = 0;
+
+  /** Errors reported asynchronously (validation, device loss), raised by the next call. */
+  #errors: string[] = [];
+  #lost: string | null = null;
+  #disposed = false;
+  /** inv_freq tables of rope, by θ and head dimension. */
+  readonly #invFreq = new Map<string, GpuStorage>();
+  /** A one-element i32 buffer bound where a kernel's optional input (the key mask) is absent. */
+  #dummy: GpuStorage | null = null;
+
+  private constructor(context: GpuContext, modules: Map<ShaderFile, GPUShaderModule>) {
+    const device = context.device;
+    this.#device = device;
+    this.#modules = modules;
+    this.description = context.description;
+    this.#maxBinding = device.limits.maxStorageBufferBindingSize;
+    this.#maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+    const maxBuffer = device.limits.maxBufferSize;
+    this.#storagePool = new BufferPool(
+      device,
+      USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
+      "storage",
+      Math.min(maxBuffer, this.#maxBinding),
+    );
+    this.#uniformPool = new BufferPool(device, USAGE.UNIFORM | USAGE.COPY_DST, "uniforms", maxBuffer);
+    this.#readPool = new BufferPool(device, USAGE.MAP_READ | USAGE.COPY_DST, "readback", maxBuffer);
+    device.lost.then((info) => {
+      this.#lost = this.#disposed
+        ? "the backend was disposed"
+        : `WebGPU device lost (${info.reason}): ${info.message}. The backend cannot be used any more: ` +
+          `create a new one, or use the CPU backend (LLADA_BACKEND=cpu)`;
+    });
+    device.addEventListener("uncapturederror", (event) => {
+      this.#errors.push((event as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  /**
+   * Finds an adapter, creates a device with the adapter's limits and compiles every shader. Throws when there is
+   * no adapter (with the reason) or a shader does not compile (naming the `.wgsl` file and line).
+   */
+  static async create(): Promise<WebGpuBackend> {
+    const context = await createGpuContext();
+    const modules = await compileShaders(context.device);
+    return new WebGpuBackend(context, modules);
+  }
+
+  /** The device's limit on one storage binding, in bytes: storage larger than this is refused. */
+  get maxStorageBytes(): number {
+    return this.#maxBinding;
+  }
+
+  /** Submits pending work, frees pooled buffers and destroys the device. The backend is unusable afterwards. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.flush();
+    this.#disposed = true;
+    this.#storagePool.trim();
+    this.#uniformPool.trim();
+    this.#readPool.trim();
+    this.#device.destroy();
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------------------
+
+  upload(data: TypedArray): Storage {
+    this.#check();
+    const s = this.#alloc(data.length, data instanceof Int32Array ? "i32" : "f32");
+    // Safe without a flush: s.buffer is fresh or was last used by commands already submitted (see pool.ts).
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    if (data.length > 0) this.#device.queue.writeBuffer(s.buffer, 0, bytes);
+    return s;
+  }
+
+  full(length: number, dtype: DType, value: number): Storage {
+    this.#check();
+    const s = this.#alloc(length, dtype);
+    const bits = dtype === "i32" ? new Uint32Array(new Int32Array([value]).buffer) : new Uint32Array(
+      new Float32Array([value]).buffer,
+    );
+    this.#dispatch1D("copy", "fill", {}, pack("uu", [length, bits[0]]), [[1, s]], length);
+    return s;
+  }
+
+  async read(s: Storage): Promise<TypedArray> {
+    const src = this.#use(s);
+    const bytes = src.length * 4;
+    const staging = this.#readPool.acquire(Math.max(bytes, 4));
+    this.#endPass();
+    if (bytes > 0) this.#commands().copyBufferToBuffer(src.buffer, 0, staging, 0, bytes);
+    this.flush();
+    this.stats.reads++;
+    try {
+      await staging.mapAsync(0x1, /* GPUMapMode.READ */ 0, Math.max(bytes, 4));
+    } catch (e) {
+      this.#check();
+      throw new Error(`WebGPU backend: reading storage back failed: ${(e as Error).message}`);
+    }
+    const copy = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    this.#readPool.releaseUnused(staging);
+    this.#check();
+    return src.dtype === "i32" ? new Int32Array(copy) : new Float32Array(copy);
+  }
+
+  release(s: Storage): void {
+    const g = this.#use(s);
+    g.released = true;
+    this.#storagePool.release(g.buffer);
+  }
+
+  flush(): void {
+    this.#check();
+    if (this.#encoder === null) return;
+    this.#endPass();
+    if (this.#uniforms !== null) {
+      // Runs before the commands below (writeBuffer precedes the submit), so every slot is in place.
+      this.#device.queue.writeBuffer(this.#uniforms, 0, this.#uniformData, 0, this.#slots * UNIFORM_SLOT);
+      this.#uniformPool.release(this.#uniforms);
+    }
+    this.#device.queue.submit([this.#encoder.finish()]);
+    this.stats.submits++;
+    this.#encoder = null;
+    this.#uniforms = null;
+    this.#slots = 0;
+    this.#storagePool.submitted();
+    this.#uniformPool.submitted();
+  }
+
+  // ---- layout -----------------------------------------------------------------------------------------------
+
+  copyInto(src: Storage, srcView: View, dst: Storage, dstView: View, shape: number[]): void {
+    let from = this.#use(src);
+    const to = this.#use(dst);
+    if (from.dtype !== to.dtype) {
+      throw new Error(`copyInto: source is ${from.dtype} but destination is ${to.dtype}; cast first`);
+    }
+    // A kernel may not bind one buffer both read-only and writable: copy a source that is the destination first.
+    const alias = from === to;
+    if (alias) {
+      const tmp = this.#alloc(from.length, from.dtype);
+      this.#endPass();
+      this.#commands().copyBufferToBuffer(from.buffer, 0, tmp.buffer, 0, from.length * 4);
+      from = tmp;
+    }
+    const params = packStrided(shape, [srcView, dstView]);
+    this.#dispatch1D("copy", "copy_strided", {}, params, [[1, from], [2, to]], params[0]);
+    if (alias) this.release(from);
+  }
+
+  cast(x: Storage, dtype: DType): Storage {
+    const src = this.#use(x);
+    const out = this.#alloc(src.length, dtype);
+    if (src.dtype === dtype) {
+      this.#endPass();
+      this.#commands().copyBufferToBuffer(src.buffer, 0, out.buffer, 0, src.length * 4);
+      return out;
+    }
+    const params = pack("u", [src.length]);
+    this.#dispatch1D(
+      "copy",
+      "cast_dtype",
+      { TO_I32: dtype === "i32" },
+      params,
+      [[1, src], [2, out]],
+      src.length,
+    );
+    return out;
+  }
+
+  // ---- elementwise ------------------------------------------------------------------------------------------
+
+  unary(op: UnaryOp, x: Storage, alpha = 0): Storage {
+    const a = this.#f32(x, "unary");
+    const out = this.#alloc(a.length, "f32");
+    const params = pack("uf", [a.length, alpha]);
+    this.#dispatch1D(
+      "elementwise",
+      "unary",
+      { OP: UNARY_OPS.indexOf(op) },
+      params,
+      [[1, a], [2, out]],
+      a.length,
+    );
+    return out;
+  }
+
+  unaryGrad(op: UnaryOp, x: Storage, dy: Storage, alpha = 0): Storage {
+    const a = this.#f32(x, "unaryGrad");
+    const g = this.#f32(dy, "unaryGrad");
+    const out = this.#alloc(a.length, "f32");
+    const params = pack("uf", [a.length, alpha]);
+    const bindings: Binding[] = [[1, a], [2, g], [3, out]];
+    this.#dispatch1D("elementwise", "unary_grad", { OP: UNARY_OPS.indexOf(op) }, params, bindings, a.length);
+    return out;
+  }
+
+  binary(op: BinaryOp, a: Storage, aView: View, b: Storage, bView: View, shape: number[]): Storage {
+    const x = this.#use(a);
+    const y = this.#use(b);
+    const out = this.#alloc(numel(shape), "f32");
+    const params = packStrided(shape, [aView, bView]);
+    const constants = { OP: BINARY_OPS.indexOf(op), A_I32: x.dtype === "i32", B_I32: y.dtype === "i32" };
+    this.#dispatch1D("elementwise", "binary", constants, params, [[1, x], [2, y], [3, out]], params[0]);
+    return out;
+  }
+
+  where(
+    cond: Storage,
+    condView: View,
+    a: Storage,
+    aView: View,
+    b: Storage,
+    bView: View,
+    shape: number[],
+  ): Storage {
+    const c = this.#use(cond);
+    const x = this.#use(a);
+    const y = this.#use(b);
+    if (x.dtype !== y.dtype) throw new Error(`where: a is ${x.dtype} but b is ${y.dtype}; they must match`);
+    const out = this.#alloc(numel(shape), x.dtype);
+    const params = packStrided(shape, [condView, aView, bView]);
+    const bindings: Binding[] = [[1, c], [2, x], [3, y], [4, out]];
+    this.#dispatch1D(
+      "elementwise",
+      "where_select",
+      { COND_I32: c.dtype === "i32" },
+      params,
+      bindings,
+      params[0],
+    );
+    return out;
+  }
+
+  // ---- reductions -------------------------------------------------------------------------------------------
+
+  reduce(op: ReduceOp, x: Storage, outer: number, n: number, inner: number): Storage {
+    const a = this.#f32(x, "reduce");
+    const out = this.#alloc(outer * inner, "f32");
+    const params = pack("uuu", [outer, n, inner]);
+    const bindings: Binding[] = [[1, a], [2, out]];
+    if (inner === 1) {
+      this.#dispatchRows("reduce", "reduce_rows", { IS_MAX: op === "max" }, params, bindings, outer, n);
+    } else {
+      this.#dispatch1D("reduce", "reduce_serial", { IS_MAX: op === "max" }, params, bindings, outer * inner);
+    }
+    return out;
+  }
+
+  argmax(x: Storage, rows: number, n: number): Storage {
+    const a = this.#f32(x, "argmax");
+    const out = this.#alloc(rows, "i32");
+    this.#dispatchRows("reduce", "argmax", {}, pack("uu", [rows, n]), [[1, a], [2, out]], rows, n);
+    return out;
+  }
+
+  // ---- linear algebra ---------------------------------------------------------------------------------------
+
+  matmul(a: Storage, b: Storage, p: MatmulParams): Storage {
+    const A = this.#f32(a, "matmul");
+    const B = this.#f32(b, "matmul");
+    const { batch, m, n, k, transA, transB } = p;
+    const strideA = p.strideA ?? m * k;
+    const strideB = p.strideB ?? k * n;
+    const aligned = [m, n, k, strideA, strideB].every((d) => d % 4 === 0);
+    if (aligned) return this.#matmulTiled(A, B, p, strideA, strideB);
+    // Pad every dimension to a multiple of 4 with zeros: zero rows of A and columns of B give rows and columns
+    // of C that are cut off below, and zeros along k add nothing to the sums.
+    const up = (d: number) => Math.ceil(d / 4) * 4;
+    const [m4, n4, k4] = [up(m), up(n), up(k)];
+    const Ap = this.#padded(A, strideA, batch, transA ? [k, m] : [m, k], transA ? [k4, m4] : [m4, k4]);
+    const Bp = this.#padded(B, strideB, batch, transB ? [n, k] : [k, n], transB ? [n4, k4] : [k4, n4]);
+    const padded = { batch, m: m4, n: n4, k: k4, transA, transB };
+    const Cp = this.#matmulTiled(Ap, Bp, padded, strideA === 0 ? 0 : m4 * k4, strideB === 0 ? 0 : k4 * n4);
+    const C = this.#alloc(batch * m * n, "f32");
+    this.copyInto(Cp, { offset: 0, strides: [m4 * n4, n4, 1] }, C, contiguousView([batch, m, n]), [
+      batch,
+      m,
+      n,
+    ]);
+    for (const s of [Ap, Bp, Cp]) this.release(s);
+    return C;
+  }
+
+  /** matmul_tiled on operands whose dimensions and batch strides are multiples of 4. */
+  #matmulTiled(A: GpuStorage, B: GpuStorage, p: MatmulParams, strideA: number, strideB: number): GpuStorage {
+    const { batch, m, n, k } = p;
+    const C = this.#alloc(batch * m * n, "f32");
+    if (C.length === 0) return C;
+    // Each workgroup covers (16·wg)² of C. Large workgroups are most efficient, but a small product needs
+    // several workgroups to keep more than one core (or GPU unit) busy.
+    const span = (wg: number) =>
+      Math.ceil(n / (MATMUL_TILE * wg)) * Math.ceil(m / (MATMUL_TILE * wg)) * batch;
+    const wg = span(16) >= 4 ? 16 : 8;
+    const constants = { WG_X: wg, WG_Y: wg, TRANS_A: p.transA, TRANS_B: p.transB };
+    const [gx, gy] = [Math.ceil(n / (MATMUL_TILE * wg)), Math.ceil(m / (MATMUL_TILE * wg))];
+    // One dispatch per 65,535 batch items (the z dimension's limit); batchBase tells the kernel where it starts.
+    for (let base = 0; base < batch; base += this.#maxWorkgroups) {
+      const params = pack("uuuuuu", [m, n, k, base, strideA, strideB]);
+      const gz = Math.min(this.#maxWorkgroups, batch - base);
+      this.#dispatch("matmul", "matmul_tiled", constants, params, [[1, A], [2, B], [3, C]], [gx, gy, gz]);
+    }
+    return C;
+  }
+
+  /**
+   * A zero-padded copy of a batched operand: each of its `batch` items (or the single one, when `stride` is 0)
+   * stored as `dims` = [rows, cols] at `stride` apart, laid out contiguously as `paddedDims`.
+   */
+  #padded(x: GpuStorage, stride: number, batch: number, dims: number[], paddedDims: number[]): GpuStorage {
+    const items = stride === 0 ? 1 : batch;
+    const [rows, cols] = dims;
+    const [prow, pcol] = paddedDims;
+    const out = this.full(items * prow * pcol, "f32", 0) as GpuStorage;
+    const src = { offset: 0, strides: [stride, cols, 1] };
+    const dst = { offset: 0, strides: [prow * pcol, pcol, 1] };
+    this.copyInto(x, src, out, dst, [items, rows, cols]);
+    return out;
+  }
+
+  // ---- normalisation and softmax ----------------------------------------------------------------------------
+
+  softmax(x: Storage, rows: number, n: number, log: boolean): Storage {
+    const a = this.#f32(x, "softmax");
+    const out = this.#alloc(rows * n, "f32");
+    const params = pack("uu", [rows, n]);
+    this.#dispatchRows("softmax", "softmax_forward", { LOG: log }, params, [[1, a], [2, out]], rows, n);
+    return out;
+  }
+
+  softmaxBackward(y: Storage, dy: Storage, rows: number, n: number, log: boolean): Storage {
+    const Y = this.#f32(y, "softmaxBackward");
+    const G = this.#f32(dy, "softmaxBackward");
+    const out = this.#alloc(rows * n, "f32");
+    const params = pack("uu", [rows, n]);
+    const bindings: Binding[] = [[1, Y], [2, G], [3, out]];
+    this.#dispatchRows("softmax", "softmax_backward", { LOG: log }, params, bindings, rows, n);
+    return out;
+  }
+
+  rmsnorm(x: Storage, w: Storage, rows: number, n: number, eps: number): { y: Storage; rstd: Storage } {
+    const X = this.#f32(x, "rmsnorm");
+    const W = this.#f32(w, "rmsnorm");
+    const y = this.#alloc(rows * n, "f32");
+    const rstd = this.#alloc(rows, "f32");
+    const params = pack("uuf", [rows, n, eps]);
+    const bindings: Binding[] = [[1, X], [2, W], [3, y], [4, rstd]];
+    this.#dispatchRows("rmsnorm", "rmsnorm_forward", {}, params, bindings, rows, n);
+    return { y, rstd };
+  }
+
+  rmsnormBackward(
+    x: Storage,
+    w: Storage,
+    rstd: Storage,
+    dy: Storage,
+    rows: number,
+    n: number,
+  ): { dx: Storage; dw: Storage } {
+    const X = this.#f32(x, "rmsnormBackward");
+    const W = this.#f32(w, "rmsnormBackward");
+    const S = this.#f32(rstd, "rmsnormBackward");
+    const G = this.#f32(dy, "rmsnormBackward");
+    const dx = this.#alloc(rows * n, "f32");
+    const dw = this.#alloc(n, "f32");
+    const params = pack("uuf", [rows, n, 0]);
+    const inputs: Binding[] = [[1, X], [2, W], [3, S], [4, G]];
+    this.#dispatchRows("rmsnorm", "rmsnorm_backward_dx", {}, params, [...inputs, [5, dx]], rows, n);
+    this.#dispatch1D("rmsnorm", "rmsnorm_backward_dw", {}, params, [[1, X], [3, S], [4, G], [5, dw]], n);
+    return { dx, dw };
+  }
+
+  // ---- position -----------------------------------------------------------------------------------------------
+
+  rope(x: Storage, positions: Storage, p: RopeParams): Storage {
+    const X = this.#f32(x, "rope");
+    const pos = this.#use(positions);
+    if (p.headDim % 2 !== 0) throw new Error(`rope: headDim must be even, got ${p.headDim}`);
+    const half = p.headDim / 2;
+    const out = this.#alloc(X.length, "f32");
+    const pairs = p.batch * p.seq * p.heads * half;
+    const params = pack("uuuf", [pairs, p.heads, half, p.inverse ? -1 : 1]);
+    const bindings: Binding[] = [[1, X], [2, pos], [3, this.#invFreqTable(p.theta, p.headDim)], [4, out]];
+    this.#dispatch1D("rope", "rope", {}, params, bindings, pairs);
+    return out;
+  }
+
+  /** inv_freq_i = θ^(−2i/headDim) for i < headDim/2, computed as the CPU backend does, uploaded once. */
+  #invFreqTable(theta: number, headDim: number): GpuStorage {
+    const key = `${theta}/${headDim}`;
+    let table = this.#invFreq.get(key);
+    if (!table) {
+      const f = new Float32Array(headDim / 2);
+      for (let i = 0; i < f.length; i++) f[i] = 1 / Math.pow(theta, (2 * i) / headDim);
+      table = this.upload(f) as GpuStorage;
+      this.#invFreq.set(key, table);
+    }
+    return table;
+  }
+
+  // ---- embedding ----------------------------------------------------------------------------------------------
+
+  gather(table: Storage, ids: Storage, count: number, dim: number): Storage {
+    const T = this.#f32(table, "gather");
+    const I = this.#use(ids);
+    const out = this.#alloc(count * dim, "f32");
+    const params = pack("uuu", [count, dim, T.length / dim]);
+    this.#dispatch1D("embedding", "gather", {}, params, [[1, I], [2, T], [3, out]], count * dim);
+    return out;
+  }
+
+  scatterAdd(ids: Storage, dy: Storage, count: number, dim: number, vocab: number): Storage {
+    const I = this.#use(ids);
+    const G = this.#f32(dy, "scatterAdd");
+    const out = this.#alloc(vocab * dim, "f32");
+    const params = pack("uuu", [count, dim, vocab]);
+    this.#dispatch1D("embedding", "scatter_add", {}, params, [[1, I], [2, G], [3, out]], dim);
+    return out;
+  }
+
+  // ---- loss -----------------------------------------------------------------------------------------------------
+
+  crossEntropy(logits: Storage, targets: Storage, weights: Storage, rows: number, vocab: number): Storage {
+    const X = this.#f32(logits, "crossEntropy");
+    const T = this.#use(targets);
+    const W = this.#f32(weights, "crossEntropy");
+    const out = this.#alloc(rows, "f32");
+    const params = pack("uu", [rows, vocab]);
+    const bindings: Binding[] = [[1, X], [2, T], [3, W], [4, out]];
+    this.#dispatchRows("cross_entropy", "cross_entropy_forward", {}, params, bindings, rows, vocab);
+    return out;
+  }
+
+  crossEntropyBackward(
+    logits: Storage,
+    targets: Storage,
+    weights: Storage,
+    dloss: Storage,
+    rows: number,
+    vocab: number,
+  ): Storage {
+    const X = this.#f32(logits, "crossEntropyBackward");
+    const T = this.#use(targets);
+    const W = this.#f32(weights, "crossEntropyBackward");
+    const D = this.#f32(dloss, "crossEntropyBackward");
+    const out = this.#alloc(rows * vocab, "f32");
+    const params = pack("uu", [rows, vocab]);
+    const bindings: Binding[] = [[1, X], [2, T], [3, W], [4, D], [5, out]];
+    this.#dispatchRows("cross_entropy", "cross_entropy_backward", {}, params, bindings, rows, vocab);
+    return out;
+  }
+
+  // ---- attention -----------------------------------------------------------------------------------------------
+
+  attention(
+    q: Storage,
+    k: Storage,
+    v: Storage,
+    keyMask: Storage | null,
+    p: AttentionParams,
+  ): { out: Storage; lse: Storage } {
+    const d4 = this.#attentionD4(p);
+    const [Q, K, V] = this.#headPadded([q, k, v], p, [p.tq, p.tk, p.tk], d4);
+    const out = this.#alloc(p.batch * p.heads * p.tq * 4 * d4, "f32");
+    const lse = this.#alloc(p.batch * p.heads * p.tq, "f32");
+    const bindings: Binding[] = [[1, Q], [2, K], [3, V], [4, this.#mask(keyMask)], [5, out], [6, lse]];
+    const blocks = p.batch * p.heads * Math.ceil(p.tq / ATTENTION_ROWS);
+    this.#dispatch1D(
+      "attention",
+      "attention_forward",
+      { D4: d4 },
+      this.#attentionParams(p, keyMask),
+      bindings,
+      blocks,
+    );
+    this.#releasePadded([q, k, v], [Q, K, V]);
+    return { out: this.#headUnpadded(out, p, p.tq, d4), lse };
+  }
+
+  attentionBackward(
+    q: Storage,
+    k: Storage,
+    v: Storage,
+    keyMask: Storage | null,
+    out: Storage,
+    lse: Storage,
+    dout: Storage,
+    p: AttentionParams,
+  ): { dq: Storage; dk: Storage; dv: Storage } {
+    const d4 = this.#attentionD4(p);
+    const L = this.#f32(lse, "attentionBackward");
+    const inputs = [q, k, v, out, dout];
+    const [Q, K, V, O, G] = this.#headPadded(inputs, p, [p.tq, p.tk, p.tk, p.tq, p.tq], d4);
+    const mask = this.#mask(keyMask);
+    const params = this.#attentionParams(p, keyMask);
+    const constants = { D4: d4 };
+    const rows = p.batch * p.heads * p.tq;
+    // Step 1: (lse_i, delta_i = dout_i · out_i) per query row.
+    const stats = this.#alloc(2 * rows, "f32");
+    this.#dispatch1D(
+      "attention",
+      "attention_delta",
+      constants,
+      params,
+      [[5, O], [6, L], [7, G], [8, stats]],
+      rows,
+    );
+    // Step 2: dq, one pass over the keys per block of queries.
+    const dq = this.#alloc(rows * 4 * d4, "f32");
+    const qBlocks = p.batch * p.heads * Math.ceil(p.tq / ATTENTION_ROWS);
+    const common: Binding[] = [[1, Q], [2, K], [3, V], [4, mask], [7, G], [9, stats]];
+    this.#dispatch1D("attention", "attention_backward_dq", constants, params, [...common, [10, dq]], qBlocks);
+    // Step 3: dk and dv, one pass over the queries per block of keys.
+    const dk = this.#alloc(p.batch * p.heads * p.tk * 4 * d4, "f32");
+    const dv = this.#alloc(p.batch * p.heads * p.tk * 4 * d4, "f32");
+    const kBlocks = p.batch * p.heads * Math.ceil(p.tk / ATTENTION_ROWS);
+    const kvBindings: Binding[] = [...common, [10, dk], [11, dv]];
+    this.#dispatch1D("attention", "attention_backward_dkdv", constants, params, kvBindings, kBlocks);
+    this.release(stats);
+    this.#releasePadded(inputs, [Q, K, V, O, G]);
+    return {
+      dq: this.#headUnpadded(dq, p, p.tq, d4),
+      dk: this.#headUnpadded(dk, p, p.tk, d4),
+      dv: this.#headUnpadded(dv, p, p.tk, d4),
+    };
+  }
+
+  /** The head dimension in vec4s (the kernels' D4), checking the kernels' limits. */
+  #attentionD4(p: AttentionParams): number {
+    if (p.headDim > ATTENTION_MAX_HEAD_DIM) {
+      throw new Error(
+        `attention: headDim ${p.headDim} exceeds the fused kernel's maximum of ${ATTENTION_MAX_HEAD_DIM}; ` +
+          `compose it from matmul and softmax instead`,
+      );
+    }
+    if (p.causal && p.tq !== p.tk) {
+      throw new Error(`attention: causal needs tq == tk, got ${p.tq} and ${p.tk}`);
+    }
+    return Math.ceil(p.headDim / 4);
+  }
+
+  /** The `Params` block of shaders/attention.wgsl. */
+  #attentionParams(p: AttentionParams, keyMask: Storage | null): Uint32Array {
+    return pack("uuuufuu", [p.batch, p.heads, p.tq, p.tk, p.scale, p.causal ? 1 : 0, keyMask ? 1 : 0]);
+  }
+
+  /** The key mask, or a dummy buffer when there is none (the kernels then read has_mask = 0). */
+  #mask(keyMask: Storage | null): GpuStorage {
+    if (keyMask !== null) return this.#use(keyMask);
+    this.#dummy ??= this.upload(new Int32Array(1)) as GpuStorage;
+    return this.#dummy;
+  }
+
+  /**
+   * The [B, H, T, D] operands with D padded with zeros to 4·d4 (zeros change no dot product); operands whose D is
+   * already a multiple of 4 are returned as they are.
+   */
+  #headPadded(xs: Storage[], p: AttentionParams, lengths: number[], d4: number): GpuStorage[] {
+    return xs.map((x, i) => {
+      const s = this.#f32(x, "attention");
+      if (4 * d4 === p.headDim) return s;
+      const shape = [p.batch * p.heads * lengths[i], p.headDim];
+      const out = this.full(shape[0] * 4 * d4, "f32", 0) as GpuStorage;
+      this.copyInto(s, contiguousView(shape), out, { offset: 0, strides: [4 * d4, 1] }, shape);
+      return out;
+    });
+  }
+
+  /** Releases the padded copies made by {@link #headPadded} (not the caller's storage). */
+  #releasePadded(originals: Storage[], padded: GpuStorage[]): void {
+    padded.forEach((s, i) => {
+      if (s !== originals[i]) this.release(s);
+    });
+  }
+
+  /** Cuts a [B, H, T, 4·d4] result back to [B, H, T, headDim] (a no-op when nothing was padded). */
+  #headUnpadded(x: GpuStorage, p: AttentionParams, length: number, d4: number): GpuStorage {
+    if (4 * d4 === p.headDim) return x;
+    const shape = [p.batch * p.heads * length, p.headDim];
+    const out = this.#alloc(numel(shape), "f32");
+    this.copyInto(x, { offset: 0, strides: [4 * d4, 1] }, out, contiguousView(shape), shape);
+    this.release(x);
+    return out;
+  }
+
+  // ---- optimiser -------------------------------------------------------------------------------------------------
+
+  adamw(param: Storage, grad: Storage, m: Storage, v: Storage, p: AdamWParams): void {
+    const P = this.#f32(param, "adamw");
+    const G = this.#f32(grad, "adamw");
+    const M = this.#f32(m, "adamw");
+    const V = this.#f32(v, "adamw");
+    const bc1 = 1 - Math.pow(p.beta1, p.step);
+    const bc2 = 1 - Math.pow(p.beta2, p.step);
+    const params = pack("ufffffffff", [
+      P.length,
+      p.lr,
+      p.beta1,
+      p.beta2,
+      1 - p.beta1,
+      1 - p.beta2,
+      p.eps,
+      p.weightDecay,
+      bc1,
+      bc2,
+    ]);
+    this.#dispatch1D("adamw", "adamw", {}, params, [[1, P], [2, G], [3, M], [4, V]], P.length);
+  }
+
+  // ---- machinery -------------------------------------------------------------------------------------------------
+
+  /** Raises an error reported asynchronously since the last call (device loss, validation). */
+  #check(): void {
+    if (this.#lost !== null) throw new Error(this.#lost);
+    if (this.#errors.length > 0) {
+      const errors = this.#errors;
+      this.#errors = [];
+      throw new Error(`WebGPU backend: ${errors.join("\n")}`);
+    }
+  }
+
+  /** New storage of `length` elements, refusing sizes over the device's binding limit. */
+  #alloc(length: number, dtype: DType): GpuStorage {
+    const bytes = length * 4;
+    if (bytes > this.#maxBinding) {
+      const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+      throw new Error(
+        `WebGPU backend: storage of ${length} elements (${mib(bytes)} MiB) exceeds this device's ` +
+          `maxStorageBufferBindingSize of ${mib(this.#maxBinding)} MiB; use a smaller batch or sequence, ` +
+          `or the CPU backend`,
+      );
+    }
+    return new GpuStorage(length, dtype, this.#storagePool.acquire(Math.max(16, Math.ceil(bytes / 16) * 16)));
+  }
+
+  /** The GpuStorage behind a Storage, refusing released storage or storage of another backend. */
+  #use(s: Storage): GpuStorage {
+    this.#check();
+    if (!(s instanceof GpuStorage)) throw new Error("WebGPU backend: storage belongs to another backend");
+    if (s.released) throw new Error("WebGPU backend: storage used after release");
+    return s;
+  }
+
+  #f32(s: Storage, op: string): GpuStorage {
+    const g = this.#use(s);
+    if (g.dtype !== "f32") throw new Error(`${op}: expected f32 storage, got ${g.dtype}`);
+    return g;
+  }
+
+  /** The command encoder being recorded (a new one if needed). */
+  #commands(): GPUCommandEncoder {
+    this.#encoder ??= this.#device.createCommandEncoder();
+    return this.#encoder;
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+
+  /** The pipeline for an entry point with override constants, compiled on first use. */
+  #pipeline(
+    file: ShaderFile,
+    entry: string,
+    constants: Record<string, number | boolean>,
+  ): GPUComputePipeline {
+    const values: Record<string, number> = {};
+    for (const [name, value] of Object.entries(constants)) values[name] = Number(value);
+    const key = `${file}:${entry}:${JSON.stringify(values)}`;
+    let pipeline = this.#pipelines.get(key);
+    if (!pipeline) {
+      this.#device.pushErrorScope("validation");
+      pipeline = this.#device.createComputePipeline({
+        label: key,
+        layout: "auto",
+        compute: { module: this.#modules.get(file)!, entryPoint: entry, constants: values },
+      });
+      this.#device.popErrorScope().then((error) => {
+        if (error) this.#errors.push(`pipeline shaders/${file}.wgsl:${entry}: ${error.message}`);
+      });
+      this.#pipelines.set(key, pipeline);
+      this.stats.pipelines++;
+    }
+    return pipeline;
+  }
+
+  /**
+   * Records one dispatch: the parameters go into this submit's uniform buffer at the next slot, bound at
+   * binding 0; the storages at their binding numbers.
+   */
+  #dispatch(
+    file: ShaderFile,
+    entry: string,
+    constants: Record<string, number | boolean>,
+    params: Uint32Array,
+    bindings: Binding[],
+    workgroups: [number, number, number],
+  ): void {
+    if (workgroups.some((n) => n === 0)) return;
+    if (this.#slots === MAX_DISPATCHES) this.flush();
+    const pipeline = this.#pipeline(file, entry, constants);
+    const encoder = this.#commands();
+    if (this.#uniforms === null) this.#uniforms = this.#uniformPool.acquire(this.#uniformData.byteLength);
+    const offset = this.#slots * UNIFORM_SLOT;
+    this.#uniformData.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), offset);
+    this.#slots++;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#uniforms, offset, size: UNIFORM_SLOT } },
+    ];
+    for (const [binding, s] of bindings) {
+      entries.push({ binding, resource: { buffer: s.buffer, offset: 0, size: s.bindingSize } });
+    }
+    const group = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.#pass ??= encoder.beginComputePass();
+    this.#pass.setPipeline(pipeline);
+    this.#pass.setBindGroup(0, group);
+    this.#pass.dispatchWorkgroups(...workgroups);
+    this.stats.dispatches++;
+  }
+
+  /** A 1-D launch of `invocations` (WG per workgroup), folded into two dimensions past the per-dimension limit. */
+  #dispatch1D(
+    file: ShaderFile,
+    entry: string,
+    constants: Record<string, number | boolean>,
+    params: Uint32Array,
+    bindings: Binding[],
+    invocations: number,
+  ): void {
+    this.#dispatch(file, entry, constants, params, bindings, this.#fold(Math.ceil(invocations / WG)));
+  }
+
+  /**
+   * A launch of a row kernel over `rows` rows of length `n`: TPR invocations per row (the kernels' override), so
+   * that there are enough invocations in flight — one per row when rows are many, up to a whole workgroup per row
+   * when they are few and long.
+   */
+  #dispatchRows(
+    file: ShaderFile,
+    entry: string,
+    constants: Record<string, number | boolean>,
+    params: Uint32Array,
+    bindings: Binding[],
+    rows: number,
+    n: number,
+  ): void {
+    const wanted = Math.ceil(4096 / Math.max(rows, 1)); // aim for ~4096 invocations in all
+    let tpr = 1;
+    while (tpr < wanted && tpr < WG && tpr < n) tpr *= 2;
+    const workgroups = this.#fold(Math.ceil(rows / (WG / tpr)));
+    this.#dispatch(file, entry, { ...constants, TPR: tpr }, params, bindings, workgroups);
+  }
+
+  /** `count` workgroups as (x, y, 1) with x ≤ the per-dimension limit (see flat_workgroup in common.wgsl). */
+  #fold(count: number): [number, number, number] {
+    if (count <= this.#maxWorkgroups) return [count, 1, 1];
+    const y = Math.ceil(count / this.#maxWorkgroups);
+    if (y > this.#maxWorkgroups) {
+      throw new Error(`WebGPU backend: a launch of ${count} workgroups is too large`);
+    }
+    return [this.#maxWorkgroups, y, 1];
+  }
+}

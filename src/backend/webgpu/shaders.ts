@@ -1,0 +1,92 @@
+/**
+ * Loading and compiling `shaders/*.wgsl`, and turning compiler messages into `file:line:column` errors.
+ *
+ * Each shader file is one primitive family. WGSL has no includes, so `shaders/common.wgsl` (small helpers every
+ * kernel uses) is appended to each file before compiling it; appending rather than prepending keeps the line
+ * numbers of the file's own code unchanged, and a message about the appended part is reported against
+ * `common.wgsl` with its own line number.
+ *
+ * The files are found relative to this module (`import.meta.url`), so the backend works from any working
+ * directory: read from disk for `file:` URLs (Deno and Node), fetched otherwise (browsers, remote imports).
+ *
+ * @module
+ */
+
+import { readFile } from "node:fs/promises";
+
+/** The shader files, one per primitive family (without `.wgsl`). */
+export const SHADER_FILES = [
+  "copy",
+  "elementwise",
+  "reduce",
+  "matmul",
+  "softmax",
+  "rmsnorm",
+  "rope",
+  "embedding",
+  "cross_entropy",
+  "attention",
+  "adamw",
+] as const;
+
+/** One of {@link SHADER_FILES}. */
+export type ShaderFile = typeof SHADER_FILES[number];
+
+/** The file appended to every shader. */
+const COMMON = "common";
+
+/** The URL of `shaders/<name>.wgsl`. */
+function shaderUrl(name: string): URL {
+  return new URL(`../../../shaders/${name}.wgsl`, import.meta.url);
+}
+
+/** The text of `shaders/<name>.wgsl`. */
+async function readShader(name: string): Promise<string> {
+  const url = shaderUrl(name);
+  try {
+    if (url.protocol === "file:") return await readFile(url, "utf8");
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return await response.text();
+  } catch (e) {
+    throw new Error(`WebGPU backend: cannot read shader ${url.href}: ${(e as Error).message}`);
+  }
+}
+
+/** Where a line of the compiled source came from. */
+function sourceLine(file: string, fileLines: number, line: number): string {
+  return line > fileLines ? `shaders/${COMMON}.wgsl:${line - fileLines}` : `shaders/${file}.wgsl:${line}`;
+}
+
+/**
+ * Reads and compiles every shader file. Throws one error listing every compiler error as
+ * `shaders/<file>.wgsl:<line>:<column>: <message>`.
+ */
+export async function compileShaders(device: GPUDevice): Promise<Map<ShaderFile, GPUShaderModule>> {
+  const common = await readShader(COMMON);
+  const texts = await Promise.all(SHADER_FILES.map(readShader));
+  const modules = new Map<ShaderFile, GPUShaderModule>();
+  const errors: string[] = [];
+  // One file at a time: error scopes form a stack, which concurrent compilations would interleave.
+  for (const [i, file] of SHADER_FILES.entries()) {
+    const text = texts[i];
+    const fileLines = text.split("\n").length;
+    device.pushErrorScope("validation");
+    const module = device.createShaderModule({ label: `shaders/${file}.wgsl`, code: `${text}\n${common}` });
+    const info = await module.getCompilationInfo();
+    const scoped = await device.popErrorScope();
+    for (const m of info.messages) {
+      if (m.type !== "error") continue;
+      const where = `${sourceLine(file, fileLines, m.lineNum)}:${m.linePos}`;
+      errors.push(`${where}: ${m.message.trim()}`);
+    }
+    if (scoped && !info.messages.some((m) => m.type === "error")) {
+      errors.push(`shaders/${file}.wgsl: ${scoped.message.trim()}`);
+    }
+    modules.set(file, module);
+  }
+  if (errors.length > 0) {
+    throw new Error(`WebGPU backend: shader compilation failed:\n${errors.join("\n")}`);
+  }
+  return modules;
+}
