@@ -1,0 +1,213 @@
+/** The trainer: bit-exact resumption, metrics.jsonl, divergence handling, settings and run-directory rules. */
+
+import assert from "node:assert/strict";
+import { CpuBackend } from "../src/backend/cpu.ts";
+import { createModel, type LLaDAModel } from "../src/model/llada.ts";
+import { CharTokenizer } from "../src/tokenizer/char.ts";
+import { copyTask } from "../src/data/synthetic.ts";
+import { packSequences } from "../src/data/packing.ts";
+import { makeEvalSet } from "../src/train/eval.ts";
+import { checkpointDir, scheduleOf, train, type TrainOptions, trainSettings } from "../src/train/trainer.ts";
+import { loadModel } from "../src/io/model_files.ts";
+
+const backend = new CpuBackend();
+const docs = copyTask({ count: 60, length: 6, seed: 3 }).map((p) => p.prompt + p.response);
+const tokenizer = CharTokenizer.fromTexts(docs);
+const data = packSequences(docs.slice(0, 50).map((d) => tokenizer.encode(d)), 16);
+const evalSet = makeEvalSet(docs.slice(50), tokenizer, { length: 16, count: 4 });
+
+function tinyModel(seed = 1, causal = false): Promise<LLaDAModel> {
+  return createModel({
+    d_model: 16,
+    n_layers: 1,
+    n_heads: 2,
+    mlp_hidden_size: 24,
+    vocab_size: tokenizer.vocabSize,
+    max_sequence_length: 16,
+    mask_token_id: tokenizer.maskId,
+    eos_token_id: tokenizer.eosId,
+    pad_token_id: tokenizer.padId,
+  }, { seed, backend, causal });
+}
+
+const base = {
+  steps: 8,
+  batchSize: 4,
+  lr: 1e-2,
+  seed: 5,
+  logEvery: 2,
+  evalEvery: 4,
+  checkpointEvery: 3,
+  evalSamples: 2,
+};
+const settings = trainSettings(base);
+/** The same settings for a run of `steps` steps (warmup and decay scale with it). */
+const withSteps = (steps: number) => trainSettings({ ...base, steps });
+
+async function weights(model: LLaDAModel): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, p] of model.namedParameters()) out.set(name, (await p.data()) as Float32Array);
+  return out;
+}
+
+async function metrics(runDir: string): Promise<Record<string, number>[]> {
+  const text = await Deno.readTextFile(`${runDir}/metrics.jsonl`);
+  return text.trim().split("\n").map((l) => JSON.parse(l));
+}
+
+/** The fields of a metrics line that do not depend on timing. */
+function deterministic(lines: Record<string, number>[]) {
+  return lines.map(({ step, loss, lr, grad_norm, eval_bpc }) => ({ step, loss, lr, grad_norm, eval_bpc }));
+}
+
+function run(model: LLaDAModel, runDir: string, extra: Partial<TrainOptions> = {}) {
+  return train({
+    model,
+    data,
+    settings,
+    runDir,
+    evalSet,
+    tokenizerJSON: JSON.stringify(tokenizer.toJSON()),
+    ...extra,
+  });
+}
+
+Deno.test("an interrupted and resumed run ends with bit-identical weights and the same metrics", async () => {
+  const root = await Deno.makeTempDir();
+  // Uninterrupted: 8 steps.
+  const straight = await tinyModel();
+  const a = await run(straight, `${root}/a`);
+  assert.equal(a.status, "completed");
+  assert.equal(a.step, 8);
+
+  // Interrupted after step 5 (Ctrl-C arrives during step 5: it finishes, saves, returns).
+  const controller = new AbortController();
+  const first = await tinyModel();
+  const b1 = await run(first, `${root}/b`, {
+    signal: controller.signal,
+    onStep: ({ step }) => step === 5 && controller.abort(),
+  });
+  assert.equal(b1.status, "interrupted");
+  assert.equal(b1.step, 5);
+  assert.equal(b1.checkpointStep, 5);
+  assert.match(b1.message, /interrupted at step 5\/8.*--resume/);
+
+  // A fresh model with other initial weights: everything must come from the checkpoint.
+  const resumed = await tinyModel(99);
+  const b2 = await run(resumed, `${root}/b`, { resume: true });
+  assert.equal(b2.status, "completed");
+  assert.equal(b2.step, 8);
+
+  const wa = await weights(straight);
+  const wb = await weights(resumed);
+  for (const [name, v] of wa) assert.deepEqual(wb.get(name), v, `${name} differs after resuming`);
+  assert.deepEqual(deterministic(await metrics(`${root}/b`)), deterministic(await metrics(`${root}/a`)));
+  assert.equal(b2.evalBpc, a.evalBpc);
+
+  // The checkpoint directory is a loadable model with the final weights.
+  const loaded = await loadModel(checkpointDir(`${root}/b`), { backend });
+  assert.deepEqual(await weights(loaded), wa);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("metrics.jsonl has one line per log step with step, loss, lr, tokens_per_s, and eval_bpc at evaluations", async () => {
+  const root = await Deno.makeTempDir();
+  const result = await run(await tinyModel(), root);
+  const lines = await metrics(root);
+  assert.deepEqual(lines.map((l) => l.step), [2, 4, 6, 8]);
+  for (const l of lines) {
+    for (const key of ["step", "loss", "lr", "tokens_per_s", "grad_norm", "elapsed_s"]) {
+      assert.equal(typeof l[key], "number", `${key} in ${JSON.stringify(l)}`);
+      assert.ok(Number.isFinite(l[key]), `${key} finite`);
+    }
+    assert.ok(l.tokens_per_s > 0);
+    assert.ok(l.loss > 0 && l.loss < 20, `loss ${l.loss}`);
+  }
+  // Evaluations at steps 4 and 8 (evalEvery 4), nowhere else.
+  assert.deepEqual(lines.filter((l) => "eval_bpc" in l).map((l) => l.step), [4, 8]);
+  for (const l of lines.filter((l) => "eval_bpc" in l)) assert.ok(l.eval_bpc > 0.1 && l.eval_bpc < 10);
+  assert.equal(result.evalBpc, lines[3].eval_bpc);
+  // The schedule: warmup to the peak, then decay to lr/10 at the last step.
+  assert.ok(Math.abs(lines[3].lr - settings.finalLr) < 1e-12, `final lr ${lines[3].lr}`);
+  assert.ok(lines[1].lr === settings.lr);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("a NaN loss stops the run and keeps the last good checkpoint", async () => {
+  const root = await Deno.makeTempDir();
+  // The reference: 6 good steps.
+  const goodSettings = trainSettings({ ...base, steps: 6, checkpointEvery: 2 });
+  const good = await tinyModel();
+  await run(good, `${root}/good`, { settings: goodSettings });
+
+  // The same run, but from step 6 on the learning rate is absurd: the weights blow up, the loss becomes NaN.
+  const bad = await tinyModel();
+  const goodSchedule = scheduleOf(goodSettings);
+  const result = await run(bad, `${root}/bad`, {
+    settings: trainSettings({ ...base, steps: 12, checkpointEvery: 2 }),
+    schedule: (step) => (step < 6 ? goodSchedule(step) : 1e30),
+  });
+  assert.equal(result.status, "diverged");
+  assert.match(result.message, /the loss became NaN at step 8; the last good checkpoint \(step 6\) is kept/);
+  assert.equal(result.checkpointStep, 6);
+  // The checkpoint on disk holds the good step-6 weights, not the broken model.
+  const kept = await loadModel(checkpointDir(`${root}/bad`), { backend });
+  assert.deepEqual(await weights(kept), await weights(good));
+  const state = JSON.parse(await Deno.readTextFile(`${checkpointDir(`${root}/bad`)}/trainer_state.json`));
+  assert.equal(state.step, 6);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("a run refuses to overwrite another run, to resume nothing, or to resume with other settings", async () => {
+  const root = await Deno.makeTempDir();
+  await run(await tinyModel(), root, { settings: withSteps(2) });
+  await assert.rejects(
+    run(await tinyModel(), root),
+    /already holds a run \(checkpoint at step 2\).*--resume/,
+  );
+  await assert.rejects(
+    run(await tinyModel(), `${root}/empty`, { resume: true }),
+    /no checkpoint to resume/,
+  );
+  await assert.rejects(
+    run(await tinyModel(), root, { resume: true, settings: { ...settings, lr: 0.5 } }),
+    /cannot resume with different settings \(lr: 0.01 → 0.5\)/,
+  );
+  // More steps are allowed: the run continues from step 2 to 4.
+  const more = await run(await tinyModel(), root, { resume: true, settings: withSteps(4) });
+  assert.equal(more.status, "completed");
+  assert.equal(more.step, 4);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("trainSettings fills defaults and rejects values that cannot work", () => {
+  const s = trainSettings({ steps: 100, batchSize: 8, lr: 1e-3 });
+  assert.equal(s.warmupSteps, 5);
+  assert.equal(s.decaySteps, 20);
+  assert.equal(s.finalLr, 1e-4);
+  assert.equal(s.evalEvery, 10);
+  assert.equal(s.objective, "pretrain");
+  assert.throws(
+    () => trainSettings({ steps: 0, batchSize: 8, lr: 1e-3 }),
+    /steps must be a positive integer/,
+  );
+  assert.throws(() => trainSettings({ steps: 10, batchSize: 8, lr: -1 }), /lr must be a positive number/);
+  assert.throws(
+    () => trainSettings({ steps: 10, batchSize: 8, lr: 1e-3, warmupSteps: 8, decaySteps: 5 }),
+    /must fit in the 10 steps/,
+  );
+});
+
+Deno.test("the autoregressive twin trains and is scored by its exact NLL; the objective must match the model", async () => {
+  const root = await Deno.makeTempDir();
+  const twin = await tinyModel(1, true);
+  const ar = trainSettings({ ...settings, objective: "autoregressive", steps: 4, evalEvery: 4 });
+  const result = await run(twin, root, { settings: ar });
+  assert.equal(result.status, "completed");
+  assert.ok(
+    result.evalBpc! > 0.5 && result.evalBpc! < Math.log2(tokenizer.vocabSize) + 1,
+    `${result.evalBpc}`,
+  );
+  await assert.rejects(run(await tinyModel(), `${root}/x`, { settings: ar }), /needs a causal/);
+  await Deno.remove(root, { recursive: true });
+});
