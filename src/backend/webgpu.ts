@@ -10,7 +10,7 @@
  * - **Parameters** go in a uniform block per dispatch: a 256-byte slot of one uniform buffer per submit, written
  *   with one `queue.writeBuffer` just before the submit.
  * - **Buffers** come from pools by size class and are recycled only after the commands that used them were
- *   submitted (see `webgpu/pool.ts`), so uploads (`queue.writeBuffer`, which runs before any command recorded
+ *   submitted (see `webgpu/pool.ts`; the backend also submits once 256 MiB of released storage waits), so uploads (`queue.writeBuffer`, which runs before any command recorded
  *   but not yet submitted) never land in a buffer that pending commands still read.
  * - **Pipelines** are compiled on first use and cached by file, entry point and override constants.
  * - **Large launches** of more than 65,535 workgroups are folded into two dimensions (`flat_workgroup` in
@@ -79,6 +79,12 @@ const BINARY_OPS: readonly BinaryOp[] = [
 /** Dispatches recorded before the backend submits on its own (also the number of uniform slots per submit). */
 export const MAX_DISPATCHES = 256;
 
+/**
+ * Released storage waiting for a submit before it can be reused; past this the backend submits by itself, which
+ * bounds the memory a long recording (a whole training step) holds.
+ */
+const MAX_PENDING_BYTES = 256 * 2 ** 20;
+
 /** Bytes of one dispatch's uniform slot (≥ the largest parameter block, 160 bytes, and a valid offset alignment). */
 const UNIFORM_SLOT = 256;
 
@@ -120,6 +126,8 @@ export interface WebGpuStats {
   dispatches: number;
   /** Pipelines compiled. */
   pipelines: number;
+  /** GPU buffers created for storage (the rest of the storage handed out was recycled from the pool). */
+  buffersCreated: number;
 }
 
 /** Primitives on a WebGPU device. Create with {@link WebGpuBackend.create}. */
@@ -127,7 +135,7 @@ export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
   readonly description: string;
   /** Work counters since creation. */
-  readonly stats: WebGpuStats = { submits: 0, reads: 0, dispatches: 0, pipelines: 0 };
+  readonly stats: WebGpuStats = { submits: 0, reads: 0, dispatches: 0, pipelines: 0, buffersCreated: 0 };
 
   readonly #device: GPUDevice;
   readonly #modules: Map<ShaderFile, GPUShaderModule>;
@@ -211,6 +219,7 @@ export class WebGpuBackend implements Backend {
   upload(data: TypedArray): Storage {
     this.#check();
     const s = this.#alloc(data.length, data instanceof Int32Array ? "i32" : "f32");
+    if (data instanceof Float64Array) data = Float32Array.from(data); // the GPU stores f32
     // Safe without a flush: s.buffer is fresh or was last used by commands already submitted (see pool.ts).
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     if (data.length > 0) this.#device.queue.writeBuffer(s.buffer, 0, bytes);
@@ -270,6 +279,13 @@ export class WebGpuBackend implements Backend {
     this.#slots = 0;
     this.#storagePool.submitted();
     this.#uniformPool.submitted();
+  }
+
+  /** Submits pending work and waits until the GPU has finished it (for benchmarks; reads wait by themselves). */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.#device.queue.onSubmittedWorkDone();
+    this.#check();
   }
 
   // ---- layout -----------------------------------------------------------------------------------------------
@@ -775,7 +791,9 @@ export class WebGpuBackend implements Backend {
           `or the CPU backend`,
       );
     }
-    return new GpuStorage(length, dtype, this.#storagePool.acquire(Math.max(16, Math.ceil(bytes / 16) * 16)));
+    const buffer = this.#storagePool.acquire(Math.max(16, Math.ceil(bytes / 16) * 16));
+    this.stats.buffersCreated = this.#storagePool.created;
+    return new GpuStorage(length, dtype, buffer);
   }
 
   /** The GpuStorage behind a Storage, refusing released storage or storage of another backend. */
@@ -842,7 +860,7 @@ export class WebGpuBackend implements Backend {
     workgroups: [number, number, number],
   ): void {
     if (workgroups.some((n) => n === 0)) return;
-    if (this.#slots === MAX_DISPATCHES) this.flush();
+    if (this.#slots === MAX_DISPATCHES || this.#storagePool.pendingBytes > MAX_PENDING_BYTES) this.flush();
     const pipeline = this.#pipeline(file, entry, constants);
     const encoder = this.#commands();
     if (this.#uniforms === null) this.#uniforms = this.#uniformPool.acquire(this.#uniformData.byteLength);

@@ -29,6 +29,8 @@ export class BufferPool {
   created = 0;
   /** Bytes currently held by the pool's buffers (free, pending and in use). */
   bytes = 0;
+  /** Bytes of the buffers released since the last submit (not reusable yet). */
+  pendingBytes = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -52,6 +54,7 @@ export class BufferPool {
   /** Gives a buffer back; it becomes reusable after the next {@link submitted}. */
   release(buffer: GPUBuffer): void {
     this.#pending.push(buffer);
+    this.pendingBytes += buffer.size;
   }
 
   /** Gives back a buffer no command has used yet (reusable at once). */
@@ -63,6 +66,7 @@ export class BufferPool {
   submitted(): void {
     for (const b of this.#pending) this.#put(b);
     this.#pending = [];
+    this.pendingBytes = 0;
   }
 
   /** Destroys every free buffer (pending and in-use ones are left alone). */

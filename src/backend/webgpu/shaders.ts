@@ -41,7 +41,7 @@ function shaderUrl(name: string): URL {
 }
 
 /** The text of `shaders/<name>.wgsl`. */
-async function readShader(name: string): Promise<string> {
+export async function readShader(name: string): Promise<string> {
   const url = shaderUrl(name);
   try {
     if (url.protocol === "file:") return await readFile(url, "utf8");
@@ -60,11 +60,15 @@ function sourceLine(file: string, fileLines: number, line: number): string {
 
 /**
  * Reads and compiles every shader file. Throws one error listing every compiler error as
- * `shaders/<file>.wgsl:<line>:<column>: <message>`.
+ * `shaders/<file>.wgsl:<line>:<column>: <message>`. `read` supplies the text of a file by name (the default reads
+ * `shaders/`; tests pass a broken file to check the messages).
  */
-export async function compileShaders(device: GPUDevice): Promise<Map<ShaderFile, GPUShaderModule>> {
-  const common = await readShader(COMMON);
-  const texts = await Promise.all(SHADER_FILES.map(readShader));
+export async function compileShaders(
+  device: GPUDevice,
+  read: (name: string) => Promise<string> = readShader,
+): Promise<Map<ShaderFile, GPUShaderModule>> {
+  const common = await read(COMMON);
+  const texts = await Promise.all(SHADER_FILES.map(read));
   const modules = new Map<ShaderFile, GPUShaderModule>();
   const errors: string[] = [];
   // One file at a time: error scopes form a stack, which concurrent compilations would interleave.

@@ -1,0 +1,128 @@
+// Attention on WebGPU: the fused kernels (forward, and backward from the saved log-sum-exp) against the CPU
+// backend, and against the composed path built from the backend's own primitives — matmul → scale and mask →
+// softmax → matmul, and its backward through matmul and softmaxBackward — which is the slow, clear definition.
+
+import type { AttentionParams, Backend, Storage, TypedArray } from "../src/backend/backend.ts";
+import { contiguousView } from "../src/backend/backend.ts";
+import { compareArrays, expectParity, gpuTest, RandomInputs } from "./parity_helper.ts";
+
+const rnd = new RandomInputs(11);
+
+// Both sides sum D products per score and Tk terms per output in f32 (GPU) or f64 (CPU); the fused kernel also
+// uses the online softmax's rescaling. Values are O(1) here.
+const ATTENTION = { atol: 2e-5, rtol: 1e-4 };
+
+/** Inputs for attention with parameters p: q, k, v, dout and a key mask with some padding. */
+function inputs(p: AttentionParams, maskedBatch = -1) {
+  const { batch, heads, tq, tk, headDim } = p;
+  const mask = rnd.ints(batch * tk, 4).map((v) => (v === 0 ? 0 : 1)); // about a quarter of the keys are padding
+  if (maskedBatch >= 0) mask.fill(0, maskedBatch * tk, (maskedBatch + 1) * tk); // a row with nothing to attend to
+  return {
+    q: rnd.uniform(batch * heads * tq * headDim),
+    k: rnd.uniform(batch * heads * tk * headDim),
+    v: rnd.uniform(batch * heads * tk * headDim),
+    dout: rnd.uniform(batch * heads * tq * headDim),
+    mask,
+  };
+}
+
+/** Fused forward and backward on backend b. */
+function fused(b: Backend, s: Record<string, Storage>, p: AttentionParams, masked: boolean) {
+  const mask = masked ? s.mask : null;
+  const { out, lse } = b.attention(s.q, s.k, s.v, mask, p);
+  const { dq, dk, dv } = b.attentionBackward(s.q, s.k, s.v, mask, out, lse, s.dout, p);
+  return { out, lse, dq, dk, dv };
+}
+
+const CASES: [string, AttentionParams, boolean][] = [
+  [
+    "key mask",
+    { batch: 2, heads: 3, tq: 13, tk: 13, headDim: 8, scale: 1 / Math.sqrt(8), causal: false },
+    true,
+  ],
+  ["causal", { batch: 2, heads: 2, tq: 9, tk: 9, headDim: 16, scale: 0.25, causal: true }, false],
+  ["causal + mask", { batch: 1, heads: 2, tq: 10, tk: 10, headDim: 4, scale: 0.5, causal: true }, true],
+  ["tq ≠ tk", { batch: 1, heads: 2, tq: 5, tk: 11, headDim: 12, scale: 0.3, causal: false }, false],
+  ["head dim 6 (padded)", { batch: 2, heads: 1, tq: 7, tk: 6, headDim: 6, scale: 0.4, causal: false }, true],
+];
+
+await gpuTest("webgpu: fused attention forward and backward match the CPU backend", async (gpu) => {
+  for (const [label, p, masked] of CASES) {
+    await expectParity(gpu, label, inputs(p), (b, s) => fused(b, s, p, masked), ATTENTION);
+  }
+  // Batch item 1 has every key masked: its rows output zeros, lse = −1e30, and no gradient.
+  const p = CASES[0][1];
+  await expectParity(gpu, "fully masked row", inputs(p, 1), (b, s) => fused(b, s, p, true), ATTENTION);
+});
+
+/**
+ * The composed path: S = scale · q kᵀ, masked to −1e30 where not allowed, P = softmax(S), out = P v; and its
+ * backward dP = dout vᵀ, dv = Pᵀ dout, dS = softmaxBackward(P, dP), dq = scale · dS k, dk = scale · dSᵀ q.
+ */
+function composed(b: Backend, s: Record<string, Storage>, p: AttentionParams) {
+  const { batch, heads, tq, tk, headDim: d } = p;
+  const bh = batch * heads;
+  const qk = b.matmul(s.q, s.k, { batch: bh, m: tq, n: tk, k: d, transA: false, transB: true });
+  const scores = b.unary("scale", qk, p.scale);
+  // allowed[b, i, j] = mask[b, j] ≠ 0 (and j ≤ i if causal), broadcast over heads: a [B, H, Tq, Tk] view of
+  // the [B, Tk] mask, and for causal a [Tq, Tk] lower-triangular matrix multiplied in.
+  const shape = [batch, heads, tq, tk];
+  const maskView = { offset: 0, strides: [tk, 0, 0, 1] };
+  let allowed = b.binary(
+    "gt",
+    s.mask,
+    maskView,
+    b.full(1, "i32", 0),
+    { offset: 0, strides: [0, 0, 0, 0] },
+    shape,
+  );
+  if (p.causal) {
+    const tri = new Float32Array(tq * tk).map((_, e) => (e % tk <= Math.floor(e / tk) ? 1 : 0));
+    allowed = b.binary("mul", allowed, contiguousView(shape), b.upload(tri), {
+      offset: 0,
+      strides: [0, 0, tk, 1],
+    }, shape);
+  }
+  const full = contiguousView(shape);
+  const masked = b.where(allowed, full, scores, full, b.full(1, "f32", -1e30), {
+    offset: 0,
+    strides: [0, 0, 0, 0],
+  }, shape);
+  const probs = b.softmax(masked, bh * tq, tk, false);
+  const out = b.matmul(probs, s.v, { batch: bh, m: tq, n: d, k: tk, transA: false, transB: false });
+  const dp = b.matmul(s.dout, s.v, { batch: bh, m: tq, n: tk, k: d, transA: false, transB: true });
+  const dv = b.matmul(probs, s.dout, { batch: bh, m: tk, n: d, k: tq, transA: true, transB: false });
+  const ds = b.unary("scale", b.softmaxBackward(probs, dp, bh * tq, tk, false), p.scale);
+  const dq = b.matmul(ds, s.k, { batch: bh, m: tq, n: d, k: tk, transA: false, transB: false });
+  const dk = b.matmul(ds, s.q, { batch: bh, m: tk, n: d, k: tq, transA: true, transB: false });
+  return { out, dq, dk, dv };
+}
+
+await gpuTest("webgpu: fused attention matches the composed matmul → softmax → matmul path", async (gpu) => {
+  // Both run on WebGPU; the fused kernel's outputs must equal the composed ones (no row is fully masked here:
+  // the composed path would give a uniform softmax over −1e30 scores where the fused one gives zeros).
+  for (const [label, p] of CASES.filter(([, p]) => p.headDim % 4 === 0)) {
+    const x = inputs(p);
+    x.mask.fill(1, 0, p.tk); // keep at least the first batch row's keys so no row of batch 0 is empty
+    for (let b = 0; b < p.batch; b++) x.mask[b * p.tk] = 1; // and key 0 of every row, which causal rows all see
+    const gpuFused = await runOn(gpu, x, (b, s) => fused(b, s, p, true));
+    const gpuComposed = await runOn(gpu, x, (b, s) => composed(b, s, p));
+    for (const name of ["out", "dq", "dk", "dv"] as const) {
+      compareArrays(`${label}: ${name}`, gpuFused[name], gpuComposed[name], ATTENTION);
+    }
+  }
+});
+
+/** Runs a computation on one backend and reads every output. */
+async function runOn(
+  b: Backend,
+  data: Record<string, TypedArray>,
+  f: (b: Backend, s: Record<string, Storage>) => Record<string, Storage>,
+): Promise<Record<string, TypedArray>> {
+  const s: Record<string, Storage> = {};
+  for (const [name, d] of Object.entries(data)) s[name] = b.upload(d);
+  const outs = f(b, s);
+  const read: Record<string, TypedArray> = {};
+  for (const [name, o] of Object.entries(outs)) read[name] = await b.read(o);
+  return read;
+}

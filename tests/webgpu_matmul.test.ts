@@ -1,0 +1,60 @@
+// WebGPU vs CPU parity for matmul: all four transpose combinations, shapes on and off the kernel's tiles
+// (16 × 16 per invocation, 8 × 8 or 16 × 16 invocations per workgroup), shapes that need padding (not multiples
+// of 4), and batches with default, broadcast (0) and gapped strides.
+
+import type { MatmulParams } from "../src/backend/backend.ts";
+import { expectParity, gpuTest, RandomInputs } from "./parity_helper.ts";
+
+const rnd = new RandomInputs(5);
+
+// The GPU sums in f32 in a different order than the CPU's f64 loop: errors grow like √k · ulp of the terms.
+// Inputs are in [−1, 1) and k ≤ 64 here, so sums stay below ~10 in magnitude.
+const MATMUL = { atol: 2e-5, rtol: 1e-5 };
+
+const TRANSPOSES: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+
+/** Random operands sized for `p` (per batch item, or one item when the stride is 0). */
+function operands(p: MatmulParams): { a: Float32Array; b: Float32Array } {
+  const strideA = p.strideA ?? p.m * p.k;
+  const strideB = p.strideB ?? p.k * p.n;
+  const lenA = strideA === 0 ? p.m * p.k : strideA * (p.batch - 1) + p.m * p.k;
+  const lenB = strideB === 0 ? p.k * p.n : strideB * (p.batch - 1) + p.k * p.n;
+  return { a: rnd.uniform(lenA), b: rnd.uniform(lenB) };
+}
+
+async function check(gpu: Parameters<Parameters<typeof gpuTest>[1]>[0], p: MatmulParams): Promise<void> {
+  const label = `matmul ${JSON.stringify(p)}`;
+  await expectParity(gpu, label, operands(p), (b, s) => ({ c: b.matmul(s.a, s.b, p) }), MATMUL);
+}
+
+await gpuTest("webgpu: matmul, every transpose, shapes inside and across tiles", async (gpu) => {
+  for (const [transA, transB] of TRANSPOSES) {
+    // Multiples of 4 (the fast path) but not of the 16-wide tile, and one spanning several 128-wide workgroups.
+    await check(gpu, { batch: 1, m: 36, n: 20, k: 44, transA, transB });
+    await check(gpu, { batch: 1, m: 132, n: 260, k: 12, transA, transB });
+  }
+});
+
+await gpuTest("webgpu: matmul with 16 × 16 workgroups (a product large enough to use them)", async (gpu) => {
+  await check(gpu, { batch: 1, m: 516, n: 520, k: 8, transA: false, transB: false });
+});
+
+await gpuTest(
+  "webgpu: matmul on shapes that are not multiples of 4 (padded), every transpose",
+  async (gpu) => {
+    for (const [transA, transB] of TRANSPOSES) {
+      await check(gpu, { batch: 1, m: 37, n: 53, k: 29, transA, transB });
+      await check(gpu, { batch: 2, m: 1, n: 7, k: 3, transA, transB });
+    }
+  },
+);
+
+await gpuTest("webgpu: batched matmul with broadcast and gapped batch strides", async (gpu) => {
+  await check(gpu, { batch: 3, m: 12, n: 8, k: 16, transA: false, transB: false });
+  // One B for every batch item (a weight matrix), and one A for every batch item.
+  await check(gpu, { batch: 4, m: 12, n: 8, k: 16, transA: false, transB: true, strideB: 0 });
+  await check(gpu, { batch: 4, m: 12, n: 8, k: 16, transA: true, transB: false, strideA: 0 });
+  // Batch items further apart than their size (a view of every other block), aligned and unaligned.
+  await check(gpu, { batch: 3, m: 8, n: 8, k: 8, transA: false, transB: false, strideA: 128, strideB: 72 });
+  await check(gpu, { batch: 2, m: 5, n: 6, k: 7, transA: false, transB: true, strideA: 50, strideB: 0 });
+});
