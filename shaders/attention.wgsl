@@ -23,7 +23,7 @@
 override WG: u32 = 64;
 override D4: u32 = 8;        // head dimension / 4 (at most MAX_D4)
 const MAX_D4: u32 = 64u;     // head dimension ≤ 256
-const ROWS: u32 = 4u;        // query rows (forward, dq) or key rows (dk/dv) per invocation
+const ROWS: u32 = 8u;        // query rows (forward, dq) or key rows (dk/dv) per invocation
 
 const NEG_BIG: f32 = -1e30;  // "minus infinity" that stays finite in arithmetic (−∞ − −∞ would be NaN)
 

@@ -1,25 +1,26 @@
 // copy.wgsl — moving and converting raw elements: fill, strided copy (copyInto) and cast.
 //
-// Buffers are bound as array<u32> and elements moved as raw 32-bit patterns, so one kernel serves f32 and i32.
+// Buffers are bound as arrays of u32 and elements moved as raw 32-bit patterns, so one kernel serves f32 and i32.
 // Every kernel here is a 1-D launch of WG invocations per workgroup, folded into two dimensions by the host when
-// it needs more than 65,535 workgroups (see flat_workgroup in common.wgsl); invocation i handles element i.
+// it needs more than 65,535 workgroups (see flat_workgroup in common.wgsl). fill and cast handle a vec4 (4
+// elements) per invocation, as elementwise.wgsl does; copy_strided one element, since its views are arbitrary.
 
 override WG: u32 = 64;
 
-// ---- fill: dst[i] = bits for i < count --------------------------------------------------------------------------
+// ---- fill: dst[i] = bits for i < count (and the padding of the last vec4) ----------------------------------------
 struct FillParams {
   count: u32,  // elements to write
   bits: u32,   // the value's 32-bit pattern (an f32 or an i32, as the storage's dtype says)
 }
 @group(0) @binding(0) var<uniform> fill_p: FillParams;
-@group(0) @binding(1) var<storage, read_write> fill_dst: array<u32>;  // [count]
+@group(0) @binding(1) var<storage, read_write> fill_dst: array<vec4<u32>>;  // [count / 4]
 
 @compute @workgroup_size(WG)
 fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = flat_workgroup(wid, nwg) * WG + lid;
-  if (i < fill_p.count) {
-    fill_dst[i] = fill_p.bits;
+  let i = flat_workgroup(wid, nwg) * WG + lid;  // the vec4 this invocation writes
+  if (4u * i < fill_p.count) {
+    fill_dst[i] = vec4<u32>(fill_p.bits);
   }
 }
 
@@ -45,18 +46,18 @@ struct CastParams {
   count: u32,
 }
 @group(0) @binding(0) var<uniform> cast_p: CastParams;
-@group(0) @binding(1) var<storage, read> cast_src: array<u32>;        // [count], the source dtype
-@group(0) @binding(2) var<storage, read_write> cast_dst: array<u32>;  // [count], the target dtype
+@group(0) @binding(1) var<storage, read> cast_src: array<vec4<u32>>;        // [count / 4], the source dtype
+@group(0) @binding(2) var<storage, read_write> cast_dst: array<vec4<u32>>;  // [count / 4], the target dtype
 
 @compute @workgroup_size(WG)
 fn cast_dtype(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = flat_workgroup(wid, nwg) * WG + lid;
-  if (i < cast_p.count) {
+              @builtin(local_invocation_index) lid: u32) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;  // the vec4 this invocation converts
+  if (4u * i < cast_p.count) {
     if (TO_I32) {
-      cast_dst[i] = bitcast<u32>(i32(bitcast<f32>(cast_src[i])));  // i32(f) truncates toward zero
+      cast_dst[i] = bitcast<vec4<u32>>(vec4<i32>(bitcast<vec4<f32>>(cast_src[i])));  // truncates toward zero
     } else {
-      cast_dst[i] = bitcast<u32>(f32(bitcast<i32>(cast_src[i])));
+      cast_dst[i] = bitcast<vec4<u32>>(vec4<f32>(bitcast<vec4<i32>>(cast_src[i])));
     }
   }
 }

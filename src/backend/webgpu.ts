@@ -41,7 +41,7 @@ import type {
 import { contiguousView, numel } from "./backend.ts";
 import { createGpuContext, type GpuContext } from "./webgpu/device.ts";
 import { BufferPool } from "./webgpu/pool.ts";
-import { pack, packStrided } from "./webgpu/layout.ts";
+import { pack, packStrided, simplifyViews } from "./webgpu/layout.ts";
 import { compileShaders, type ShaderFile } from "./webgpu/shaders.ts";
 
 /** The UnaryOp names in the order of the `OP` switch in shaders/elementwise.wgsl. */
@@ -95,13 +95,18 @@ const WG = 64;
 const MATMUL_TILE = 16;
 
 /** Query or key rows per invocation in shaders/attention.wgsl (`ROWS`). */
-const ATTENTION_ROWS = 4;
+const ATTENTION_ROWS = 8;
 
 /** Largest head dimension of shaders/attention.wgsl (4 · `MAX_D4`). */
 const ATTENTION_MAX_HEAD_DIM = 256;
 
 /** Buffer usages: spelled out so the module does not depend on the `GPUBufferUsage` global (absent in Node). */
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+
+/** Invocations of a kernel that handles a vec4 (4 elements) per invocation, for `count` elements. */
+function vec4s(count: number): number {
+  return Math.ceil(count / 4);
+}
 
 /** Storage on the GPU: a pooled buffer holding `length` elements of `dtype` (4 bytes each). */
 class GpuStorage implements Storage {
@@ -232,7 +237,7 @@ export class WebGpuBackend implements Backend {
     const bits = dtype === "i32" ? new Uint32Array(new Int32Array([value]).buffer) : new Uint32Array(
       new Float32Array([value]).buffer,
     );
-    this.#dispatch1D("copy", "fill", {}, pack("uu", [length, bits[0]]), [[1, s]], length);
+    this.#dispatch1D("copy", "fill", {}, pack("uu", [length, bits[0]]), [[1, s]], vec4s(length));
     return s;
   }
 
@@ -318,14 +323,8 @@ export class WebGpuBackend implements Backend {
       return out;
     }
     const params = pack("u", [src.length]);
-    this.#dispatch1D(
-      "copy",
-      "cast_dtype",
-      { TO_I32: dtype === "i32" },
-      params,
-      [[1, src], [2, out]],
-      src.length,
-    );
+    const bindings: Binding[] = [[1, src], [2, out]];
+    this.#dispatch1D("copy", "cast_dtype", { TO_I32: dtype === "i32" }, params, bindings, vec4s(src.length));
     return out;
   }
 
@@ -335,13 +334,14 @@ export class WebGpuBackend implements Backend {
     const a = this.#f32(x, "unary");
     const out = this.#alloc(a.length, "f32");
     const params = pack("uf", [a.length, alpha]);
+    const bindings: Binding[] = [[1, a], [2, out]];
     this.#dispatch1D(
       "elementwise",
       "unary",
       { OP: UNARY_OPS.indexOf(op) },
       params,
-      [[1, a], [2, out]],
-      a.length,
+      bindings,
+      vec4s(a.length),
     );
     return out;
   }
@@ -352,17 +352,35 @@ export class WebGpuBackend implements Backend {
     const out = this.#alloc(a.length, "f32");
     const params = pack("uf", [a.length, alpha]);
     const bindings: Binding[] = [[1, a], [2, g], [3, out]];
-    this.#dispatch1D("elementwise", "unary_grad", { OP: UNARY_OPS.indexOf(op) }, params, bindings, a.length);
+    this.#dispatch1D(
+      "elementwise",
+      "unary_grad",
+      { OP: UNARY_OPS.indexOf(op) },
+      params,
+      bindings,
+      vec4s(a.length),
+    );
     return out;
   }
 
   binary(op: BinaryOp, a: Storage, aView: View, b: Storage, bView: View, shape: number[]): Storage {
     const x = this.#use(a);
     const y = this.#use(b);
-    const out = this.#alloc(numel(shape), "f32");
-    const params = packStrided(shape, [aView, bView]);
+    const count = numel(shape);
+    const out = this.#alloc(count, "f32");
     const constants = { OP: BINARY_OPS.indexOf(op), A_I32: x.dtype === "i32", B_I32: y.dtype === "i32" };
-    this.#dispatch1D("elementwise", "binary", constants, params, [[1, x], [2, y], [3, out]], params[0]);
+    const bindings: Binding[] = [[1, x], [2, y], [3, out]];
+    // Both inputs contiguous from a vec4 boundary (after merging dimensions): vec4 loads, no index arithmetic.
+    const s = simplifyViews(shape, [aView, bView]);
+    const contiguous = s.shape.length === 1 && s.strides.every(([st]) => st === 1) &&
+      s.offsets.every((o) => o % 4 === 0);
+    if (contiguous) {
+      const params = pack("uuu", [count, s.offsets[0] / 4, s.offsets[1] / 4]);
+      this.#dispatch1D("elementwise", "binary_contiguous", constants, params, bindings, vec4s(count));
+    } else {
+      const params = packStrided(shape, [aView, bView]);
+      this.#dispatch1D("elementwise", "binary", constants, params, bindings, vec4s(count));
+    }
     return out;
   }
 
@@ -382,14 +400,8 @@ export class WebGpuBackend implements Backend {
     const out = this.#alloc(numel(shape), x.dtype);
     const params = packStrided(shape, [condView, aView, bView]);
     const bindings: Binding[] = [[1, c], [2, x], [3, y], [4, out]];
-    this.#dispatch1D(
-      "elementwise",
-      "where_select",
-      { COND_I32: c.dtype === "i32" },
-      params,
-      bindings,
-      params[0],
-    );
+    const constants = { COND_I32: c.dtype === "i32" };
+    this.#dispatch1D("elementwise", "where_select", constants, params, bindings, vec4s(params[0]));
     return out;
   }
 
@@ -401,7 +413,7 @@ export class WebGpuBackend implements Backend {
     const params = pack("uuu", [outer, n, inner]);
     const bindings: Binding[] = [[1, a], [2, out]];
     if (inner === 1) {
-      this.#dispatchRows("reduce", "reduce_rows", { IS_MAX: op === "max" }, params, bindings, outer, n);
+      this.#dispatchRows("reduce", "reduce_rows", { IS_MAX: op === "max" }, params, bindings, outer);
     } else {
       this.#dispatch1D("reduce", "reduce_serial", { IS_MAX: op === "max" }, params, bindings, outer * inner);
     }
@@ -411,7 +423,7 @@ export class WebGpuBackend implements Backend {
   argmax(x: Storage, rows: number, n: number): Storage {
     const a = this.#f32(x, "argmax");
     const out = this.#alloc(rows, "i32");
-    this.#dispatchRows("reduce", "argmax", {}, pack("uu", [rows, n]), [[1, a], [2, out]], rows, n);
+    this.#dispatchRows("reduce", "argmax", {}, pack("uu", [rows, n]), [[1, a], [2, out]], rows);
     return out;
   }
 
@@ -485,7 +497,7 @@ export class WebGpuBackend implements Backend {
     const a = this.#f32(x, "softmax");
     const out = this.#alloc(rows * n, "f32");
     const params = pack("uu", [rows, n]);
-    this.#dispatchRows("softmax", "softmax_forward", { LOG: log }, params, [[1, a], [2, out]], rows, n);
+    this.#dispatchRows("softmax", "softmax_forward", { LOG: log }, params, [[1, a], [2, out]], rows);
     return out;
   }
 
@@ -495,7 +507,7 @@ export class WebGpuBackend implements Backend {
     const out = this.#alloc(rows * n, "f32");
     const params = pack("uu", [rows, n]);
     const bindings: Binding[] = [[1, Y], [2, G], [3, out]];
-    this.#dispatchRows("softmax", "softmax_backward", { LOG: log }, params, bindings, rows, n);
+    this.#dispatchRows("softmax", "softmax_backward", { LOG: log }, params, bindings, rows);
     return out;
   }
 
@@ -506,7 +518,7 @@ export class WebGpuBackend implements Backend {
     const rstd = this.#alloc(rows, "f32");
     const params = pack("uuf", [rows, n, eps]);
     const bindings: Binding[] = [[1, X], [2, W], [3, y], [4, rstd]];
-    this.#dispatchRows("rmsnorm", "rmsnorm_forward", {}, params, bindings, rows, n);
+    this.#dispatchRows("rmsnorm", "rmsnorm_forward", {}, params, bindings, rows);
     return { y, rstd };
   }
 
@@ -526,7 +538,7 @@ export class WebGpuBackend implements Backend {
     const dw = this.#alloc(n, "f32");
     const params = pack("uuf", [rows, n, 0]);
     const inputs: Binding[] = [[1, X], [2, W], [3, S], [4, G]];
-    this.#dispatchRows("rmsnorm", "rmsnorm_backward_dx", {}, params, [...inputs, [5, dx]], rows, n);
+    this.#dispatchRows("rmsnorm", "rmsnorm_backward_dx", {}, params, [...inputs, [5, dx]], rows);
     this.#dispatch1D("rmsnorm", "rmsnorm_backward_dw", {}, params, [[1, X], [3, S], [4, G], [5, dw]], n);
     return { dx, dw };
   }
@@ -588,7 +600,7 @@ export class WebGpuBackend implements Backend {
     const out = this.#alloc(rows, "f32");
     const params = pack("uu", [rows, vocab]);
     const bindings: Binding[] = [[1, X], [2, T], [3, W], [4, out]];
-    this.#dispatchRows("cross_entropy", "cross_entropy_forward", {}, params, bindings, rows, vocab);
+    this.#dispatchRows("cross_entropy", "cross_entropy_forward", {}, params, bindings, rows);
     return out;
   }
 
@@ -607,7 +619,7 @@ export class WebGpuBackend implements Backend {
     const out = this.#alloc(rows * vocab, "f32");
     const params = pack("uu", [rows, vocab]);
     const bindings: Binding[] = [[1, X], [2, T], [3, W], [4, D], [5, out]];
-    this.#dispatchRows("cross_entropy", "cross_entropy_backward", {}, params, bindings, rows, vocab);
+    this.#dispatchRows("cross_entropy", "cross_entropy_backward", {}, params, bindings, rows);
     return out;
   }
 
@@ -765,7 +777,7 @@ export class WebGpuBackend implements Backend {
       bc1,
       bc2,
     ]);
-    this.#dispatch1D("adamw", "adamw", {}, params, [[1, P], [2, G], [3, M], [4, V]], P.length);
+    this.#dispatch1D("adamw", "adamw", {}, params, [[1, P], [2, G], [3, M], [4, V]], vec4s(P.length));
   }
 
   // ---- machinery -------------------------------------------------------------------------------------------------
@@ -894,9 +906,8 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * A launch of a row kernel over `rows` rows of length `n`: TPR invocations per row (the kernels' override), so
-   * that there are enough invocations in flight — one per row when rows are many, up to a whole workgroup per row
-   * when they are few and long.
+   * A launch of a row kernel over `rows` rows: TPR invocations per row (the kernels' override), so that there are
+   * enough invocations in flight — one per row when rows are many, a whole workgroup per row when they are few.
    */
   #dispatchRows(
     file: ShaderFile,
@@ -905,11 +916,11 @@ export class WebGpuBackend implements Backend {
     params: Uint32Array,
     bindings: Binding[],
     rows: number,
-    n: number,
   ): void {
-    const wanted = Math.ceil(4096 / Math.max(rows, 1)); // aim for ~4096 invocations in all
-    let tpr = 1;
-    while (tpr < wanted && tpr < WG && tpr < n) tpr *= 2;
+    // One invocation per row once there are a few hundred rows: plenty for a CPU adapter, and no barriers, which
+    // llvmpipe runs slowly. Fewer rows share a workgroup each. (Two variants only: every variant is a pipeline to
+    // compile, which takes seconds on llvmpipe. A GPU would want whole workgroups per row much sooner.)
+    const tpr = rows >= 256 ? 1 : WG;
     const workgroups = this.#fold(Math.ceil(rows / (WG / tpr)));
     this.#dispatch(file, entry, { ...constants, TPR: tpr }, params, bindings, workgroups);
   }
