@@ -105,7 +105,7 @@ Deno.test("notebooks: the code cells type-check", async () => {
       "check",
       "--quiet",
       "--config",
-      `${root.pathname}deno.json`,
+      decodeURIComponent(new URL("deno.json", root).pathname),
       ...files,
     ]);
     assert.ok(out, "could not start deno");
