@@ -58,7 +58,8 @@ struct Strided {
   strides: array<array<vec4<i32>, 2>, 3>, // strides[k][d / 4][d % 4] of operand k, in elements (0 = broadcast)
 }
 
-// Element indices of the three operands for the i-th element (row-major) of the shape.
+// Element indices of the three operands for the i-th element (row-major) of the shape: one division and one
+// remainder per dimension.
 fn strided_offsets(i: u32, v: Strided) -> vec3<i32> {
   var rest = i;
   var o = v.offsets.xyz;
@@ -83,4 +84,31 @@ struct RowSlot {
 }
 fn row_slot(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, width: u32, wg_size: u32) -> RowSlot {
   return RowSlot(flat_workgroup(wid, nwg) * (wg_size / width) + lid / width, lid % width);
+}
+
+// The same for the 4 consecutive elements e, e+1, e+2, e+3 (kernels handle 4 elements per invocation). Only the
+// first is computed in full; the next ones step along the innermost dimension, and recompute only when they wrap
+// into the next row. Elements past the end (≥ count) repeat the last element, so they read valid memory.
+fn strided_offsets4(e: u32, v: Strided) -> array<vec3<i32>, 4> {
+  let last = v.ndim - 1u;
+  let n_last = v.shape[last / 4u][last % 4u];
+  let step = vec3<i32>(v.strides[0][last / 4u][last % 4u], v.strides[1][last / 4u][last % 4u],
+                       v.strides[2][last / 4u][last % 4u]);
+  var out: array<vec3<i32>, 4>;
+  var o = strided_offsets(min(e, v.count - 1u), v);
+  var inner = e % n_last;  // index along the innermost dimension
+  out[0] = o;
+  for (var j = 1u; j < 4u; j++) {
+    if (e + j < v.count) {
+      inner += 1u;
+      if (inner == n_last) {
+        o = strided_offsets(e + j, v);  // wrapped into the next row
+        inner = 0u;
+      } else {
+        o += step;
+      }
+    }
+    out[j] = o;
+  }
+  return out;
 }

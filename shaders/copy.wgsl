@@ -2,8 +2,8 @@
 //
 // Buffers are bound as arrays of u32 and elements moved as raw 32-bit patterns, so one kernel serves f32 and i32.
 // Every kernel here is a 1-D launch of WG invocations per workgroup, folded into two dimensions by the host when
-// it needs more than 65,535 workgroups (see flat_workgroup in common.wgsl). fill and cast handle a vec4 (4
-// elements) per invocation, as elementwise.wgsl does; copy_strided one element, since its views are arbitrary.
+// it needs more than 65,535 workgroups (see flat_workgroup in common.wgsl). Each invocation handles 4 elements:
+// a vec4 for fill and cast, 4 consecutive elements of the shape for copy_strided.
 
 override WG: u32 = 64;
 
@@ -33,10 +33,15 @@ fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn copy_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
-  let i = flat_workgroup(wid, nwg) * WG + lid;
-  if (i < copy_p.count) {
-    let o = strided_offsets(i, copy_p);
-    copy_dst[u32(o.y)] = copy_src[u32(o.x)];
+  let e = 4u * (flat_workgroup(wid, nwg) * WG + lid);  // the first of this invocation's 4 elements
+  if (e >= copy_p.count) {
+    return;
+  }
+  let o = strided_offsets4(e, copy_p);
+  for (var j = 0u; j < 4u; j++) {
+    if (e + j < copy_p.count) {
+      copy_dst[u32(o[j].y)] = copy_src[u32(o[j].x)];
+    }
   }
 }
 

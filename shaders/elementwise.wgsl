@@ -145,12 +145,12 @@ fn binary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     return;
   }
   // Gather the 4 elements' operands through the views (the last vec4 repeats the final element past count).
+  let o = strided_offsets4(e, binary_p);
   var a: vec4<u32>;
   var b: vec4<u32>;
   for (var j = 0u; j < 4u; j++) {
-    let o = strided_offsets(min(e + j, binary_p.count - 1u), binary_p);
-    a[j] = binary_a[u32(o.x)];
-    b[j] = binary_b[u32(o.y)];
+    a[j] = binary_a[u32(o[j].x)];
+    b[j] = binary_b[u32(o[j].y)];
   }
   binary_out[e / 4u] = binary_op(as_f32(a, A_I32), as_f32(b, B_I32));
 }
@@ -195,12 +195,12 @@ fn where_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   if (e >= where_p.count) {
     return;
   }
+  let o = strided_offsets4(e, where_p);
   var out: vec4<u32>;
   for (var j = 0u; j < 4u; j++) {
-    let o = strided_offsets(min(e + j, where_p.count - 1u), where_p);
-    let c = where_cond[u32(o.x)];
+    let c = where_cond[u32(o[j].x)];
     let taken = select(bitcast<f32>(c) != 0.0, bitcast<i32>(c) != 0, COND_I32);
-    out[j] = select(where_b[u32(o.z)], where_a[u32(o.y)], taken);
+    out[j] = select(where_b[u32(o[j].z)], where_a[u32(o[j].y)], taken);
   }
   where_out[e / 4u] = out;
 }

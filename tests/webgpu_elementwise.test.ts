@@ -37,6 +37,11 @@ await gpuTest("webgpu: copyInto with transposed, broadcast, sliced and aliased v
     b.copyInto(s.x, { offset: 4, strides: [0, 1] }, s.y, { offset: 2, strides: [9, 1] }, [5, 7]);
     return { y: s.y };
   }, EXACT);
+  // Contiguous on both sides (a plain buffer copy), between offsets.
+  await expectParity(gpu, "contiguous", { x, y: rnd.uniform(60) }, (b, s) => {
+    b.copyInto(s.x, contiguousView([6, 7], 3), s.y, contiguousView([6, 7], 5), [6, 7]);
+    return { y: s.y };
+  }, EXACT);
   // Source and destination are the same storage (a kernel cannot bind one buffer twice, so the backend copies
   // the source first): move the first 40 elements to positions 50..89.
   await expectParity(gpu, "aliased", { x }, (b, s) => {

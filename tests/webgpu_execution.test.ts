@@ -109,13 +109,19 @@ await gpuTest("webgpu: released buffers are recycled after a submit, not before"
 await gpuTest(
   "webgpu: launches of more than 65,535 workgroups are folded into two dimensions",
   async (gpu) => {
-    // A strided copy runs one invocation per element, 64 per workgroup: 65,551 workgroups here.
-    const n = 65535 * 64 + 1000;
-    const inputs = { x: rnd.uniform(n), y: new Float32Array(n) };
-    await expectParity(gpu, "folded copy", inputs, (b, s) => {
-      b.copyInto(s.x, { offset: 0, strides: [1] }, s.y, { offset: 0, strides: [1] }, [n]);
-      return { y: s.y };
-    }, { atol: 0, rtol: 0 });
+    // gather runs one invocation per output element, 64 per workgroup: 66,000 workgroups here.
+    const [count, dim, vocab] = [33_000, 128, 10];
+    const inputs = { table: rnd.uniform(vocab * dim), ids: rnd.ints(count, vocab) };
+    await expectParity(
+      gpu,
+      "folded gather",
+      inputs,
+      (b, s) => ({ out: b.gather(s.table, s.ids, count, dim) }),
+      {
+        atol: 0,
+        rtol: 0,
+      },
+    );
   },
 );
 

@@ -2,6 +2,7 @@
 // (16 × 16 per invocation, 8 × 8 or 16 × 16 invocations per workgroup), shapes that need padding (not multiples
 // of 4), and batches with default, broadcast (0) and gapped strides.
 
+import assert from "node:assert/strict";
 import type { MatmulParams } from "../src/backend/backend.ts";
 import { expectParity, gpuTest, RandomInputs } from "./parity_helper.ts";
 
@@ -22,9 +23,9 @@ function operands(p: MatmulParams): { a: Float32Array; b: Float32Array } {
   return { a: rnd.uniform(lenA), b: rnd.uniform(lenB) };
 }
 
-async function check(gpu: Parameters<Parameters<typeof gpuTest>[1]>[0], p: MatmulParams): Promise<void> {
+async function check(gpu: Parameters<Parameters<typeof gpuTest>[1]>[0], p: MatmulParams, tol = MATMUL) {
   const label = `matmul ${JSON.stringify(p)}`;
-  await expectParity(gpu, label, operands(p), (b, s) => ({ c: b.matmul(s.a, s.b, p) }), MATMUL);
+  await expectParity(gpu, label, operands(p), (b, s) => ({ c: b.matmul(s.a, s.b, p) }), tol);
 }
 
 await gpuTest("webgpu: matmul, every transpose, shapes inside and across tiles", async (gpu) => {
@@ -58,3 +59,19 @@ await gpuTest("webgpu: batched matmul with broadcast and gapped batch strides", 
   await check(gpu, { batch: 3, m: 8, n: 8, k: 8, transA: false, transB: false, strideA: 128, strideB: 72 });
   await check(gpu, { batch: 2, m: 5, n: 6, k: 7, transA: false, transB: true, strideA: 50, strideB: 0 });
 });
+
+await gpuTest(
+  "webgpu: split-K matmul (transposed A, small output, long k) sums its chunks exactly once",
+  async (gpu) => {
+    // 2 output tiles and k = 1024: computed as 8 products over k/8 and a sum. Sums of 1024 terms: looser atol.
+    await check(gpu, { batch: 1, m: 12, n: 20, k: 1024, transA: true, transB: false }, {
+      atol: 1e-4,
+      rtol: 1e-5,
+    });
+    // The same product with k not splittable into multiples of 4 (k = 1030, padded to 1032) still matches.
+    await check(gpu, { batch: 1, m: 12, n: 20, k: 1030, transA: true, transB: false }, {
+      atol: 1e-4,
+      rtol: 1e-5,
+    });
+  },
+);

@@ -94,6 +94,9 @@ const WG = 64;
 /** Register tile of shaders/matmul.wgsl: rows × columns of C per invocation. */
 const MATMUL_TILE = 16;
 
+/** Below this many 16 × 16 output tiles a transposed-A product is split along k (see #matmulTiled). */
+const SPLIT_K_TILES = 1024;
+
 /** Query or key rows per invocation in shaders/attention.wgsl (`ROWS`). */
 const ATTENTION_ROWS = 8;
 
@@ -135,6 +138,22 @@ export interface WebGpuStats {
   buffersCreated: number;
 }
 
+/** GPU time spent in one kernel (file and entry point), from {@link WebGpuBackend.profile}. */
+export interface KernelTime {
+  kernel: string;
+  dispatches: number;
+  ms: number;
+}
+
+/** Options of {@link WebGpuBackend.create}. */
+export interface WebGpuOptions {
+  /**
+   * Measure the GPU time of every dispatch with timestamp queries (needs the adapter's `timestamp-query`
+   * feature; ignored without it). Each dispatch then gets its own compute pass, which costs a little.
+   */
+  profile?: boolean;
+}
+
 /** Primitives on a WebGPU device. Create with {@link WebGpuBackend.create}. */
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
@@ -165,8 +184,13 @@ export class WebGpuBackend implements Backend {
   readonly #invFreq = new Map<string, GpuStorage>();
   /** A one-element i32 buffer bound where a kernel's optional input (the key mask) is absent. */
   #dummy: GpuStorage | null = null;
+  /** Profiling: begin/end timestamps of each dispatch of the current submit, the kernel of each, the totals. */
+  readonly #timestamps: GPUQuerySet | null;
+  #timed: string[] = [];
+  readonly #kernelTimes = new Map<string, KernelTime>();
+  #pendingTimes: Promise<void>[] = [];
 
-  private constructor(context: GpuContext, modules: Map<ShaderFile, GPUShaderModule>) {
+  private constructor(context: GpuContext, modules: Map<ShaderFile, GPUShaderModule>, profile: boolean) {
     const device = context.device;
     this.#device = device;
     this.#modules = modules;
@@ -182,6 +206,9 @@ export class WebGpuBackend implements Backend {
     );
     this.#uniformPool = new BufferPool(device, USAGE.UNIFORM | USAGE.COPY_DST, "uniforms", maxBuffer);
     this.#readPool = new BufferPool(device, USAGE.MAP_READ | USAGE.COPY_DST, "readback", maxBuffer);
+    this.#timestamps = profile && device.features.has("timestamp-query")
+      ? device.createQuerySet({ type: "timestamp", count: 2 * MAX_DISPATCHES })
+      : null;
     device.lost.then((info) => {
       this.#lost = this.#disposed
         ? "the backend was disposed"
@@ -197,10 +224,28 @@ export class WebGpuBackend implements Backend {
    * Finds an adapter, creates a device with the adapter's limits and compiles every shader. Throws when there is
    * no adapter (with the reason) or a shader does not compile (naming the `.wgsl` file and line).
    */
-  static async create(): Promise<WebGpuBackend> {
-    const context = await createGpuContext();
+  static async create(options: WebGpuOptions = {}): Promise<WebGpuBackend> {
+    const context = await createGpuContext(options.profile ? ["timestamp-query"] : []);
     const modules = await compileShaders(context.device);
-    return new WebGpuBackend(context, modules);
+    return new WebGpuBackend(context, modules, options.profile ?? false);
+  }
+
+  /** Whether dispatches are being timed (created with `profile: true` on an adapter with timestamp queries). */
+  get profiling(): boolean {
+    return this.#timestamps !== null;
+  }
+
+  /**
+   * GPU time per kernel since creation or the last `reset`, slowest first, for a backend created with
+   * `profile: true` (empty otherwise). Waits for the timings of work already submitted.
+   */
+  async profile(reset = false): Promise<KernelTime[]> {
+    this.flush();
+    await Promise.all(this.#pendingTimes);
+    this.#pendingTimes = [];
+    const table = [...this.#kernelTimes.values()].sort((a, b) => b.ms - a.ms);
+    if (reset) this.#kernelTimes.clear();
+    return table;
   }
 
   /** The device's limit on one storage binding, in bytes: storage larger than this is refused. */
@@ -277,8 +322,10 @@ export class WebGpuBackend implements Backend {
       this.#device.queue.writeBuffer(this.#uniforms, 0, this.#uniformData, 0, this.#slots * UNIFORM_SLOT);
       this.#uniformPool.release(this.#uniforms);
     }
+    const timings = this.#resolveTimestamps();
     this.#device.queue.submit([this.#encoder.finish()]);
     this.stats.submits++;
+    if (timings) this.#pendingTimes.push(timings());
     this.#encoder = null;
     this.#uniforms = null;
     this.#slots = 0;
@@ -310,7 +357,20 @@ export class WebGpuBackend implements Backend {
       from = tmp;
     }
     const params = packStrided(shape, [srcView, dstView]);
-    this.#dispatch1D("copy", "copy_strided", {}, params, [[1, from], [2, to]], params[0]);
+    const s = simplifyViews(shape, [srcView, dstView]);
+    if (!alias && s.shape.length === 1 && s.strides.every(([st]) => st === 1)) {
+      // Both sides contiguous: a plain buffer copy.
+      this.#endPass();
+      this.#commands().copyBufferToBuffer(
+        from.buffer,
+        4 * s.offsets[0],
+        to.buffer,
+        4 * s.offsets[1],
+        4 * params[0],
+      );
+    } else {
+      this.#dispatch1D("copy", "copy_strided", {}, params, [[1, from], [2, to]], vec4s(params[0]));
+    }
     if (alias) this.release(from);
   }
 
@@ -455,9 +515,31 @@ export class WebGpuBackend implements Backend {
     return C;
   }
 
-  /** matmul_tiled on operands whose dimensions and batch strides are multiples of 4. */
+  /**
+   * matmul_tiled on operands whose dimensions and batch strides are multiples of 4.
+   *
+   * Split-K: a product with a small output and a long contraction — the weight gradients Xᵀ·dY of a training step,
+   * [d, 2048]·[2048, d] — has too few output tiles to keep every core busy. When A is stored transposed and B is
+   * not, consecutive blocks of k are consecutive rows of both, so the product is rewritten as a batch of `splits`
+   * products over k/splits each, whose partial results are summed in a fixed order (deterministic, no atomics).
+   */
   #matmulTiled(A: GpuStorage, B: GpuStorage, p: MatmulParams, strideA: number, strideB: number): GpuStorage {
     const { batch, m, n, k } = p;
+    const tiles = Math.ceil(m / MATMUL_TILE) * Math.ceil(n / MATMUL_TILE);
+    if (batch === 1 && p.transA && !p.transB && tiles < SPLIT_K_TILES) {
+      let splits = 1;
+      while (splits < 16 && tiles * splits < SPLIT_K_TILES && k % (8 * splits) === 0 && k / splits >= 256) {
+        splits *= 2;
+      }
+      if (splits > 1) {
+        const kc = k / splits;
+        const chunks = { batch: splits, m, n, k: kc, transA: true, transB: false };
+        const partial = this.#matmulTiled(A, B, chunks, kc * m, kc * n); // [splits, m, n]
+        const C = this.reduce("sum", partial, 1, splits, m * n) as GpuStorage;
+        this.release(partial);
+        return C;
+      }
+    }
     const C = this.#alloc(batch * m * n, "f32");
     if (C.length === 0) return C;
     // Each workgroup covers (16·wg)² of C. Large workgroups are most efficient, but a small product needs
@@ -782,6 +864,37 @@ export class WebGpuBackend implements Backend {
 
   // ---- machinery -------------------------------------------------------------------------------------------------
 
+  /**
+   * Profiling: records the copy of this submit's timestamps into a readable buffer; returns a function to call
+   * after the submit, which maps it and adds each dispatch's time to its kernel's total.
+   */
+  #resolveTimestamps(): (() => Promise<void>) | null {
+    if (this.#timestamps === null || this.#timed.length === 0) return null;
+    const kernels = this.#timed;
+    this.#timed = [];
+    const bytes = 16 * kernels.length; // two u64 timestamps per dispatch
+    const resolve = this.#device.createBuffer({
+      size: bytes,
+      usage: 0x200 /* QUERY_RESOLVE */ | USAGE.COPY_SRC,
+    });
+    const readback = this.#device.createBuffer({ size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    this.#encoder!.resolveQuerySet(this.#timestamps, 0, 2 * kernels.length, resolve, 0);
+    this.#encoder!.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
+    return async () => {
+      await readback.mapAsync(0x1 /* GPUMapMode.READ */);
+      const t = new BigUint64Array(readback.getMappedRange());
+      kernels.forEach((kernel, i) => {
+        const entry = this.#kernelTimes.get(kernel) ?? { kernel, dispatches: 0, ms: 0 };
+        entry.dispatches++;
+        entry.ms += Number(t[2 * i + 1] - t[2 * i]) / 1e6; // nanoseconds
+        this.#kernelTimes.set(kernel, entry);
+      });
+      readback.unmap();
+      readback.destroy();
+      resolve.destroy();
+    };
+  }
+
   /** Raises an error reported asynchronously since the last call (device loss, validation). */
   #check(): void {
     if (this.#lost !== null) throw new Error(this.#lost);
@@ -886,6 +999,19 @@ export class WebGpuBackend implements Backend {
       entries.push({ binding, resource: { buffer: s.buffer, offset: 0, size: s.bindingSize } });
     }
     const group = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    if (this.#timestamps !== null) {
+      // Profiling: a pass of its own, stamped at its start and end.
+      this.#endPass();
+      const i = this.#timed.length;
+      this.#timed.push(`${file}:${entry}`);
+      this.#pass = encoder.beginComputePass({
+        timestampWrites: {
+          querySet: this.#timestamps,
+          beginningOfPassWriteIndex: 2 * i,
+          endOfPassWriteIndex: 2 * i + 1,
+        },
+      });
+    }
     this.#pass ??= encoder.beginComputePass();
     this.#pass.setPipeline(pipeline);
     this.#pass.setBindGroup(0, group);

@@ -93,8 +93,11 @@ export function describeAdapter(adapter: GPUAdapter): string {
   return fallback ? `${name} (fallback adapter)` : name;
 }
 
-/** Creates a device with the adapter's limits. Throws a message that says why when there is no adapter. */
-export async function createGpuContext(): Promise<GpuContext> {
+/**
+ * Creates a device with the adapter's limits and the given optional features (those the adapter lacks are left
+ * out). Throws a message that says why when there is no adapter.
+ */
+export async function createGpuContext(features: GPUFeatureName[] = []): Promise<GpuContext> {
   const { adapter, reason } = await findAdapter();
   if (!adapter) throw new Error(`WebGPU backend unavailable: ${reason}`);
   const requiredLimits: Record<string, number> = {};
@@ -102,6 +105,7 @@ export async function createGpuContext(): Promise<GpuContext> {
   for (const name of LIMITS) {
     if (typeof supported[name] === "number") requiredLimits[name] = supported[name];
   }
-  const device = await adapter.requestDevice({ requiredLimits });
+  const requiredFeatures = features.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   return { adapter, device, description: describeAdapter(adapter) };
 }
