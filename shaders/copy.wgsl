@@ -3,7 +3,7 @@
 // Buffers are bound as arrays of u32 and elements moved as raw 32-bit patterns, so one kernel serves f32 and i32.
 // Every kernel here is a 1-D launch of WG invocations per workgroup, folded into two dimensions by the host when
 // it needs more than 65,535 workgroups (see flat_workgroup in common.wgsl). Each invocation handles 4 elements:
-// a vec4 for fill and cast, 4 consecutive elements of the shape for copy_strided.
+// a vec4 for fill, cast and copy_strided_vec4, 4 consecutive elements of the shape for copy_strided.
 
 override WG: u32 = 64;
 
@@ -42,6 +42,23 @@ fn copy_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     if (e + j < copy_p.count) {
       copy_dst[u32(o[j].y)] = copy_src[u32(o[j].x)];
     }
+  }
+}
+
+// ---- copy_strided_vec4: the same, moving vec4s ------------------------------------------------------------------
+// Used when both views are contiguous along the innermost dimension, in whole aligned vec4s (head dimensions of
+// 32 when splitting and merging attention heads): the host rewrites shape, offsets and strides in units of vec4s.
+@group(0) @binding(0) var<uniform> copy4_p: Strided;
+@group(0) @binding(1) var<storage, read> copy4_src: array<vec4<u32>>;        // read through the source view
+@group(0) @binding(2) var<storage, read_write> copy4_dst: array<vec4<u32>>;  // written through the dest view
+
+@compute @workgroup_size(WG)
+fn copy_strided_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;  // this invocation's vec4 of the shape
+  if (i < copy4_p.count) {
+    let o = strided_offsets(i, copy4_p);
+    copy4_dst[u32(o.y)] = copy4_src[u32(o.x)];
   }
 }
 

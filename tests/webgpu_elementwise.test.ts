@@ -37,6 +37,17 @@ await gpuTest("webgpu: copyInto with transposed, broadcast, sliced and aliased v
     b.copyInto(s.x, { offset: 4, strides: [0, 1] }, s.y, { offset: 2, strides: [9, 1] }, [5, 7]);
     return { y: s.y };
   }, EXACT);
+  // Splitting heads: [2, 3, 2, 8] → [2, 2, 3, 8], rows of 8 contiguous on both sides (copied as vec4s).
+  const heads = rnd.uniform(96);
+  await expectParity(gpu, "split heads", { heads, y: new Float32Array(100) }, (b, s) => {
+    b.copyInto(s.heads, { offset: 0, strides: [48, 16, 8, 1] }, s.y, { offset: 4, strides: [48, 8, 16, 1] }, [
+      2,
+      2,
+      3,
+      8,
+    ]);
+    return { y: s.y };
+  }, EXACT);
   // Contiguous on both sides (a plain buffer copy), between offsets.
   await expectParity(gpu, "contiguous", { x, y: rnd.uniform(60) }, (b, s) => {
     b.copyInto(s.x, contiguousView([6, 7], 3), s.y, contiguousView([6, 7], 5), [6, 7]);

@@ -167,3 +167,22 @@ await gpuTest("webgpu: a disposed backend says so", async () => {
   await new Promise((r) => setTimeout(r, 10)); // device.lost settles asynchronously
   assert.throws(() => own.unary("neg", x), /disposed/);
 });
+
+await gpuTest("webgpu: profiling times every dispatch per kernel", async () => {
+  const own = await WebGpuBackend.create({ profile: true });
+  try {
+    const x = own.upload(rnd.uniform(4096));
+    for (let i = 0; i < 3; i++) own.release(own.unary("exp", x));
+    own.release(own.softmax(x, 64, 64, false));
+    const table = await own.profile();
+    if (!own.profiling) return; // the adapter has no timestamp queries: nothing to check
+    const unary = table.find((t) => t.kernel === "elementwise:unary");
+    assert.equal(unary?.dispatches, 3);
+    assert.ok(unary!.ms > 0 && unary!.ms < 10_000, `a plausible time, got ${unary!.ms} ms`);
+    assert.equal(table.find((t) => t.kernel === "softmax:softmax_forward")?.dispatches, 1);
+    assert.equal((await own.profile(true)).length, 2);
+    assert.equal((await own.profile()).length, 0, "reset clears the table");
+  } finally {
+    own.dispose();
+  }
+});

@@ -348,7 +348,8 @@ export class WebGpuBackend implements Backend {
     if (from.dtype !== to.dtype) {
       throw new Error(`copyInto: source is ${from.dtype} but destination is ${to.dtype}; cast first`);
     }
-    // A kernel may not bind one buffer both read-only and writable: copy a source that is the destination first.
+    // A kernel may not bind one buffer both read-only and writable (nor copy a buffer onto itself): copy a source
+    // that is the destination first.
     const alias = from === to;
     if (alias) {
       const tmp = this.#alloc(from.length, from.dtype);
@@ -356,9 +357,13 @@ export class WebGpuBackend implements Backend {
       this.#commands().copyBufferToBuffer(from.buffer, 0, tmp.buffer, 0, from.length * 4);
       from = tmp;
     }
-    const params = packStrided(shape, [srcView, dstView]);
     const s = simplifyViews(shape, [srcView, dstView]);
-    if (!alias && s.shape.length === 1 && s.strides.every(([st]) => st === 1)) {
+    const count = numel(shape);
+    const last = s.shape.length - 1;
+    // Whole aligned vec4s along an innermost dimension that is contiguous on both sides (splitting heads of 32).
+    const vec4Rows = s.shape[last] % 4 === 0 && s.offsets.every((o) => o % 4 === 0) &&
+      s.strides.every((st) => st[last] === 1 && st.slice(0, last).every((x) => x % 4 === 0));
+    if (last === 0 && s.strides.every(([st]) => st === 1)) {
       // Both sides contiguous: a plain buffer copy.
       this.#endPass();
       this.#commands().copyBufferToBuffer(
@@ -366,10 +371,20 @@ export class WebGpuBackend implements Backend {
         4 * s.offsets[0],
         to.buffer,
         4 * s.offsets[1],
-        4 * params[0],
+        4 * count,
       );
+    } else if (vec4Rows) {
+      // Move vec4s: the same copy with shape, offsets and strides counted in vec4s.
+      const shape4 = [...s.shape.slice(0, last), s.shape[last] / 4];
+      const view4 = (k: number) => ({
+        offset: s.offsets[k] / 4,
+        strides: s.strides[k].map((x, d) => (d === last ? 1 : x / 4)),
+      });
+      const params = packStrided(shape4, [view4(0), view4(1)]);
+      this.#dispatch1D("copy", "copy_strided_vec4", {}, params, [[1, from], [2, to]], params[0]);
     } else {
-      this.#dispatch1D("copy", "copy_strided", {}, params, [[1, from], [2, to]], vec4s(params[0]));
+      const params = packStrided(shape, [srcView, dstView]);
+      this.#dispatch1D("copy", "copy_strided", {}, params, [[1, from], [2, to]], vec4s(count));
     }
     if (alias) this.release(from);
   }
