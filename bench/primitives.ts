@@ -5,9 +5,10 @@
  * - `{"bench":<primitive>,"backend":…,"shape":…,"ms":T}` for every other primitive at the `tiny` model's shapes:
  *   d_model 128, sequence 128, batch 16 (2048 tokens), vocabulary 256, 4 heads of 32, MLP 384.
  *
- * Method: one warm-up run (compiles pipelines, fills buffer pools), one run to size the batches, then batches of repetitions timed end to end
- * (on WebGPU: recorded, submitted, and waited for with `sync`), reporting the best batch's time per run. The
- * machines are shared, so times are noisy; the best of several batches is the least disturbed.
+ * Method: one warm-up run (compiles pipelines, fills buffer pools), one run to size the batches, then batches of
+ * repetitions timed end to end (on WebGPU: recorded, submitted, and waited for with `sync`), reporting the best
+ * batch's time per run. The machines are shared, so times are noisy; the best of several batches is the least
+ * disturbed.
  *
  * @module
  */

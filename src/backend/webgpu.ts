@@ -10,8 +10,9 @@
  * - **Parameters** go in a uniform block per dispatch: a 256-byte slot of one uniform buffer per submit, written
  *   with one `queue.writeBuffer` just before the submit.
  * - **Buffers** come from pools by size class and are recycled only after the commands that used them were
- *   submitted (see `webgpu/pool.ts`; the backend also submits once 256 MiB of released storage waits), so uploads (`queue.writeBuffer`, which runs before any command recorded
- *   but not yet submitted) never land in a buffer that pending commands still read.
+ *   submitted (see `webgpu/pool.ts`), so uploads (`queue.writeBuffer`, which runs before any command recorded
+ *   but not yet submitted) never land in a buffer that pending commands still read. To bound the memory a long
+ *   recording holds, the backend also submits by itself once 256 MiB of released storage waits for reuse.
  * - **Pipelines** are compiled on first use and cached by file, entry point and override constants.
  * - **Large launches** of more than 65,535 workgroups are folded into two dimensions (`flat_workgroup` in
  *   `shaders/common.wgsl`); storage larger than the device's binding limit is refused with a message.
