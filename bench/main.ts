@@ -1,9 +1,32 @@
 /**
  * `deno task bench`: every benchmark, one JSON object per line.
  *
+ * 1. Primitives (`primitives.ts`): matmul GFLOP/s at 256/512/1024 and every other primitive at the tiny
+ *    model's shapes, on WebGPU (when an adapter exists) and on the CPU.
+ * 2. The model (`model_benches.ts`): a full tiny LLaDA pre-training step and the sampler, on the same backends.
+ *
+ * `LLADA_BENCH=primitives` or `LLADA_BENCH=model` runs one part only.
+ *
  * @module
  */
 
+import type { Backend } from "../src/backend/backend.ts";
+import { CpuBackend } from "../src/backend/cpu.ts";
+import { getBackend } from "../src/backend/select.ts";
+import { findAdapter } from "../src/backend/webgpu/device.ts";
 import { benchPrimitives } from "./primitives.ts";
+import { benchGenerate, benchTrainStep } from "./model_benches.ts";
 
-await benchPrimitives();
+const only = Deno.env.get("LLADA_BENCH");
+
+if (!only || only === "primitives") await benchPrimitives();
+
+if (!only || only === "model") {
+  const backends: Backend[] = [];
+  if ((await findAdapter()).adapter) backends.push(await getBackend("webgpu"));
+  backends.push(new CpuBackend());
+  for (const backend of backends) {
+    await benchTrainStep(backend);
+    await benchGenerate(backend);
+  }
+}
