@@ -7,7 +7,9 @@ import { AdamW } from "../src/optim/adamw.ts";
 import { Rng } from "../src/rng.ts";
 import { Tensor, tidy } from "../src/tensor.ts";
 import { objectiveLoss, trainStep } from "../src/train/step.ts";
+import type { Backend } from "../src/backend/backend.ts";
 import { f64 } from "./gradcheck.ts";
+import { compareArrays, gpuTest } from "./parity_helper.ts";
 
 const micro = {
   d_model: 8,
@@ -53,8 +55,8 @@ Deno.test("whole-model gradients match finite differences (float64), both object
   }
 });
 
-Deno.test("a tiny model overfits four sequences (CPU, LLaDA loss and the causal twin)", async () => {
-  const backend = new CpuBackend();
+/** Trains the mask predictor and the causal twin on four sequences and checks both memorise them. */
+async function overfitFourSequences(backend: Backend) {
   const config = {
     ...micro,
     d_model: 32,
@@ -128,7 +130,44 @@ Deno.test("a tiny model overfits four sequences (CPU, LLaDA loss and the causal 
     model.dispose();
     opt.dispose();
   }
-});
+}
+
+Deno.test("a tiny model overfits four sequences on the CPU (LLaDA loss and the causal twin)", () =>
+  overfitFourSequences(new CpuBackend()));
+
+await gpuTest(
+  "a tiny model overfits four sequences on WebGPU (LLaDA loss and the causal twin)",
+  overfitFourSequences,
+);
+
+await gpuTest(
+  "WebGPU and CPU agree on the logits and on every parameter gradient of a model",
+  async (gpu) => {
+    const cpu = new CpuBackend();
+    const [onCpu, onGpu] = await Promise.all(
+      [cpu, gpu].map((backend) => createModel({ ...micro, n_layers: 2, d_model: 16 }, { seed: 8, backend })),
+    );
+    const tokens = Int32Array.from([1, 2, 6, 6, 3, 0, 5, 5, 4, 6, 2, 1]);
+    const mask = Uint8Array.from([1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1]);
+    compareArrays("logits", await onGpu.logits(tokens, 2, 6, mask), await onCpu.logits(tokens, 2, 6, mask), {
+      atol: 1e-4,
+      rtol: 1e-4,
+    });
+    const data = { tokens: Int32Array.from([0, 1, 2, 3, 4, 5, 1, 0, 2, 2, 4, 3]), batch: 2, length: 6 };
+    for (const model of [onCpu, onGpu]) {
+      tidy(() => objectiveLoss(model, data, "pretrain", new Rng(11)).loss.backward());
+    }
+    const gpuParams = new Map(onGpu.namedParameters());
+    for (const [name, p] of onCpu.namedParameters()) {
+      compareArrays(`grad of ${name}`, await gpuParams.get(name)!.grad!.data(), await p.grad!.data(), {
+        atol: 1e-4,
+        rtol: 1e-3,
+      });
+    }
+    onCpu.dispose();
+    onGpu.dispose();
+  },
+);
 
 Deno.test("left padding changes nothing for the padded row (positions come from the attention mask)", async () => {
   const model = await createModel(micro, { seed: 2, backend: f64 });
