@@ -199,3 +199,20 @@ Deno.test("forward masking errors say what was wrong", () => {
     /eps must be in \[0, 1\)/,
   );
 });
+
+Deno.test("stratified times put exactly one row in each slice [k/B, (k+1)/B) of t, and stay uniform on average", () => {
+  const B = 16;
+  const L = 4;
+  const tokens = new Int32Array(B * L).fill(3);
+  const eps = 1e-3;
+  let meanT = 0;
+  const runs = 200;
+  for (let seed = 0; seed < runs; seed++) {
+    const c = corruptForPretraining(tokens, B, L, { maskId: 0, seed, timeSampling: "stratified" });
+    const times = Array.from(c.p, (p) => (p - eps) / (1 - eps));
+    const slices = times.map((t) => Math.min(B - 1, Math.floor(t * B))).sort((a, b) => a - b);
+    assert.deepEqual(slices, [...Array(B).keys()], `seed ${seed}: times ${times}`);
+    meanT += times.reduce((a, t) => a + t, 0) / B / runs;
+  }
+  assert.ok(Math.abs(meanT - 0.5) < 0.01, `mean t ${meanT}`);
+});

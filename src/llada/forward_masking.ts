@@ -78,6 +78,15 @@ export interface CorruptionOptions {
   seed: number | Rng;
   /** `ε` in `p = (1 − ε)·t + ε`; defaults to {@link MASK_EPS}. */
   eps?: number;
+  /**
+   * How the rows' times are drawn (pre-training only). `"iid"` (default, the official code): each row its own
+   * `t ~ U(0, 1)`. `"stratified"`: one `u ~ U(0, 1)` per batch and `t_b = (u + b) / B mod 1`, the
+   * low-discrepancy sampler of Kingma et al. (2021) used for masked diffusion by Sahoo et al. (2024, MDLM).
+   * Every row's `t` is still uniform, so the loss stays an unbiased estimate of Eq. 3, but a batch always
+   * covers the whole range of `t` evenly, which lowers the variance of the batch loss (the `1/p` weights make
+   * it large at small batch sizes).
+   */
+  timeSampling?: "iid" | "stratified";
 }
 
 /**
@@ -113,9 +122,13 @@ export function corruptForPretraining(
   const noisy = tokens.slice(); // x_t starts as a copy of x_0 …
   const masked = new Uint8Array(batch * length);
   const p = new Float32Array(batch);
+  const stratified = options.timeSampling === "stratified";
+  const offset = stratified ? rng.uniform() : 0; // the batch's shared u for stratified times
   for (let b = 0; b < batch; b++) {
-    // One time per sequence: t ~ U(0, 1), then p = (1 − ε)t + ε (the official `forward_process`).
-    const pRow = maskingProbability(rng.uniform(), eps);
+    // One time per sequence: t ~ U(0, 1), then p = (1 − ε)t + ε (the official `forward_process`); or, stratified,
+    // t_b = (u + b)/B mod 1, one time in each of B equal slices of (0, 1).
+    const t = stratified ? (offset + b / batch) % 1 : rng.uniform();
+    const pRow = maskingProbability(t, eps);
     p[b] = pRow;
     // … and each token is masked independently with probability p (Eq. 8: q(x_t^i = M | x_0^i) = t).
     maskRowIndependently(noisy, masked, b * length, (b + 1) * length, pRow, options.maskId, rng);

@@ -47,6 +47,8 @@ export interface StepOptions {
   rng: Rng;
   /** Apply the 1 % random-length truncation of pre-training (default true for "pretrain"). */
   randomLength?: boolean;
+  /** Pre-training only: draw the rows' times i.i.d. (default, official) or stratified over the batch. */
+  timeSampling?: "iid" | "stratified";
 }
 
 /** The step's outputs, still on the device: read them once, then dispose. */
@@ -69,6 +71,7 @@ export function objectiveLoss(
   objective: Objective,
   rng: Rng,
   randomLength = false,
+  timeSampling: "iid" | "stratified" = "iid",
 ): { loss: Tensor; tokens: number } {
   const maskId = model.config.mask_token_id;
   const backend = model.backend;
@@ -104,7 +107,7 @@ export function objectiveLoss(
       tokens = cut.tokens;
       length = cut.length;
     }
-    const c = corruptForPretraining(tokens, batch, length, { maskId, seed: rng });
+    const c = corruptForPretraining(tokens, batch, length, { maskId, seed: rng, timeSampling });
     corrupted = c;
     weights = pretrainingLossWeights(c);
   }
@@ -130,7 +133,14 @@ export function trainStep(
 ): StepResult {
   return tidy(() => {
     const randomLength = options.randomLength ?? options.objective === "pretrain";
-    const { loss, tokens } = objectiveLoss(model, data, options.objective, options.rng, randomLength);
+    const { loss, tokens } = objectiveLoss(
+      model,
+      data,
+      options.objective,
+      options.rng,
+      randomLength,
+      options.timeSampling,
+    );
     loss.backward();
     const gradNorm = options.clip ? keep(clipGradNorm(optimizer.params, options.clip)) : null;
     optimizer.update(options.lr);
