@@ -1,0 +1,330 @@
+/**
+ * `llada train`: pre-train a mask predictor (or its autoregressive twin) or fine-tune one (SFT) on a corpus,
+ * with held-out evaluation, checkpoints, Ctrl-C handling and `--resume`.
+ *
+ * The run directory records everything needed to continue: `checkpoint/trainer_state.json` holds the training
+ * settings and, under `cli`, how the data and the model were made (corpus, split seed, sequence length,
+ * tokenizer), so `--resume` needs only `--run-dir` (and optionally a larger `--steps`).
+ *
+ * @module
+ */
+
+import { type CommandSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
+import { BACKEND_CHOICES, chooseBackend, loadModelAndTokenizer, MODEL_PRESETS } from "./common.ts";
+import { type CorpusSettings, formatCount, prepareCorpus } from "../train/corpus.ts";
+import { type EvalSet, makeEvalSet, makePairEvalSet, unigramBaseline } from "../train/eval.ts";
+import {
+  checkpointDir,
+  interruptOnSigint,
+  readRunState,
+  train,
+  type TrainSettings,
+  trainSettings,
+} from "../train/trainer.ts";
+import { createProgress } from "../train/progress.ts";
+import { createModel, type LLaDAModel } from "../model/llada.ts";
+import { loadModel, saveModel } from "../io/model_files.ts";
+import { type Tokenizer, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
+
+/** The `train` command's options. */
+export const TRAIN_SPEC: CommandSpec = {
+  name: "train",
+  summary: "train a LLaDA mask predictor (or its autoregressive twin) on a corpus",
+  description:
+    `Pre-training packs documents into rows of --seq-len tokens; --objective sft trains on prompt/response
+pairs (copy, reversal, tang couplets, or a file of "prompt<TAB>response" lines) with the chat template;
+--objective autoregressive trains the causal twin for comparison. The held-out bound (bits/char) is
+evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>/checkpoint and metrics to
+<run-dir>/metrics.jsonl. Ctrl-C finishes the step, saves and exits; --resume continues bit-identically.`,
+  options: {
+    corpus: {
+      type: "string",
+      default: "brown",
+      placeholder: "brown|tang|copy|reversal|synthetic|FILE",
+      help: "training text: a named corpus or a UTF-8 text file",
+    },
+    objective: {
+      type: "string",
+      default: "pretrain",
+      choices: ["pretrain", "sft", "autoregressive"],
+      help: "what to train",
+    },
+    "run-dir": {
+      type: "string",
+      placeholder: "DIR",
+      help: "where checkpoints and metrics go (default runs/<corpus>-<objective>)",
+    },
+    resume: { type: "boolean", help: "continue the run in --run-dir from its checkpoint" },
+    size: { type: "string", default: "tiny", choices: Object.keys(MODEL_PRESETS), help: "model size preset" },
+    "d-model": { type: "int", min: 2, help: "hidden size (overrides --size)" },
+    layers: { type: "int", min: 1, help: "transformer blocks (overrides --size)" },
+    heads: { type: "int", min: 1, help: "attention heads (overrides --size)" },
+    mlp: { type: "int", min: 1, help: "MLP hidden size (overrides --size)" },
+    "init-std": { type: "number", default: 0.02, min: 0, help: "standard deviation of the initial weights" },
+    "rope-theta": { type: "number", default: 10000, min: 1, help: "RoPE base θ" },
+    init: {
+      type: "string",
+      placeholder: "MODEL_DIR",
+      help: "start from this model's weights and tokenizer (fine-tuning)",
+    },
+    "seq-len": { type: "int", default: 64, min: 2, help: "tokens per training row" },
+    tokenizer: { type: "string", default: "char", choices: ["char", "bpe"], help: "tokenizer to build" },
+    "vocab-size": {
+      type: "int",
+      min: 6,
+      help: "BPE vocabulary size (default 512), or most symbols kept (char)",
+    },
+    count: { type: "int", default: 2000, min: 2, help: "number of examples of a synthetic corpus" },
+    "valid-fraction": {
+      type: "number",
+      default: 0.1,
+      min: 0.001,
+      max: 0.9,
+      help: "fraction of documents held out",
+    },
+    steps: { type: "int", default: 1000, min: 1, help: "optimiser steps" },
+    batch: { type: "int", default: 16, min: 1, help: "rows per batch" },
+    lr: { type: "number", default: 3e-3, min: 0, help: "peak learning rate" },
+    warmup: { type: "int", min: 0, help: "warmup steps (default 5% of --steps)" },
+    decay: { type: "int", min: 0, help: "final decay steps (default 20% of --steps)" },
+    "final-lr": { type: "number", min: 0, help: "learning rate after the decay (default lr/10)" },
+    "weight-decay": { type: "number", default: 0.1, min: 0, help: "AdamW weight decay" },
+    clip: { type: "number", default: 1, min: 0, help: "gradient-norm clip (0: none)" },
+    seed: { type: "int", default: 0, help: "seed of the weights, the data order and the masks" },
+    "log-every": { type: "int", default: 10, min: 1, help: "a metrics line every N steps" },
+    "eval-every": {
+      type: "int",
+      min: 0,
+      help: "held-out evaluation every N steps (default steps/10; 0: at the end)",
+    },
+    "eval-seqs": { type: "int", default: 64, min: 1, help: "held-out sequences evaluated" },
+    "eval-samples": {
+      type: "int",
+      default: 16,
+      min: 1,
+      help: "Monte Carlo mask samples per held-out sequence",
+    },
+    "checkpoint-every": {
+      type: "int",
+      min: 0,
+      help: "checkpoint every N steps (default steps/5; 0: at the end)",
+    },
+    export: { type: "string", placeholder: "DIR", help: "after training, save the model + tokenizer here" },
+    backend: {
+      type: "string",
+      choices: BACKEND_CHOICES,
+      help: "compute backend (default $LLADA_BACKEND or auto)",
+    },
+  },
+  examples: [
+    "deno task llada train --corpus brown --size tiny --steps 600 --batch 32 --run-dir runs/brown",
+    "deno task llada train --run-dir runs/brown --resume",
+    "deno task llada train --corpus reversal --objective sft --steps 400 --seq-len 48",
+    "deno task llada train --corpus notes.txt --objective autoregressive --steps 300",
+  ],
+};
+
+/** How the CLI made the data and the model; saved in the checkpoint so `--resume` can rebuild both. */
+interface CliRecord {
+  corpus: CorpusSettings;
+  evalSeqs: number;
+  export?: string;
+}
+
+/** Runs `llada train`; returns the process exit code. */
+export async function trainCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(TRAIN_SPEC, argv);
+  if (args.help) {
+    console.log(formatHelp(TRAIN_SPEC));
+    return 0;
+  }
+  const { backend, description } = await chooseBackend(args.string("backend"));
+  const corpusName = args.string("corpus")!;
+  const objective = args.string("objective") as TrainSettings["objective"];
+  const runDir = args.string("run-dir") ??
+    `runs/${corpusName.replace(/^.*\//, "").replace(/\.[^.]*$/, "")}-${objective}`;
+
+  let model: LLaDAModel | undefined;
+  let tokenizer: Tokenizer | undefined;
+  let settings: TrainSettings;
+  let record: CliRecord;
+  if (args.bool("resume")) {
+    // ── Everything comes from the checkpoint; only --steps and the reporting intervals may change. ──
+    const state = await readRunState(runDir);
+    if (!state) {
+      throw new UsageError(
+        `there is no checkpoint to resume in ${checkpointDir(runDir)}; start without --resume`,
+      );
+    }
+    const allowed = new Set([
+      "run-dir",
+      "resume",
+      "steps",
+      "backend",
+      "log-every",
+      "eval-every",
+      "checkpoint-every",
+      "export",
+    ]);
+    const conflicting = [...args.values.keys()].filter((k) => !allowed.has(k));
+    if (conflicting.length > 0) {
+      throw new UsageError(
+        `--resume continues the run with its saved settings; drop ${
+          conflicting.map((k) => `--${k}`).join(", ")
+        }`,
+      );
+    }
+    record = state.cli as CliRecord;
+    const dir = checkpointDir(runDir);
+    tokenizer = tokenizerFromJSON(await Deno.readTextFile(`${dir}/tokenizer.json`));
+    model = await loadModel(dir, { backend, causal: state.settings.objective === "autoregressive" });
+    // Options left out keep the run's values (their defaults do not apply when resuming).
+    const given = (name: string, saved: number) => (args.has(name) ? args.number(name)! : saved);
+    settings = trainSettings({
+      ...state.settings,
+      steps: given("steps", state.settings.steps),
+      logEvery: args.has("log-every") ? args.number("log-every")! : state.settings.logEvery,
+      evalEvery: args.has("eval-every") ? args.number("eval-every")! : state.settings.evalEvery,
+      checkpointEvery: args.has("checkpoint-every")
+        ? args.number("checkpoint-every")!
+        : state.settings.checkpointEvery,
+    });
+    if (args.has("export")) record = { ...record, export: args.string("export") };
+  } else {
+    // ── A new run: data, tokenizer (or the --init model's), model, settings. ──
+    const seqLength = args.number("seq-len")!;
+    const init = args.string("init");
+    const initModel = init ? await loadModelAndTokenizer(init, backend) : null;
+    const corpus: CorpusSettings = {
+      corpus: corpusName,
+      objective,
+      seqLength,
+      tokenizer: args.string("tokenizer") as "char" | "bpe",
+      vocabSize: args.number("vocab-size"),
+      splitSeed: args.number("seed")!,
+      validFraction: args.number("valid-fraction"),
+      syntheticCount: args.number("count"),
+    };
+    record = { corpus, evalSeqs: args.number("eval-seqs")!, export: args.string("export") };
+    const steps = args.number("steps")!;
+    settings = trainSettings({
+      objective,
+      steps,
+      batchSize: args.number("batch")!,
+      lr: args.number("lr")!,
+      warmupSteps: args.number("warmup"),
+      decaySteps: args.number("decay"),
+      finalLr: args.number("final-lr"),
+      weightDecay: args.number("weight-decay"),
+      clip: args.number("clip"),
+      seed: args.number("seed"),
+      logEvery: args.number("log-every"),
+      evalEvery: args.number("eval-every"),
+      checkpointEvery: args.number("checkpoint-every"),
+      evalSamples: args.number("eval-samples"),
+    });
+    if (initModel) {
+      if (initModel.model.config.max_sequence_length < seqLength) {
+        throw new UsageError(
+          `--seq-len ${seqLength} exceeds the --init model's max_sequence_length ` +
+            `${initModel.model.config.max_sequence_length}`,
+        );
+      }
+      tokenizer = initModel.tokenizer;
+      // The twin and the mask predictor share weights' shapes: --init may switch between them.
+      model = objective === "autoregressive"
+        ? await loadModel(initModel.dir, { backend, causal: true })
+        : initModel.model;
+    }
+  }
+
+  // A new run without --init builds its tokenizer from the corpus; otherwise the model's tokenizer is kept.
+  const prepared = await prepareCorpus(record.corpus, tokenizer);
+  tokenizer ??= prepared.tokenizer;
+  if (!model) {
+    const preset = MODEL_PRESETS[args.string("size")!];
+    const config = {
+      d_model: args.number("d-model") ?? preset.d_model,
+      n_layers: args.number("layers") ?? preset.n_layers,
+      n_heads: args.number("heads") ?? preset.n_heads,
+      mlp_hidden_size: args.number("mlp") ?? preset.mlp_hidden_size,
+      vocab_size: tokenizer.vocabSize,
+      max_sequence_length: record.corpus.seqLength,
+      mask_token_id: tokenizer.maskId,
+      eos_token_id: tokenizer.eosId,
+      pad_token_id: tokenizer.padId,
+      rope_theta: args.number("rope-theta"),
+      init_std: args.number("init-std"),
+    };
+    if (config.d_model % config.n_heads !== 0 || (config.d_model / config.n_heads) % 2 !== 0) {
+      throw new UsageError(
+        `--d-model ${config.d_model} must be a multiple of 2 × --heads ${config.n_heads} (even head size for RoPE)`,
+      );
+    }
+    model = await createModel(config, {
+      seed: settings.seed,
+      backend,
+      causal: objective === "autoregressive",
+    });
+  }
+
+  const evalSet: EvalSet = settings.objective === "sft"
+    ? makePairEvalSet(prepared.validPairs, tokenizer, record.evalSeqs)
+    : makeEvalSet(prepared.validTexts, tokenizer, {
+      length: record.corpus.seqLength,
+      count: record.evalSeqs,
+    });
+
+  console.log(`llada train: ${prepared.description}`);
+  const c = model.config;
+  console.log(
+    `model: ${settings.objective === "autoregressive" ? "autoregressive twin" : "mask predictor"}, ` +
+      `d_model ${c.d_model}, ${c.n_layers} layers, ${c.n_heads} heads, mlp ${c.mlp_hidden_size}, ` +
+      `${formatCount(model.parameterCount)} parameters; ${description}`,
+  );
+  console.log(
+    `training: ${settings.steps} steps × ${settings.batchSize} rows × ${record.corpus.seqLength} tokens, ` +
+      `lr ${settings.lr} (warmup ${settings.warmupSteps}, decay ${settings.decaySteps}), seed ${settings.seed}; ` +
+      `run directory ${runDir}`,
+  );
+  if (settings.objective !== "sft") {
+    const u = unigramBaseline(prepared.trainTexts.join(""), evalSet.text);
+    console.log(
+      `held-out: ${evalSet.sequences.length} sequences, ${evalSet.charCount} characters; unigram baseline ` +
+        `${u.validCrossEntropy.toFixed(4)} bits/char`,
+    );
+  }
+
+  const sigint = interruptOnSigint();
+  let result;
+  try {
+    result = await train({
+      model,
+      data: prepared.train,
+      settings,
+      runDir,
+      evalSet,
+      resume: args.bool("resume"),
+      tokenizerJSON: JSON.stringify(tokenizer.toJSON()),
+      extraState: { cli: record },
+      progress: createProgress({ logEvery: settings.logEvery }),
+      signal: sigint.signal,
+    });
+  } finally {
+    sigint.dispose();
+  }
+  if (result.status === "diverged") {
+    console.error(`error: ${result.message}`);
+    return 1;
+  }
+  console.log(result.message);
+  if (result.evalBpc !== null) console.log(`held-out bound: ${result.evalBpc.toFixed(4)} bits/char`);
+  if (result.status === "interrupted") return 130;
+  if (record.export) {
+    await saveModel(record.export, model, {
+      extraFiles: { "tokenizer.json": JSON.stringify(tokenizer.toJSON()) },
+    });
+    console.log(`model saved to ${record.export}`);
+  }
+  return 0;
+}

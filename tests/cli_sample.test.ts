@@ -1,0 +1,141 @@
+/**
+ * `llada sample`, `eval` and `chat` on a tiny saved model, run as subprocesses: the denoising trace shows the
+ * masks disappearing step by step, and the other commands print their figures.
+ */
+
+import assert from "node:assert/strict";
+import { CpuBackend } from "../src/backend/cpu.ts";
+import { createModel } from "../src/model/llada.ts";
+import { saveModel } from "../src/io/model_files.ts";
+import { CharTokenizer } from "../src/tokenizer/char.ts";
+
+const cli = new URL("../src/cli.ts", import.meta.url).pathname;
+
+async function run(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** A tiny random model with a character tokenizer, saved as a model directory. */
+async function tinyModelDir(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const tokenizer = CharTokenizer.fromTexts("abcdefgh ?'s.");
+  const model = await createModel({
+    d_model: 16,
+    n_layers: 1,
+    n_heads: 2,
+    mlp_hidden_size: 24,
+    vocab_size: tokenizer.vocabSize,
+    max_sequence_length: 32,
+    mask_token_id: tokenizer.maskId,
+    eos_token_id: tokenizer.eosId,
+    pad_token_id: tokenizer.padId,
+  }, { seed: 3, backend: new CpuBackend() });
+  await saveModel(dir, model, { extraFiles: { "tokenizer.json": JSON.stringify(tokenizer.toJSON()) } });
+  return dir;
+}
+
+const modelDir = await tinyModelDir();
+
+Deno.test({
+  name: "sample --show-steps prints a trace whose masks disappear step by step",
+  fn: async () => {
+    const r = await run([
+      "sample",
+      "--model",
+      modelDir,
+      "--prompt",
+      "abc",
+      "--gen-length",
+      "12",
+      "--steps",
+      "4",
+      "--show-steps",
+      "--logits-eos-inf",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const trace = r.stdout.split("\n").filter((l) => l.startsWith("step"));
+    // The canvas before the first step, then one line per step.
+    assert.equal(trace.length, 5, r.stdout);
+    const masks = trace.map((l) =>
+      [...l.slice(l.indexOf("│") + 1, l.lastIndexOf("│"))].filter((c) => c === "▒").length
+    );
+    assert.deepEqual(masks, [12, 9, 6, 3, 0]); // 12 masks, 4 steps: 3 revealed per step
+    // The prompt stays in front of every canvas; the steps are numbered.
+    for (const [i, line] of trace.entries()) {
+      assert.match(line, new RegExp(`^step ${i}/4 │abc`));
+    }
+    assert.match(r.stdout, /\(4 network evaluations\)/);
+    // The final text: the prompt and 12 generated characters (EOS forbidden, so no early end).
+    const text = r.stdout.trimEnd().split("\n").at(-1)!;
+    assert.equal([...text].length, 15, text);
+    assert.ok(text.startsWith("abc"));
+  },
+});
+
+Deno.test("sample --mask-char and a too-long request; eval on a file and on an answer", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".txt" });
+  await Deno.writeTextFile(file, "abc def gh. ".repeat(20));
+  const [masked, tooLong, evalFile, evalAnswer] = await Promise.all([
+    run([
+      "sample",
+      "--model",
+      modelDir,
+      "--gen-length",
+      "4",
+      "--steps",
+      "2",
+      "--show-steps",
+      "--mask-char",
+      "#",
+    ]),
+    run(["sample", "--model", modelDir, "--prompt", "abcabc", "--gen-length", "30"]),
+    run(["eval", "--model", modelDir, "--file", file, "--seq-len", "16", "--mc-samples", "2"]),
+    run(["eval", "--model", modelDir, "--prompt", "abc", "--answer", "de", "--mc-samples", "4"]),
+  ]);
+  assert.equal(masked.code, 0, masked.stderr);
+  assert.match(masked.stdout, /^step 0\/2 │####│$/m);
+  assert.equal(tooLong.code, 2);
+  assert.match(
+    tooLong.stderr,
+    /^error: the prompt \(6 tokens\) plus --gen-length 30 exceed the model's max_sequence_length 32; shorten one of them\n$/,
+  );
+  assert.equal(evalFile.code, 0, evalFile.stderr);
+  // A random model over 13 symbols + 5 specials: about log2(18) ≈ 4.2 bits/char, certainly between 2 and 8.
+  const bpc = Number(
+    /upper bound on the negative log-likelihood ([\d.]+) bits\/char/.exec(evalFile.stdout)?.[1],
+  );
+  assert.ok(bpc > 2 && bpc < 8, evalFile.stdout);
+  assert.match(evalFile.stdout, /\(15 sequences of 16 tokens, 240 characters, 2 mask samples each, seed 0\)/);
+  assert.equal(evalAnswer.code, 0, evalAnswer.stderr);
+  const ll = Number(/log p\(answer \| prompt\) ≥ (-[\d.]+)/.exec(evalAnswer.stdout)?.[1]);
+  assert.ok(ll < 0 && ll > -20, evalAnswer.stdout);
+  await Deno.remove(file);
+});
+
+Deno.test("chat answers every stdin line with the chat template and keeps the conversation", async () => {
+  const r = await run(
+    ["chat", "--model", modelDir, "--gen-length", "4", "--steps", "2"],
+    "abc\n/reset\nde?\n\n",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split("\n");
+  assert.equal(lines.filter((l) => l.startsWith("assistant: ")).length, 2, r.stdout);
+  assert.ok(lines.includes("(conversation cleared)"));
+});
