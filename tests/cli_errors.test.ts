@@ -5,6 +5,8 @@
 
 import assert from "node:assert/strict";
 
+/** Plain output, and the CPU backend: these tests check behaviour, not speed, and need no GPU. */
+const ENV = { NO_COLOR: "1", LLADA_BACKEND: "cpu" };
 const cli = new URL("../src/cli.ts", import.meta.url).pathname;
 const demo = new URL("../src/demo.ts", import.meta.url).pathname;
 
@@ -17,7 +19,7 @@ async function run(
     args: ["run", "-A", script, ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: ENV,
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };

@@ -9,6 +9,8 @@ import { createModel } from "../src/model/llada.ts";
 import { saveModel } from "../src/io/model_files.ts";
 import { CharTokenizer } from "../src/tokenizer/char.ts";
 
+/** Plain output, and the CPU backend: these tests check behaviour, not speed, and need no GPU. */
+const ENV = { NO_COLOR: "1", LLADA_BACKEND: "cpu" };
 const cli = new URL("../src/cli.ts", import.meta.url).pathname;
 
 async function run(
@@ -20,7 +22,7 @@ async function run(
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: ENV,
   }).spawn();
   if (stdin !== undefined) {
     const writer = child.stdin.getWriter();

@@ -5,6 +5,8 @@
 
 import assert from "node:assert/strict";
 
+/** Plain output, and the CPU backend: these tests check behaviour, not speed, and need no GPU. */
+const ENV = { NO_COLOR: "1", LLADA_BACKEND: "cpu" };
 const cli = new URL("../src/cli.ts", import.meta.url).pathname;
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -19,7 +21,7 @@ Deno.test("train, Ctrl-C, --resume: the run stops cleanly with a checkpoint and 
     args: ["run", "-A", cli, ...TINY_RUN("copy", 16).split(" "), "--steps", "400", "--run-dir", runDir],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: ENV,
   }).spawn();
   // Wait until training is under way (the plain-text progress prints a line per step), then press Ctrl-C.
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -49,7 +51,7 @@ Deno.test("train, Ctrl-C, --resume: the run stops cleanly with a checkpoint and 
     args: ["run", "-A", cli, "train", "--run-dir", runDir, "--resume", "--steps", String(step + 2)],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: ENV,
   }).output();
   assert.equal(resumed.code, 0, decode(resumed.stderr));
   assert.match(decode(resumed.stdout), new RegExp(`resuming at step ${step}/${step + 2}`));
@@ -64,6 +66,7 @@ Deno.test("train, Ctrl-C, --resume: the run stops cleanly with a checkpoint and 
     args: ["run", "-A", cli, "train", "--run-dir", runDir, "--resume", "--lr", "0.1"],
     stdout: "piped",
     stderr: "piped",
+    env: ENV,
   }).output();
   assert.equal(conflict.code, 2);
   assert.equal(
@@ -90,6 +93,7 @@ Deno.test("train --objective sft on reversal facts, then chat with the model", a
     ],
     stdout: "piped",
     stderr: "piped",
+    env: ENV,
   }).output();
   assert.equal(out.code, 0, decode(out.stderr));
   assert.match(decode(out.stdout), /reversal \(SFT\): 360 train \/ 40 valid pairs, rows of 48 tokens/);
@@ -99,6 +103,7 @@ Deno.test("train --objective sft on reversal facts, then chat with the model", a
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
+    env: ENV,
   }).spawn();
   const writer = chat.stdin.getWriter();
   // The middle line has a character outside the vocabulary: one error line, and the chat goes on.

@@ -58,7 +58,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return (await child.status).code;
   }
   if (passed.length > 0) throw new UsageError("--train-step takes no arguments after --");
-  const { backend, description } = await chooseBackend(args.string("backend"));
+  const { backend } = await chooseBackend(args.string("backend"));
   const shape = MODEL_PRESETS[args.string("size")!];
   const vocab = args.number("vocab")!;
   const batch = args.number("batch")!;
@@ -92,7 +92,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const ms = (performance.now() - t0) / steps;
   console.log(JSON.stringify({
     bench: "train_step",
-    backend: description.replace(/^backend: /, ""),
+    backend: backend.name,
+    device: backend.description,
     size: args.string("size"),
     params: model.parameterCount,
     batch,

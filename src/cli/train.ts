@@ -90,6 +90,12 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     "final-lr": { type: "number", min: 0, help: "learning rate after the decay (default lr/10)" },
     "weight-decay": { type: "number", default: 0.1, min: 0, help: "AdamW weight decay" },
     clip: { type: "number", default: 1, min: 0, help: "gradient-norm clip (0: none)" },
+    "time-sampling": {
+      type: "string",
+      default: "iid",
+      choices: ["iid", "stratified"],
+      help: "pre-training times t: i.i.d. per row (official) or stratified over the batch (lower variance)",
+    },
     seed: { type: "int", default: 0, help: "seed of the weights, the data order and the masks" },
     "log-every": { type: "int", default: 10, min: 1, help: "a metrics line every N steps" },
     "eval-every": {
@@ -181,7 +187,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     // Options left out keep the run's values (their defaults do not apply when resuming).
     const given = (name: string, saved: number) => (args.has(name) ? args.number(name)! : saved);
     settings = trainSettings({
-      ...state.settings,
+      ...trainSettings(state.settings),
       steps: given("steps", state.settings.steps),
       logEvery: args.has("log-every") ? args.number("log-every")! : state.settings.logEvery,
       evalEvery: args.has("eval-every") ? args.number("eval-every")! : state.settings.evalEvery,
@@ -217,6 +223,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       finalLr: args.number("final-lr"),
       weightDecay: args.number("weight-decay"),
       clip: args.number("clip"),
+      timeSampling: args.string("time-sampling") as TrainSettings["timeSampling"],
       seed: args.number("seed"),
       logEvery: args.number("log-every"),
       evalEvery: args.number("eval-every"),

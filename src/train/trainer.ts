@@ -77,6 +77,11 @@ export interface TrainSettings {
   seed: number;
   /** Apply the 1 % random-length truncation of pre-training. */
   randomLength: boolean;
+  /**
+   * Pre-training: each row's time `t` drawn i.i.d. (`"iid"`, the official code) or stratified over the batch
+   * (`"stratified"`: one uniform offset, rows spread evenly over (0, 1]; still unbiased, lower variance).
+   */
+  timeSampling: "iid" | "stratified";
   /** A metrics line every this many steps. */
   logEvery: number;
   /** Held-out evaluation every this many steps (0: only at the end). */
@@ -113,6 +118,7 @@ export function trainSettings(input: TrainSettingsInput): TrainSettings {
     clip: 1,
     seed: 0,
     randomLength: (input.objective ?? "pretrain") === "pretrain",
+    timeSampling: "iid",
     logEvery: 10,
     evalEvery: Math.max(1, Math.round(steps / 10)),
     checkpointEvery: Math.max(1, Math.round(steps / 5)),
@@ -142,6 +148,9 @@ export function trainSettings(input: TrainSettingsInput): TrainSettings {
   if (!(s.weightDecay >= 0)) throw new Error(`weightDecay must be ≥ 0, got ${s.weightDecay}`);
   if (!(s.beta2 > 0 && s.beta2 < 1)) throw new Error(`beta2 must be in (0, 1), got ${s.beta2}`);
   if (!(s.explodeFactor > 1)) throw new Error(`explodeFactor must be > 1, got ${s.explodeFactor}`);
+  if (!["iid", "stratified"].includes(s.timeSampling)) {
+    throw new Error(`timeSampling must be iid or stratified, got ${JSON.stringify(s.timeSampling)}`);
+  }
   if (!["pretrain", "sft", "autoregressive"].includes(s.objective)) {
     throw new Error(`objective must be pretrain, sft or autoregressive, got ${JSON.stringify(s.objective)}`);
   }
@@ -305,17 +314,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `${ckptDir}/trainer_state.json was not written by the trainer (no settings or RNG state)`,
       );
     }
+    // Settings saved before a setting existed take its default.
+    const saved = trainSettings(state.settings);
     const changed = Object.keys(s).filter((k) =>
       !RESUMABLE_CHANGES.has(k) &&
-      JSON.stringify(s[k as keyof TrainSettings]) !==
-        JSON.stringify(state.settings![k as keyof TrainSettings])
+      JSON.stringify(s[k as keyof TrainSettings]) !== JSON.stringify(saved[k as keyof TrainSettings])
     );
     if (changed.length > 0) {
       throw new Error(
         `cannot resume with different settings (${
-          changed.map((k) =>
-            `${k}: ${state.settings![k as keyof TrainSettings]} → ${s[k as keyof TrainSettings]}`
-          )
+          changed.map((k) => `${k}: ${saved[k as keyof TrainSettings]} → ${s[k as keyof TrainSettings]}`)
             .join(", ")
         }); resume with the run's own settings or start a new run`,
       );
@@ -392,7 +400,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         batch: batch.rows,
         length: batch.length,
         promptLengths: (batch as Partial<SftRows>).promptLengths,
-      }, { objective: s.objective, lr, clip: s.clip, rng: maskRng, randomLength: s.randomLength });
+      }, {
+        objective: s.objective,
+        lr,
+        clip: s.clip,
+        rng: maskRng,
+        randomLength: s.randomLength,
+        timeSampling: s.timeSampling,
+      });
       const loss = await result.loss.item();
       result.loss.dispose();
       const logStep = (step + 1) % s.logEvery === 0 || step + 1 === s.steps;
