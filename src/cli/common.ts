@@ -6,8 +6,7 @@
  */
 
 import type { Backend } from "../backend/backend.ts";
-import { CpuBackend } from "../backend/cpu.ts";
-import { WebGpuBackend } from "../backend/webgpu.ts";
+import { BACKEND_ENV, describeBackend, getBackend } from "../backend/select.ts";
 import { setDefaultBackend } from "../tensor.ts";
 import { loadModel } from "../io/model_files.ts";
 import type { LLaDAModel } from "../model/llada.ts";
@@ -42,35 +41,28 @@ export const MODEL_PRESETS: Readonly<Record<string, ModelShape>> = Object.freeze
 export const BACKEND_CHOICES = ["auto", "cpu", "webgpu"] as const;
 
 /**
- * Makes `name` the default backend (`--backend`, else `LLADA_BACKEND`, else `auto`) and returns it with a line
- * describing the choice. `auto` takes WebGPU when an adapter exists (on these machines Mesa's llvmpipe, which
- * runs the tiny demo model's training steps about four times faster than the CPU backend), else the CPU.
+ * Makes `name` the default backend (`--backend`, else `LLADA_BACKEND`, else `auto`: WebGPU when an adapter
+ * exists, else the CPU; see `backend/select.ts`) and returns it with the line describing the choice. On these
+ * machines WebGPU is Mesa's llvmpipe, which runs the demo model's training steps about four times faster than
+ * the CPU backend.
  */
 export async function chooseBackend(
   name: string | undefined,
 ): Promise<{ backend: Backend; description: string }> {
-  const chosen = name ?? Deno.env.get("LLADA_BACKEND") ?? "auto";
+  const chosen = name ?? Deno.env.get(BACKEND_ENV) ?? "auto";
   if (!(BACKEND_CHOICES as readonly string[]).includes(chosen)) {
     throw new UsageError(
       `unknown backend ${JSON.stringify(chosen)}; expected one of ${BACKEND_CHOICES.join(", ")}`,
     );
   }
   let backend: Backend;
-  let why = "requested";
-  if (chosen === "cpu") {
-    backend = new CpuBackend();
-  } else {
-    try {
-      backend = await WebGpuBackend.create();
-      if (chosen === "auto") why = "auto: WebGPU adapter found";
-    } catch (e) {
-      if (chosen === "webgpu") throw new UsageError((e as Error).message);
-      backend = new CpuBackend();
-      why = `auto: no WebGPU (${(e as Error).message})`;
-    }
+  try {
+    backend = await getBackend(chosen);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
   setDefaultBackend(backend);
-  return { backend, description: `backend: ${backend.name} — ${backend.description} [${why}]` };
+  return { backend, description: await describeBackend(chosen) };
 }
 
 /**
