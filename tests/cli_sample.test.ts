@@ -54,6 +54,7 @@ async function tinyModelDir(): Promise<string> {
 }
 
 const modelDir = await tinyModelDir();
+globalThis.addEventListener("unload", () => Deno.removeSync(modelDir, { recursive: true }));
 
 Deno.test({
   name: "sample --show-steps prints a trace whose masks disappear step by step",
@@ -140,4 +141,27 @@ Deno.test("chat answers every stdin line with the chat template and keeps the co
   const lines = r.stdout.trimEnd().split("\n");
   assert.equal(lines.filter((l) => l.startsWith("assistant: ")).length, 2, r.stdout);
   assert.ok(lines.includes("(conversation cleared)"));
+});
+
+Deno.test("a model's generation_config.json sets sampler defaults; command-line options win; bad values are one line", async () => {
+  const dir = await tinyModelDir();
+  await Deno.writeTextFile(
+    `${dir}/generation_config.json`,
+    JSON.stringify({ gen_length: 6, steps: 3, remasking: "random" }),
+  );
+  const masks = (stdout: string) =>
+    stdout.split("\n").filter((l) => l.startsWith("step")).map((l) => [...l].filter((c) => c === "▒").length);
+  const [fromFile, overridden] = await Promise.all([
+    run(["sample", "--model", dir, "--show-steps"]),
+    run(["sample", "--model", dir, "--show-steps", "--steps", "2"]),
+  ]);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  assert.deepEqual(masks(fromFile.stdout), [6, 4, 2, 0]);
+  assert.equal(overridden.code, 0, overridden.stderr);
+  assert.deepEqual(masks(overridden.stdout), [6, 3, 0]);
+  await Deno.writeTextFile(`${dir}/generation_config.json`, JSON.stringify({ temperature: "hot" }));
+  const bad = await run(["sample", "--model", dir]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, `error: ${dir}/generation_config.json: temperature expects a number, got "hot"\n`);
+  await Deno.remove(dir, { recursive: true });
 });

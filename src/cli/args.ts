@@ -231,6 +231,33 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
   return new ParsedArgs(spec, values, help);
 }
 
+/**
+ * `args` with other defaults for the options not given on the command line, e.g. a model's recommended sampler
+ * settings. Keys are option names with `_` for `-` (`block_length`); each value is checked like a command-line
+ * value, and a mistake names `source`.
+ *
+ * @throws {UsageError} for an unknown key or a bad value.
+ */
+export function withDefaults(
+  args: ParsedArgs,
+  defaults: Record<string, unknown>,
+  source: string,
+): ParsedArgs {
+  const values = new Map(args.values);
+  for (const [key, value] of Object.entries(defaults)) {
+    const name = key.replaceAll("_", "-");
+    const spec = args.spec.options[name];
+    if (!spec) throw new UsageError(`${source}: unknown setting ${JSON.stringify(key)}`);
+    if (values.has(name)) continue;
+    try {
+      values.set(name, parseValue(name, spec, String(value)));
+    } catch (e) {
+      throw new UsageError(`${source}: ${(e as Error).message.replace(`--${name}`, key)}`);
+    }
+  }
+  return new ParsedArgs(args.spec, values, args.help);
+}
+
 /** The `--help` text of a command. */
 export function formatHelp(spec: CommandSpec, program = "deno task llada"): string {
   const lines = [`${program} ${spec.name}: ${spec.summary}`];

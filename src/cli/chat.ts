@@ -11,7 +11,7 @@
 
 import { type CommandSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
 import { chooseBackend, loadModelAndTokenizer } from "./common.ts";
-import { checkFits, SAMPLER_OPTIONS, samplerOptions } from "./sample.ts";
+import { checkFits, SAMPLER_OPTIONS, samplerOptions, withGenerationConfig } from "./sample.ts";
 import { generate } from "../llada/reverse_sampling.ts";
 import { type ChatTurn, decodeChatAnswer, encodeChatPrompt } from "../tokenizer/chat.ts";
 
@@ -60,8 +60,8 @@ export async function chatCommand(argv: string[]): Promise<number> {
     throw new UsageError("chat needs an SFT model: --model DIR (train one with llada train --objective sft)");
   }
   const { backend } = await chooseBackend(args.string("backend"));
-  const { model, tokenizer } = await loadModelAndTokenizer(path, backend);
-  const options = samplerOptions(args, tokenizer);
+  const { model, tokenizer, dir } = await loadModelAndTokenizer(path, backend);
+  const options = samplerOptions(await withGenerationConfig(args, dir), tokenizer);
   const interactive = Deno.stdin.isTerminal();
   const ask = () => interactive && Deno.stdout.writeSync(new TextEncoder().encode("you: "));
   if (interactive) console.log("chat: type a message; /reset starts over, /quit ends");

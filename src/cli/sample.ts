@@ -5,7 +5,14 @@
  * @module
  */
 
-import { type CommandSpec, formatHelp, parseArgs, type ParsedArgs, UsageError } from "./args.ts";
+import {
+  type CommandSpec,
+  formatHelp,
+  parseArgs,
+  type ParsedArgs,
+  UsageError,
+  withDefaults,
+} from "./args.ts";
 import { BACKEND_CHOICES, chooseBackend, loadModelAndTokenizer, renderCanvas } from "./common.ts";
 import { generate, type GenerateOptions, type Remasking, type StepState } from "../llada/reverse_sampling.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
@@ -42,7 +49,9 @@ export const SAMPLER_OPTIONS: CommandSpec["options"] = {
 export const SAMPLE_SPEC: CommandSpec = {
   name: "sample",
   summary: "generate text by iterative unmasking",
-  description: `Starts from [prompt | ▒ × gen-length] and reveals the most confident predictions step by step.
+  description:
+    `Starts from [prompt | ▒ × gen-length] and reveals the masked positions step by step. A model folder may
+recommend sampler settings in generation_config.json (the shipped model does); options given here win.
 With --show-steps every step's canvas is printed, ▒ marking positions still masked (¶ is EOS, ↵ a newline).`,
   options: {
     model: {
@@ -63,6 +72,33 @@ With --show-steps every step's canvas is printed, ▒ marking positions still ma
     "deno task llada sample --model runs/demo --samples 3",
   ],
 };
+
+/**
+ * The options with the model's recommended sampler settings as defaults: `generation_config.json` beside the
+ * weights (as in Hugging Face model folders), e.g. `{ "remasking": "random", "temperature": 0.8 }` with the
+ * sampler options' names (`block_length`, `gen_length`, …). Options given on the command line win.
+ */
+export async function withGenerationConfig(args: ParsedArgs, modelDir: string): Promise<ParsedArgs> {
+  const path = `${modelDir}/generation_config.json`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return args;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new UsageError(`${path} must hold a JSON object of sampler settings`);
+  }
+  const known = Object.keys(SAMPLER_OPTIONS).map((k) => k.replaceAll("-", "_"));
+  const settings = Object.fromEntries(Object.entries(json).filter(([k]) => known.includes(k)));
+  return withDefaults(args, settings, path);
+}
 
 /** The sampler settings from parsed options (shared with `chat`). */
 export function samplerOptions(args: ParsedArgs, tokenizer: Tokenizer): GenerateOptions {
@@ -120,13 +156,14 @@ export function useColor(): boolean {
 
 /** Runs `llada sample`; returns the exit code. */
 export async function sampleCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(SAMPLE_SPEC, argv);
-  if (args.help) {
+  const given = parseArgs(SAMPLE_SPEC, argv);
+  if (given.help) {
     console.log(formatHelp(SAMPLE_SPEC));
     return 0;
   }
-  const { backend } = await chooseBackend(args.string("backend"));
-  const { model, tokenizer } = await loadModelAndTokenizer(args.string("model")!, backend);
+  const { backend } = await chooseBackend(given.string("backend"));
+  const { model, tokenizer, dir } = await loadModelAndTokenizer(given.string("model")!, backend);
+  const args = await withGenerationConfig(given, dir);
   const prompt = tokenizer.encode(args.string("prompt")!);
   const options = samplerOptions(args, tokenizer);
   checkFits(model, prompt.length, options.genLength);
