@@ -2,7 +2,6 @@
 // (16 × 16 per invocation, 8 × 8 or 16 × 16 invocations per workgroup), shapes that need padding (not multiples
 // of 4), and batches with default, broadcast (0) and gapped strides.
 
-import assert from "node:assert/strict";
 import type { MatmulParams } from "../src/backend/backend.ts";
 import { expectParity, gpuTest, RandomInputs } from "./parity_helper.ts";
 
