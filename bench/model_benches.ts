@@ -29,17 +29,26 @@ export const TINY = {
 
 /**
  * Tokens per second of a full pre-training step (masking, forward, 1/p-weighted loss, backward, clipping,
- * AdamW), reading the loss back once per step as the trainer does.
+ * AdamW), reading the loss back once per step as the trainer does. Prints one JSON line and returns it.
+ *
+ * @param config the network (LLaDA config fields; default {@link TINY}), named `label` in the output.
  */
 export async function benchTrainStep(
   backend: Backend,
-  { batch = 16, length = 128, warmup = 2, steps = 5 } = {},
+  {
+    config = TINY as Record<string, number>,
+    label = "tiny",
+    batch = 16,
+    length = 128,
+    warmup = 2,
+    steps = 5,
+  } = {},
 ) {
-  const model = await createModel(TINY, { seed: 0, backend });
+  const model = await createModel(config, { seed: 0, backend });
   const opt = new AdamW(model.namedParameters(), { lr: 1e-3 });
   const rng = new Rng(1);
   const data = {
-    tokens: Int32Array.from({ length: batch * length }, () => rng.int(2, TINY.vocab_size - 1)),
+    tokens: Int32Array.from({ length: batch * length }, () => rng.int(2, config.vocab_size - 1)),
     batch,
     length,
   };
@@ -59,18 +68,20 @@ export async function benchTrainStep(
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await step();
   const seconds = (performance.now() - t0) / 1000;
-  model.dispose();
-  opt.dispose();
   const result = {
     bench: "train_step",
-    config: "tiny",
+    config: label,
     backend: backend.name,
+    device: backend.description,
+    params: model.parameterCount,
     batch,
     length,
     steps,
     ms_per_step: round((seconds * 1000) / steps),
     tokens_per_s: round((steps * batch * length) / seconds),
   };
+  model.dispose();
+  opt.dispose();
   console.log(JSON.stringify(result));
   return result;
 }

@@ -7,10 +7,7 @@
 
 import { type CommandSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
 import { BACKEND_CHOICES, chooseBackend, MODEL_PRESETS } from "./common.ts";
-import { createModel } from "../model/llada.ts";
-import { AdamW } from "../optim/adamw.ts";
-import { Rng } from "../rng.ts";
-import { trainStep } from "../train/step.ts";
+import { benchTrainStep } from "../../bench/model_benches.ts";
 
 /** The `bench` command's options. */
 export const BENCH_SPEC: CommandSpec = {
@@ -63,43 +60,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const vocab = args.number("vocab")!;
   const batch = args.number("batch")!;
   const length = args.number("seq-len")!;
-  const model = await createModel({
-    ...shape,
-    vocab_size: vocab,
-    max_sequence_length: length,
-    mask_token_id: 0,
-    eos_token_id: 1,
-  }, { seed: 0, backend });
-  const optimizer = new AdamW(model.namedParameters(), { lr: 1e-3 });
-  const rng = new Rng(1);
-  const tokens = Int32Array.from({ length: batch * length }, () => rng.int(1, vocab - 1));
-  const step = async () => {
-    const r = trainStep(model, optimizer, { tokens, batch, length }, {
-      objective: "pretrain",
-      lr: 1e-3,
-      clip: 1,
-      rng,
-      randomLength: false,
-    });
-    await r.loss.item();
-    r.loss.dispose();
-    r.gradNorm?.dispose();
-  };
-  for (let i = 0; i < 2; i++) await step();
-  const steps = args.number("steps")!;
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await step();
-  const ms = (performance.now() - t0) / steps;
-  console.log(JSON.stringify({
-    bench: "train_step",
-    backend: backend.name,
-    device: backend.description,
-    size: args.string("size"),
-    params: model.parameterCount,
+  await benchTrainStep(backend, {
+    config: { ...shape, vocab_size: vocab, max_sequence_length: length, mask_token_id: 0, eos_token_id: 1 },
+    label: args.string("size")!,
     batch,
-    seq_len: length,
-    ms_per_step: Math.round(ms * 10) / 10,
-    tokens_per_s: Math.round((batch * length * 1000) / ms),
-  }));
+    length,
+    steps: args.number("steps")!,
+  });
   return 0;
 }
