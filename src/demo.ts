@@ -2,7 +2,7 @@
  * `deno task demo`: the whole of LLaDA in a few minutes on a laptop CPU.
  *
  * 1. **Data.** The Brown corpus (500 documents of 1961 American English), 10 % of the documents held out,
- *    a character tokenizer, training documents packed into rows of 64 characters with EOS between documents.
+ *    a character tokenizer, training documents packed into rows of 32 characters with EOS between documents.
  *    The baseline: a unigram model of characters (frequencies counted on the training text), scored as
  *    cross-entropy on the held-out characters.
  * 2. **Pre-training** a small mask predictor with the LLaDA objective (Eq. 3): a random masking ratio per row,
@@ -47,10 +47,13 @@ import type { LLaDAConfig } from "./io/config.ts";
 
 /** The demo's recipe, measured on the project's 2-core machine (see the README for the figures). */
 export const DEMO = {
-  /** Characters per training row and per held-out sequence. */
+  /**
+   * Characters per training row and per held-out sequence. Short rows learn fastest in a few minutes: attention
+   * spread over fewer positions finds the neighbouring characters sooner (measured: 32 beats 16, 64 and 128).
+   */
   seqLength: 32,
-  /** The network: ≈ 0.12 M parameters. */
-  model: { d_model: 64, n_layers: 2, n_heads: 2, mlp_hidden_size: 192, rope_theta: 10000 },
+  /** The network: ≈ 0.12 M parameters; eight heads of 8 dimensions (faster on WebGPU than two of 32, and better). */
+  model: { d_model: 64, n_layers: 2, n_heads: 8, mlp_hidden_size: 192, rope_theta: 10000 },
   /** Seconds of training: the number of steps is set from the measured speed of this machine. */
   trainSeconds: 360,
   /** Bounds on that number of steps. */
@@ -58,6 +61,8 @@ export const DEMO = {
   maxSteps: 3000,
   batchSize: 64,
   lr: 3e-3,
+  /** The final linear decay of the warmup-stable-decay schedule, as a fraction of the steps. */
+  decayFraction: 0.2,
   seed: 0,
   /** Held-out sequences (of `seqLength` characters) and mask samples per sequence. */
   evalSeqs: 96,
@@ -69,7 +74,7 @@ export const DEMO = {
   /** The generation shown as a trace: prompt + generated characters fit in `seqLength`. */
   prompt: "The jury ",
   genLength: 22,
-  sampleSteps: 22,
+  sampleSteps: 11,
   /**
    * The exact reverse process (Algorithm 4: a random subset of the predictions is kept at each step), sampled at
    * temperature 0.8. Low-confidence remasking, the paper's default for large models, makes a model this small
@@ -216,7 +221,9 @@ export async function demo(argv: string[]): Promise<number> {
   } else {
     const perStep = await measureStepSeconds(config, backend, prepared.train, DEMO.batchSize);
     const budget = args.number("seconds")!;
-    steps = Math.max(DEMO.minSteps, Math.min(DEMO.maxSteps, Math.floor(budget / perStep)));
+    // A multiple of the number of evaluations, so the last scheduled evaluation is the final step.
+    const fit = Math.max(DEMO.minSteps, Math.min(DEMO.maxSteps, Math.floor(budget / perStep)));
+    steps = fit - (fit % DEMO.evaluations);
     console.log(
       `this machine: ${(perStep * 1000).toFixed(0)} ms per step ` +
         `(${
@@ -228,9 +235,10 @@ export async function demo(argv: string[]): Promise<number> {
     steps,
     batchSize: DEMO.batchSize,
     lr: DEMO.lr,
+    decaySteps: Math.round(steps * DEMO.decayFraction),
     seed: DEMO.seed,
-    evalEvery: Math.max(1, Math.round(steps / DEMO.evaluations)),
-    checkpointEvery: Math.max(1, Math.round(steps / DEMO.evaluations)),
+    evalEvery: Math.max(1, Math.floor(steps / DEMO.evaluations)),
+    checkpointEvery: Math.max(1, Math.floor(steps / DEMO.evaluations)),
     evalSamples: DEMO.evalSamples,
   });
   console.log(
