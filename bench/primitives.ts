@@ -115,7 +115,7 @@ async function benchModelShapes(b: Backend): Promise<void> {
   const weights = up(floats(TOKENS).map(Math.abs));
   const ones = b.full(TOKENS, "f32", 1);
   const positions = up(new Int32Array(TOKENS).map((_, i) => i % SEQ));
-  const headShape = [BATCH, HEADS, SEQ, HEAD_DIM];
+  const headShape = [BATCH, SEQ, HEADS, HEAD_DIM]; // the layout the model's attention reads
   const q = up(floats(TOKENS * D));
   const k = up(floats(TOKENS * D));
   const v = up(floats(TOKENS * D));
@@ -128,6 +128,7 @@ async function benchModelShapes(b: Backend): Promise<void> {
     headDim: HEAD_DIM,
     scale: 1 / Math.sqrt(HEAD_DIM),
     causal: false,
+    layout: "bthd" as const,
   };
   const params = up(floats(1 << 20, 0.1));
   const grads = up(floats(1 << 20, 0.01));

@@ -2,6 +2,8 @@
 //
 // Shapes (f32 unless noted; B batch, H heads, Tq queries, Tk keys, D = 4·D4 head dimension):
 //   q, out, dout, dq: [B, H, Tq, D]     k, v, dk, dv: [B, H, Tk, D]     lse: [B, H, Tq]
+//   or, with P.bthd = 1, q, out, dout, dq: [B, Tq, H, D] and k, v, dk, dv: [B, Tk, H, D] (each position's heads side
+//   by side, as the model's projections produce them); lse and stats stay [B, H, Tq]. row_of() hides the difference.
 //   stats: [B, H, Tq] vec2 = (lse_i, delta_i), written by attention_delta for the two gradient kernels (one
 //   buffer rather than two keeps every kernel within 8 storage buffers, WebGPU's default limit)
 //   key_mask: [B, Tk] i32 (0 = padding, never attended; bound but unread when has_mask = 0)
@@ -35,17 +37,23 @@ struct Params {
   scale: f32,     // multiplies q·k (usually 1/√D)
   causal: u32,    // 1: query i sees keys j ≤ i
   has_mask: u32,  // 1: key_mask is bound and read
+  bthd: u32,      // 1: q, k, v and their companions are [B, T, H, D]; 0: [B, H, T, D]
 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;    // [B, H, Tq, D4]
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;    // [B, H, Tk, D4]
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;    // [B, H, Tk, D4]
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;    // [B, H, Tq, D4] or [B, Tq, H, D4]
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;    // [B, H, Tk, D4] or [B, Tk, H, D4]
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;    // as k
 @group(0) @binding(4) var<storage, read> key_mask: array<i32>;   // [B, Tk]
 
 // May query i of batch item b attend to key j?
 fn allowed(b: u32, i: u32, j: u32) -> bool {
   let key_ok = P.has_mask == 0u || key_mask[b * P.tk + j] != 0;
   return key_ok && (P.causal == 0u || j <= i);
+}
+
+// The row (in vec4s: multiply by D4) of batch item b, head h, position t of an operand with `len` positions.
+fn row_of(b: u32, h: u32, t: u32, len: u32) -> u32 {
+  return select((b * P.heads + h) * len + t, (b * len + t) * P.heads + h, P.bthd != 0u);
 }
 
 // Which (b·H + h) and which block of ROWS rows invocation e owns, for `rows` rows per (b, h).
@@ -59,7 +67,7 @@ fn block_of(e: u32, rows: u32) -> Block {
 }
 
 // ---- forward ----------------------------------------------------------------------------------------------------
-@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;  // [B, H, Tq, D4]
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;  // as q
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;        // [B, H, Tq]
 
 @compute @workgroup_size(WG)
@@ -71,6 +79,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
     return;
   }
   let b = blk.bh / P.heads;
+  let h = blk.bh % P.heads;
   // This invocation's queries, pre-multiplied by the scale; rows past Tq repeat the last row (never stored).
   var qs: array<array<vec4<f32>, MAX_D4>, ROWS>;
   // Online softmax state per query (Milakov & Gimelshein): running maximum m, running Σ exp(s − m) = l, and the
@@ -81,7 +90,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   for (var r = 0u; r < ROWS; r++) {
     let i = min(blk.first + r, P.tq - 1u);
     for (var d = 0u; d < D4; d++) {
-      qs[r][d] = q[(blk.bh * P.tq + i) * D4 + d] * P.scale;
+      qs[r][d] = q[row_of(b, h, i, P.tq) * D4 + d] * P.scale;
       acc[r][d] = vec4<f32>(0.0);
     }
     m[r] = NEG_BIG;
@@ -92,9 +101,10 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   for (var j = 0u; j < end; j++) {
     var kj: array<vec4<f32>, MAX_D4>;
     var vj: array<vec4<f32>, MAX_D4>;
+    let kv_row = row_of(b, h, j, P.tk);
     for (var d = 0u; d < D4; d++) {
-      kj[d] = k[(blk.bh * P.tk + j) * D4 + d];
-      vj[d] = v[(blk.bh * P.tk + j) * D4 + d];
+      kj[d] = k[kv_row * D4 + d];
+      vj[d] = v[kv_row * D4 + d];
     }
     for (var r = 0u; r < ROWS; r++) {
       var s = 0.0;
@@ -115,35 +125,37 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   for (var r = 0u; r < ROWS; r++) {
     let i = blk.first + r;
     if (i < P.tq) {
-      let row = blk.bh * P.tq + i;
+      let row = row_of(b, h, i, P.tq);
       let has_keys = l[r] > 0.0;
       for (var d = 0u; d < D4; d++) {
         out[row * D4 + d] = select(vec4<f32>(0.0), acc[r][d] / l[r], has_keys);
       }
-      lse[row] = select(NEG_BIG, m[r] + log(l[r]), has_keys);
+      lse[blk.bh * P.tq + i] = select(NEG_BIG, m[r] + log(l[r]), has_keys);
     }
   }
 }
 
 // ---- backward, step 1: delta_i = dout_i · out_i -------------------------------------------------------------------
 // One invocation per query row. (This is the row sum of P ⊙ dP that the softmax backward needs.)
-@group(0) @binding(5) var<storage, read> bout: array<vec4<f32>>;       // out [B, H, Tq, D4]
+@group(0) @binding(5) var<storage, read> bout: array<vec4<f32>>;       // out, as q
 @group(0) @binding(6) var<storage, read> blse: array<f32>;             // lse [B, H, Tq]
-@group(0) @binding(7) var<storage, read> dout: array<vec4<f32>>;       // [B, H, Tq, D4]
+@group(0) @binding(7) var<storage, read> dout: array<vec4<f32>>;       // as q
 @group(0) @binding(8) var<storage, read_write> stats_out: array<vec2<f32>>;  // (lse, delta) [B, H, Tq]
 
 @compute @workgroup_size(WG)
 fn attention_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
-  let row = flat_workgroup(wid, nwg) * WG + lid;  // b·H·Tq + h·Tq + i
-  if (row >= P.batch * P.heads * P.tq) {
+  let e = flat_workgroup(wid, nwg) * WG + lid;  // b·H·Tq + h·Tq + i, the row of lse and stats
+  if (e >= P.batch * P.heads * P.tq) {
     return;
   }
+  let bh = e / P.tq;
+  let row = row_of(bh / P.heads, bh % P.heads, e % P.tq, P.tq);
   var s = 0.0;
   for (var d = 0u; d < D4; d++) {
     s += dot(dout[row * D4 + d], bout[row * D4 + d]);
   }
-  stats_out[row] = vec2<f32>(blse[row], s);
+  stats_out[e] = vec2<f32>(blse[e], s);
 }
 
 // P_ij recomputed from the saved log-sum-exp (0 for a disallowed pair or a query row that attended to nothing).
@@ -153,7 +165,7 @@ fn prob(s: f32, row_lse: f32, ok: bool) -> f32 {
 
 // ---- backward, step 2: dq ---------------------------------------------------------------------------------------
 @group(0) @binding(9) var<storage, read> stats: array<vec2<f32>>;      // (lse, delta) [B, H, Tq]
-@group(0) @binding(10) var<storage, read_write> dq: array<vec4<f32>>;  // [B, H, Tq, D4]
+@group(0) @binding(10) var<storage, read_write> dq: array<vec4<f32>>;  // as q
 
 @compute @workgroup_size(WG)
 fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -164,28 +176,32 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     return;
   }
   let b = blk.bh / P.heads;
+  let h = blk.bh % P.heads;
   var qs: array<array<vec4<f32>, MAX_D4>, ROWS>;   // q_i · scale
   var g: array<array<vec4<f32>, MAX_D4>, ROWS>;    // dout_i
   var acc: array<array<vec4<f32>, MAX_D4>, ROWS>;  // Σ_j dS_ij k_j
   var row_lse: array<f32, ROWS>;
   var row_delta: array<f32, ROWS>;
   for (var r = 0u; r < ROWS; r++) {
-    let row = blk.bh * P.tq + min(blk.first + r, P.tq - 1u);
+    let i = min(blk.first + r, P.tq - 1u);
+    let row = row_of(b, h, i, P.tq);
     for (var d = 0u; d < D4; d++) {
       qs[r][d] = q[row * D4 + d] * P.scale;
       g[r][d] = dout[row * D4 + d];
       acc[r][d] = vec4<f32>(0.0);
     }
-    row_lse[r] = stats[row].x;
-    row_delta[r] = stats[row].y;
+    let st = stats[blk.bh * P.tq + i];
+    row_lse[r] = st.x;
+    row_delta[r] = st.y;
   }
   let end = select(P.tk, min(P.tk, blk.first + ROWS), P.causal != 0u);
   for (var j = 0u; j < end; j++) {
     var kj: array<vec4<f32>, MAX_D4>;
     var vj: array<vec4<f32>, MAX_D4>;
+    let kv_row = row_of(b, h, j, P.tk);
     for (var d = 0u; d < D4; d++) {
-      kj[d] = k[(blk.bh * P.tk + j) * D4 + d];
-      vj[d] = v[(blk.bh * P.tk + j) * D4 + d];
+      kj[d] = k[kv_row * D4 + d];
+      vj[d] = v[kv_row * D4 + d];
     }
     for (var r = 0u; r < ROWS; r++) {
       var s = 0.0;   // s_ij
@@ -205,15 +221,15 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     let i = blk.first + r;
     if (i < P.tq) {
       for (var d = 0u; d < D4; d++) {
-        dq[(blk.bh * P.tq + i) * D4 + d] = acc[r][d] * P.scale;
+        dq[row_of(b, h, i, P.tq) * D4 + d] = acc[r][d] * P.scale;
       }
     }
   }
 }
 
 // ---- backward, step 3: dk and dv --------------------------------------------------------------------------------
-@group(0) @binding(10) var<storage, read_write> dk: array<vec4<f32>>;  // [B, H, Tk, D4]
-@group(0) @binding(11) var<storage, read_write> dv: array<vec4<f32>>;  // [B, H, Tk, D4]
+@group(0) @binding(10) var<storage, read_write> dk: array<vec4<f32>>;  // as k
+@group(0) @binding(11) var<storage, read_write> dv: array<vec4<f32>>;  // as k
 
 @compute @workgroup_size(WG)
 fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -224,12 +240,13 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
     return;
   }
   let b = blk.bh / P.heads;
+  let h = blk.bh % P.heads;
   var ks: array<array<vec4<f32>, MAX_D4>, ROWS>;    // k_j · scale
   var vs: array<array<vec4<f32>, MAX_D4>, ROWS>;    // v_j
   var dka: array<array<vec4<f32>, MAX_D4>, ROWS>;   // Σ_i dS_ij q_i
   var dva: array<array<vec4<f32>, MAX_D4>, ROWS>;   // Σ_i P_ij dout_i
   for (var r = 0u; r < ROWS; r++) {
-    let row = blk.bh * P.tk + min(blk.first + r, P.tk - 1u);
+    let row = row_of(b, h, min(blk.first + r, P.tk - 1u), P.tk);
     for (var d = 0u; d < D4; d++) {
       ks[r][d] = k[row * D4 + d] * P.scale;
       vs[r][d] = v[row * D4 + d];
@@ -240,15 +257,16 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
   // With a causal mask only queries i ≥ j see key j: start at this block's first key.
   let start = select(0u, min(blk.first, P.tq), P.causal != 0u);
   for (var i = start; i < P.tq; i++) {
-    let row = blk.bh * P.tq + i;
+    let row = row_of(b, h, i, P.tq);
     var qi: array<vec4<f32>, MAX_D4>;
     var gi: array<vec4<f32>, MAX_D4>;
     for (var d = 0u; d < D4; d++) {
       qi[d] = q[row * D4 + d];
       gi[d] = dout[row * D4 + d];
     }
-    let li = stats[row].x;
-    let di = stats[row].y;
+    let st = stats[blk.bh * P.tq + i];
+    let li = st.x;
+    let di = st.y;
     for (var r = 0u; r < ROWS; r++) {
       var s = 0.0;
       var dp = 0.0;
@@ -268,9 +286,10 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
   for (var r = 0u; r < ROWS; r++) {
     let j = blk.first + r;
     if (j < P.tk) {
+      let row = row_of(b, h, j, P.tk);
       for (var d = 0u; d < D4; d++) {
-        dk[(blk.bh * P.tk + j) * D4 + d] = dka[r][d] * P.scale;
-        dv[(blk.bh * P.tk + j) * D4 + d] = dva[r][d];
+        dk[row * D4 + d] = dka[r][d] * P.scale;
+        dv[row * D4 + d] = dva[r][d];
       }
     }
   }

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Storage, TypedArray, UnaryOp, View } from "../src/backend/backend.ts";
+import type { AttentionParams, Storage, TypedArray, UnaryOp, View } from "../src/backend/backend.ts";
 import { contiguousView } from "../src/backend/backend.ts";
 import { CpuBackend } from "../src/backend/cpu.ts";
 import { Rng } from "../src/rng.ts";
@@ -565,21 +565,13 @@ Deno.test({
 
 // ---- attention -----------------------------------------------------------------------------------------------------
 
-/** Direct attention in float64: scores, mask, softmax over the visible keys, weighted sum of values. */
+/** Direct attention in float64 on [B, H, T, D] operands: scores, mask, softmax over the visible keys, weighted sum. */
 function referenceAttention(
   q: number[],
   k: number[],
   v: number[],
   mask: number[] | null,
-  p: {
-    batch: number;
-    heads: number;
-    tq: number;
-    tk: number;
-    headDim: number;
-    scale: number;
-    causal: boolean;
-  },
+  p: AttentionParams,
 ): { out: number[]; lse: number[] } {
   const { batch, heads, tq, tk, headDim: D } = p;
   const out: number[] = [];
@@ -617,6 +609,31 @@ function referenceAttention(
   return { out, lse };
 }
 
+/** [B, H, T, D] → [B, T, H, D] (`back`: the other way), as plain arrays. */
+function swapHeadsAndPositions(
+  x: number[],
+  batch: number,
+  heads: number,
+  t: number,
+  D: number,
+  back = false,
+) {
+  const y = new Array<number>(x.length);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < t; i++) {
+        for (let d = 0; d < D; d++) {
+          const bhtd = ((b * heads + h) * t + i) * D + d;
+          const bthd = ((b * t + i) * heads + h) * D + d;
+          if (back) y[bhtd] = x[bthd];
+          else y[bthd] = x[bhtd];
+        }
+      }
+    }
+  }
+  return y;
+}
+
 Deno.test("cpu: attention equals softmax(scale·q kᵀ + mask) v, with key masks and causal masking", async () => {
   await fc.assert(
     fc.asyncProperty(
@@ -627,8 +644,9 @@ Deno.test("cpu: attention equals softmax(scale·q kᵀ + mask) v, with key masks
       dim(),
       fc.boolean(),
       fc.constantFrom("none", "random", "first row empty"),
+      fc.constantFrom("bhtd" as const, "bthd" as const),
       seed,
-      async (batch, heads, tq, tkFree, headDim, causal, maskKind, s) => {
+      async (batch, heads, tq, tkFree, headDim, causal, maskKind, layout, s) => {
         const tk = causal ? tq : tkFree;
         const rng = new Rng(s);
         const q = normals(rng, batch * heads * tq * headDim).map(Math.fround);
@@ -638,10 +656,22 @@ Deno.test("cpu: attention equals softmax(scale·q kᵀ + mask) v, with key masks
           { length: batch * tk },
           (_, i) => (maskKind === "first row empty" && i < tk ? 0 : rng.int(0, 1)),
         );
-        const p = { batch, heads, tq, tk, headDim, scale: 1 / Math.sqrt(headDim), causal };
-        const got = f32.attention(up(q), up(k), up(v), mask ? upI(mask) : null, p);
+        const p = { batch, heads, tq, tk, headDim, scale: 1 / Math.sqrt(headDim), causal, layout };
+        // The reference works on [B, H, T, D]; in the other layout the operands go in with T and H swapped and
+        // the output comes back the same way.
+        const laid = (x: number[], t: number) =>
+          layout === "bhtd" ? x : swapHeadsAndPositions(x, batch, heads, t, headDim);
+        const got = f32.attention(
+          up(laid(q, tq)),
+          up(laid(k, tk)),
+          up(laid(v, tk)),
+          mask ? upI(mask) : null,
+          p,
+        );
         const want = referenceAttention(q, k, v, mask, p);
-        assertClose(await read(got.out), want.out, "out");
+        const out = [...await read(got.out)];
+        const outBhtd = layout === "bhtd" ? out : swapHeadsAndPositions(out, batch, heads, tq, headDim, true);
+        assertClose(outBhtd, want.out, "out");
         assertClose(await read(got.lse), want.lse, "lse");
       },
     ),
@@ -650,7 +680,16 @@ Deno.test("cpu: attention equals softmax(scale·q kᵀ + mask) v, with key masks
 
 Deno.test("cpu: a query row with no visible key gives zeros and lse = −1e30", async () => {
   // One batch row, keys all padding; and causal attention where key 0 (the only one row 0 may see) is padding.
-  const p = { batch: 1, heads: 1, tq: 2, tk: 2, headDim: 2, scale: 1, causal: false };
+  const p = {
+    batch: 1,
+    heads: 1,
+    tq: 2,
+    tk: 2,
+    headDim: 2,
+    scale: 1,
+    causal: false,
+    layout: "bhtd" as const,
+  };
   const qkv = up([1, 2, 3, 4]);
   const allMasked = f32.attention(qkv, qkv, qkv, upI([0, 0]), p);
   assert.deepEqual([...await read(allMasked.out)], [0, 0, 0, 0]);

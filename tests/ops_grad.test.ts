@@ -120,4 +120,15 @@ Deno.test("attention: fused and composed, bidirectional, causal and padded", asy
     await gradcheck(`${name} causal attention`, (q, k, v) => fn(q, k, v, { causal: true }), qkv);
     await gradcheck(`${name} padded attention`, (q, k, v) => fn(q, k, v, { keyMask: mask() }), qkv);
   }
+  // The [B, T, H, D] layout the model uses: B 2, T 3, H 2, D 4, so the key mask is [B, T] = [2, 3] as above.
+  const bthd = [{ shape: [2, 3, 2, 4] }, { shape: [2, 3, 2, 4] }, { shape: [2, 3, 2, 4] }];
+  const layout = "bthd" as const;
+  for (const [name, fn] of [["fused", ops.attention], ["composed", ops.composedAttention]] as const) {
+    await gradcheck(
+      `${name} [B, T, H, D] padded`,
+      (q, k, v) => fn(q, k, v, { layout, keyMask: mask() }),
+      bthd,
+    );
+    await gradcheck(`${name} [B, T, H, D] causal`, (q, k, v) => fn(q, k, v, { layout, causal: true }), bthd);
+  }
 });

@@ -34,17 +34,73 @@ function fused(b: Backend, s: Record<string, Storage>, p: AttentionParams, maske
   return { out, lse, dq, dk, dv };
 }
 
-// Head dimensions 8 and 6 (padded to 8) share one set of pipelines: each compiles for seconds on llvmpipe.
+// Head dimensions 8 and 6 (padded to 8) and both layouts share one set of pipelines: each compiles for seconds on
+// llvmpipe. The layout only changes where rows are read and written, so the [B, T, H, D] cases repeat the shapes
+// whose indexing differs most: several heads with a mask, causal, tq ≠ tk and the padded head dimension.
 const CASES: [string, AttentionParams, boolean][] = [
   [
     "key mask",
-    { batch: 2, heads: 3, tq: 13, tk: 13, headDim: 8, scale: 1 / Math.sqrt(8), causal: false },
+    {
+      batch: 2,
+      heads: 3,
+      tq: 13,
+      tk: 13,
+      headDim: 8,
+      scale: 1 / Math.sqrt(8),
+      causal: false,
+      layout: "bhtd",
+    },
     true,
   ],
-  ["causal", { batch: 2, heads: 2, tq: 9, tk: 9, headDim: 8, scale: 0.25, causal: true }, false],
-  ["causal + mask", { batch: 1, heads: 2, tq: 10, tk: 10, headDim: 8, scale: 0.5, causal: true }, true],
-  ["tq ≠ tk", { batch: 1, heads: 2, tq: 5, tk: 11, headDim: 8, scale: 0.3, causal: false }, false],
-  ["head dim 6 (padded)", { batch: 2, heads: 1, tq: 7, tk: 6, headDim: 6, scale: 0.4, causal: false }, true],
+  [
+    "causal",
+    { batch: 2, heads: 2, tq: 9, tk: 9, headDim: 8, scale: 0.25, causal: true, layout: "bhtd" },
+    false,
+  ],
+  [
+    "causal + mask",
+    { batch: 1, heads: 2, tq: 10, tk: 10, headDim: 8, scale: 0.5, causal: true, layout: "bhtd" },
+    true,
+  ],
+  [
+    "tq ≠ tk",
+    { batch: 1, heads: 2, tq: 5, tk: 11, headDim: 8, scale: 0.3, causal: false, layout: "bhtd" },
+    false,
+  ],
+  [
+    "head dim 6 (padded)",
+    { batch: 2, heads: 1, tq: 7, tk: 6, headDim: 6, scale: 0.4, causal: false, layout: "bhtd" },
+    true,
+  ],
+  [
+    "[B, T, H, D], key mask",
+    {
+      batch: 2,
+      heads: 3,
+      tq: 13,
+      tk: 13,
+      headDim: 8,
+      scale: 1 / Math.sqrt(8),
+      causal: false,
+      layout: "bthd",
+    },
+    true,
+  ],
+  [
+    "[B, T, H, D], causal + mask",
+    { batch: 2, heads: 2, tq: 10, tk: 10, headDim: 8, scale: 0.5, causal: true, layout: "bthd" },
+    true,
+  ],
+  [
+    "[B, T, H, D], tq ≠ tk",
+    { batch: 2, heads: 3, tq: 5, tk: 11, headDim: 8, scale: 0.3, causal: false, layout: "bthd" },
+    false,
+  ],
+  [
+    "[B, T, H, D], head dim 6 (padded)",
+    { batch: 2, heads: 2, tq: 7, tk: 6, headDim: 6, scale: 0.4, causal: false, layout: "bthd" },
+    true,
+  ],
 ];
 
 await gpuTest("webgpu: fused attention forward and backward match the CPU backend", async (gpu) => {
@@ -101,8 +157,9 @@ function composed(b: Backend, s: Record<string, Storage>, p: AttentionParams) {
 
 await gpuTest("webgpu: fused attention matches the composed matmul → softmax → matmul path", async (gpu) => {
   // Both run on WebGPU; the fused kernel's outputs must equal the composed ones (no row is fully masked here:
-  // the composed path would give a uniform softmax over −1e30 scores where the fused one gives zeros).
-  for (const [label, p] of CASES.filter(([, p]) => p.headDim % 4 === 0)) {
+  // the composed path would give a uniform softmax over −1e30 scores where the fused one gives zeros). The
+  // composed path below reads [B, H, T, D]; the other layout is held to the CPU backend by the test above.
+  for (const [label, p] of CASES.filter(([, p]) => p.headDim % 4 === 0 && p.layout === "bhtd")) {
     const x = inputs(p);
     x.mask.fill(1, 0, p.tk); // keep at least the first batch row's keys so no row of batch 0 is empty
     for (let b = 0; b < p.batch; b++) x.mask[b * p.tk] = 1; // and key 0 of every row, which causal rows all see

@@ -97,7 +97,26 @@ export interface RopeParams {
   inverse: boolean;
 }
 
-/** Scaled dot-product attention over q `[B,H,Tq,D]`, k and v `[B,H,Tk,D]`. */
+/**
+ * How an attention operand orders its rows of headDim values: `"bhtd"` is `[B, H, T, D]` (each head's positions
+ * together), `"bthd"` is `[B, T, H, D]` (each position's heads side by side, as the q, k and v projections produce
+ * them, so a model that uses it needs no permute around attention).
+ */
+export type AttentionLayout = "bhtd" | "bthd";
+
+/** The row (in units of headDim) of batch item b, head h, position t in an operand of `length` positions. */
+export function attentionRow(
+  layout: AttentionLayout,
+  heads: number,
+  length: number,
+  b: number,
+  h: number,
+  t: number,
+): number {
+  return layout === "bhtd" ? (b * heads + h) * length + t : (b * length + t) * heads + h;
+}
+
+/** Scaled dot-product attention over q `[B,H,Tq,D]`, k and v `[B,H,Tk,D]` (or `[B,T,H,D]`, see `layout`). */
 export interface AttentionParams {
   batch: number;
   heads: number;
@@ -108,6 +127,8 @@ export interface AttentionParams {
   scale: number;
   /** Query i may attend to key j only if j ≤ i (for the autoregressive twin; requires tq == tk). */
   causal: boolean;
+  /** The layout of q, k, v, the output and their gradients; the saved lse is `[B,H,Tq]` in both. */
+  layout: AttentionLayout;
 }
 
 /** AdamW hyper-parameters for one update (the step count `t` starts at 1). */
@@ -229,7 +250,8 @@ export interface Backend {
   // ---- attention -----------------------------------------------------------------------------------------------
   /**
    * Fused attention: `out = softmax(scale · q kᵀ + mask) v`, with `keyMask` i32 `[batch, tk]` (0 = padding,
-   * never attended) or null. Returns out `[B,H,Tq,D]` and the row log-sum-exp `[B,H,Tq]` (saved for backward).
+   * never attended) or null. Returns out `[B,H,Tq,D]` (or `[B,Tq,H,D]`: the layout of q) and the row
+   * log-sum-exp `[B,H,Tq]` (saved for backward).
    * A query row with no key it may attend to gets zeros and lse = −∞ (by convention −1e30).
    */
   attention(

@@ -26,7 +26,7 @@ import type {
   UnaryOp,
   View,
 } from "./backend.ts";
-import { numel } from "./backend.ts";
+import { attentionRow, numel } from "./backend.ts";
 
 /** Float storage: float32, or float64 when the backend runs in float64 mode. */
 type Floats = Float32Array | Float64Array;
@@ -457,9 +457,9 @@ export class CpuBackend implements Backend {
     const scores = new Float64Array(tk);
     for (let b = 0; b < batch; b++) {
       for (let h = 0; h < heads; h++) {
-        const qo = (b * heads + h) * tq;
-        const ko = (b * heads + h) * tk;
         for (let i = 0; i < tq; i++) {
+          const qi = attentionRow(p.layout, heads, tq, b, h, i) * D; // q_i and out_i start here
+          const li = (b * heads + h) * tq + i; // lse is [B, H, Tq] in either layout
           // s_j = scale · q_i·k_j for every key the query may see.
           let max = -Infinity;
           for (let j = 0; j < tk; j++) {
@@ -467,24 +467,26 @@ export class CpuBackend implements Backend {
               scores[j] = -Infinity;
               continue;
             }
+            const kj = attentionRow(p.layout, heads, tk, b, h, j) * D;
             let dot = 0;
-            for (let d = 0; d < D; d++) dot += Q[(qo + i) * D + d] * K[(ko + j) * D + d];
+            for (let d = 0; d < D; d++) dot += Q[qi + d] * K[kj + d];
             scores[j] = dot * p.scale;
             max = Math.max(max, scores[j]);
           }
           if (max === -Infinity) {
-            lse[qo + i] = NEG_BIG; // nothing to attend to: output stays zero
+            lse[li] = NEG_BIG; // nothing to attend to: output stays zero
             continue;
           }
           let sum = 0;
           for (let j = 0; j < tk; j++) sum += scores[j] === -Infinity ? 0 : Math.exp(scores[j] - max);
           const l = max + Math.log(sum);
-          lse[qo + i] = l;
+          lse[li] = l;
           // out_i = Σ_j softmax(s)_j v_j
           for (let j = 0; j < tk; j++) {
             if (scores[j] === -Infinity) continue;
             const pj = Math.exp(scores[j] - l);
-            for (let d = 0; d < D; d++) out[(qo + i) * D + d] += pj * V[(ko + j) * D + d];
+            const vj = attentionRow(p.layout, heads, tk, b, h, j) * D;
+            for (let d = 0; d < D; d++) out[qi + d] += pj * V[vj + d];
           }
         }
       }
@@ -515,25 +517,26 @@ export class CpuBackend implements Backend {
     const dv = new Float64Array(V.length);
     for (let b = 0; b < batch; b++) {
       for (let h = 0; h < heads; h++) {
-        const qo = (b * heads + h) * tq;
-        const ko = (b * heads + h) * tk;
         for (let i = 0; i < tq; i++) {
-          if (L[qo + i] <= NEG_BIG) continue; // a row that attended to nothing has no gradient
+          const qi = attentionRow(p.layout, heads, tq, b, h, i) * D; // q_i, out_i, dout_i and dq_i start here
+          const li = L[(b * heads + h) * tq + i]; // lse is [B, H, Tq] in either layout
+          if (li <= NEG_BIG) continue; // a row that attended to nothing has no gradient
           // delta_i = dout_i · out_i  (= Σ_j P_ij dP_ij, the softmax backward's row dot product)
           let delta = 0;
-          for (let d = 0; d < D; d++) delta += G[(qo + i) * D + d] * O[(qo + i) * D + d];
+          for (let d = 0; d < D; d++) delta += G[qi + d] * O[qi + d];
           for (let j = 0; j < tk; j++) {
             if (!allowed(M, b, tk, i, j, p.causal)) continue;
+            const kj = attentionRow(p.layout, heads, tk, b, h, j) * D; // k_j, v_j, dk_j and dv_j start here
             let dot = 0;
-            for (let d = 0; d < D; d++) dot += Q[(qo + i) * D + d] * K[(ko + j) * D + d];
-            const pij = Math.exp(dot * p.scale - L[qo + i]); // P recomputed from the saved log-sum-exp
+            for (let d = 0; d < D; d++) dot += Q[qi + d] * K[kj + d];
+            const pij = Math.exp(dot * p.scale - li); // P recomputed from the saved log-sum-exp
             let dp = 0; // dP_ij = dout_i · v_j
-            for (let d = 0; d < D; d++) dp += G[(qo + i) * D + d] * V[(ko + j) * D + d];
+            for (let d = 0; d < D; d++) dp += G[qi + d] * V[kj + d];
             const ds = pij * (dp - delta) * p.scale; // dS_ij, with the scale folded in
             for (let d = 0; d < D; d++) {
-              dv[(ko + j) * D + d] += pij * G[(qo + i) * D + d];
-              dq[(qo + i) * D + d] += ds * K[(ko + j) * D + d];
-              dk[(ko + j) * D + d] += ds * Q[(qo + i) * D + d];
+              dv[kj + d] += pij * G[qi + d];
+              dq[qi + d] += ds * K[kj + d];
+              dk[kj + d] += ds * Q[qi + d];
             }
           }
         }

@@ -812,7 +812,8 @@ export class WebGpuBackend implements Backend {
 
   /** The `Params` block of shaders/attention.wgsl. */
   #attentionParams(p: AttentionParams, keyMask: Storage | null): Uint32Array {
-    return pack("uuuufuu", [p.batch, p.heads, p.tq, p.tk, p.scale, p.causal ? 1 : 0, keyMask ? 1 : 0]);
+    const flags = [p.causal ? 1 : 0, keyMask ? 1 : 0, p.layout === "bthd" ? 1 : 0];
+    return pack("uuuufuuu", [p.batch, p.heads, p.tq, p.tk, p.scale, ...flags]);
   }
 
   /** The key mask, or a dummy buffer when there is none (the kernels then read has_mask = 0). */
@@ -823,8 +824,8 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * The [B, H, T, D] operands with D padded with zeros to 4·d4 (zeros change no dot product); operands whose D is
-   * already a multiple of 4 are returned as they are.
+   * The operands (rows of D values, in either layout) with D padded with zeros to 4·d4 (zeros change no dot
+   * product); operands whose D is already a multiple of 4 are returned as they are.
    */
   #headPadded(xs: Storage[], p: AttentionParams, lengths: number[], d4: number): GpuStorage[] {
     return xs.map((x, i) => {
@@ -844,7 +845,7 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  /** Cuts a [B, H, T, 4·d4] result back to [B, H, T, headDim] (a no-op when nothing was padded). */
+  /** Cuts rows of 4·d4 values back to rows of headDim (a no-op when nothing was padded). */
   #headUnpadded(x: GpuStorage, p: AttentionParams, length: number, d4: number): GpuStorage {
     if (4 * d4 === p.headDim) return x;
     const shape = [p.batch * p.heads * length, p.headDim];

@@ -9,7 +9,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { attention, permute, reshape } from "../ops/mod.ts";
+import { attention, reshape } from "../ops/mod.ts";
 import type { Init } from "./module.ts";
 import { Linear, RotaryEmbedding } from "./layers.ts";
 
@@ -47,12 +47,12 @@ export class MultiHeadAttention {
    */
   forward(h: Tensor, positions: Tensor, keyMask: Tensor | null): Tensor {
     const [B, T] = h.shape;
-    const split = (x: Tensor) => reshape(x, [B, T, this.nHeads, this.headDim]); // [B, T, H, D]
-    const q = permute(this.rope.forward(split(this.qProj.forward(h)), positions), [0, 2, 1, 3]); // [B, H, T, D]
-    const k = permute(this.rope.forward(split(this.kProj.forward(h)), positions), [0, 2, 1, 3]);
-    const v = permute(split(this.vProj.forward(h)), [0, 2, 1, 3]);
-    const y = attention(q, k, v, { causal: this.causal, keyMask }); // [B, H, T, D]
-    const merged = reshape(permute(y, [0, 2, 1, 3]), [B, T, this.dModel]); // heads side by side again
-    return this.attnOut.forward(merged);
+    // Each position's d_model features are its H heads side by side: [B, T, H, D], the layout attention reads.
+    const split = (x: Tensor) => reshape(x, [B, T, this.nHeads, this.headDim]);
+    const q = this.rope.forward(split(this.qProj.forward(h)), positions);
+    const k = this.rope.forward(split(this.kProj.forward(h)), positions);
+    const v = split(this.vProj.forward(h));
+    const y = attention(q, k, v, { causal: this.causal, keyMask, layout: "bthd" }); // [B, T, H, D]
+    return this.attnOut.forward(reshape(y, [B, T, this.dModel]));
   }
 }

@@ -3,19 +3,22 @@
  * scale and mask → softmax → matmul) written from the ops above. The two are tested against each other; the
  * composed one is the one to read first.
  *
- * Shapes: q `[B, H, Tq, D]`, k and v `[B, H, Tk, D]`; the key mask is i32 `[B, Tk]` with 0 on padding.
+ * Shapes: q `[B, H, Tq, D]`, k and v `[B, H, Tk, D]`, or with `layout: "bthd"` q `[B, Tq, H, D]` and k, v
+ * `[B, Tk, H, D]` (the output follows q); the key mask is i32 `[B, Tk]` with 0 on padding. The second layout is
+ * the one the q, k and v projections produce, so the model passes them in as they are.
  * LLaDA's mask predictor is bidirectional (every position attends to every real position); its autoregressive
  * twin sets `causal`.
  *
  * @module
  */
 
+import type { AttentionLayout } from "../backend/backend.ts";
 import { record } from "../autograd.ts";
 import { Tensor } from "../tensor.ts";
 import { expectDType, expectRank, sameBackend, sameShape, wrap } from "./util.ts";
 import { matmul } from "./matmul.ts";
 import { softmax } from "./softmax.ts";
-import { reshape, transpose } from "./shape.ts";
+import { permute, reshape, transpose } from "./shape.ts";
 import { scale, where } from "./elementwise.ts";
 
 /** Options shared by both attention implementations. */
@@ -24,15 +27,20 @@ export interface AttentionOptions {
   causal?: boolean;
   /** i32 `[B, Tk]`, 0 where the key is padding. */
   keyMask?: Tensor | null;
+  /** `"bhtd"` (the default): q, k, v are `[B, H, T, D]`; `"bthd"`: they are `[B, T, H, D]`. */
+  layout?: AttentionLayout;
 }
 
-function check(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null) {
+function check(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, layout: AttentionLayout) {
   sameBackend("attention", q, k, v, ...(keyMask ? [keyMask] : []));
   expectRank("attention", "q", q, 4);
-  const [batch, heads, tq, headDim] = q.shape;
-  const tk = k.shape[2];
-  if (!sameShape(k.shape, [batch, heads, tk, headDim]) || !sameShape(v.shape, k.shape)) {
-    throw new Error(`attention: q [${q.shape}], k [${k.shape}] and v [${v.shape}] do not fit [B, H, T, D]`);
+  const bhtd = layout === "bhtd";
+  const [batch, heads, tq, headDim] = bhtd ? q.shape : [q.shape[0], q.shape[2], q.shape[1], q.shape[3]];
+  const tk = k.shape[bhtd ? 2 : 1];
+  const kShape = bhtd ? [batch, heads, tk, headDim] : [batch, tk, heads, headDim];
+  if (!sameShape(k.shape, kShape) || !sameShape(v.shape, k.shape)) {
+    const want = bhtd ? "[B, H, T, D]" : "[B, T, H, D]";
+    throw new Error(`attention: q [${q.shape}], k [${k.shape}] and v [${v.shape}] do not fit ${want}`);
   }
   if (keyMask) {
     expectDType("attention", "keyMask", keyMask, "i32");
@@ -40,7 +48,7 @@ function check(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null) {
       throw new Error(`attention: keyMask [${keyMask.shape}] must be [batch, keys] = [${batch}, ${tk}]`);
     }
   }
-  return { batch, heads, tq, tk, headDim, scale: 1 / Math.sqrt(headDim) };
+  return { batch, heads, tq, tk, headDim, scale: 1 / Math.sqrt(headDim), layout };
 }
 
 /**
@@ -49,7 +57,7 @@ function check(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null) {
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const keyMask = options.keyMask ?? null;
-  const p = { ...check(q, k, v, keyMask), causal: options.causal ?? false };
+  const p = { ...check(q, k, v, keyMask, options.layout ?? "bhtd"), causal: options.causal ?? false };
   if (p.causal && p.tq !== p.tk) {
     throw new Error(`attention: causal attention needs Tq = Tk, got ${p.tq} and ${p.tk}`);
   }
@@ -76,11 +84,16 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
 /**
  * The same attention composed from simple ops (the slow, clear path): scores = q kᵀ · scale; masked scores set to
  * −1e30 (a large finite value, so a fully masked row gives a uniform softmax instead of NaN); softmax; times v.
- * Differs from the fused kernel only on rows with no visible key (fused gives zeros).
+ * Differs from the fused kernel only on rows with no visible key (fused gives zeros). In the `"bthd"` layout it
+ * permutes its operands to `[B, H, T, D]` and its result back.
  */
 export function composedAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const keyMask = options.keyMask ?? null;
-  const p = check(q, k, v, keyMask);
+  const p = check(q, k, v, keyMask, options.layout ?? "bhtd");
+  if (p.layout === "bthd") {
+    const swap = (x: Tensor) => permute(x, [0, 2, 1, 3]); // [B, T, H, D] ↔ [B, H, T, D]
+    return swap(composedAttention(swap(q), swap(k), swap(v), { ...options, layout: "bhtd" }));
+  }
   const scores = scale(matmul(q, transpose(k, 2, 3)), p.scale); // [B, H, Tq, Tk]
   const visible = visibility(p.batch, p.tq, p.tk, options.causal ?? false, keyMask, q); // [B, 1, Tq, Tk]
   const masked = where(visible, scores, Tensor.full([], -1e30, { backend: q.backend }));
