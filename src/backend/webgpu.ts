@@ -610,14 +610,16 @@ export class WebGpuBackend implements Backend {
   }
 
   rmsnorm(x: Storage, w: Storage, rows: number, n: number, eps: number): { y: Storage; rstd: Storage } {
-    const X = this.#f32(x, "rmsnorm");
-    const W = this.#f32(w, "rmsnorm");
-    const y = this.#alloc(rows * n, "f32");
+    const n4 = Math.ceil(n / 4); // the kernels read rows as vec4s
+    const X = this.#padRows(this.#f32(x, "rmsnorm"), rows, n, 4 * n4);
+    const W = this.#padRows(this.#f32(w, "rmsnorm"), 1, n, 4 * n4);
+    const y = this.#alloc(rows * 4 * n4, "f32");
     const rstd = this.#alloc(rows, "f32");
-    const params = pack("uuf", [rows, n, eps]);
+    const params = pack("uuuf", [rows, n, n4, eps]);
     const bindings: Binding[] = [[1, X], [2, W], [3, y], [4, rstd]];
     this.#dispatchRows("rmsnorm", "rmsnorm_forward", {}, params, bindings, rows);
-    return { y, rstd };
+    this.#releasePadded([x, w], [X, W]);
+    return { y: this.#unpadRows(y, rows, n, 4 * n4), rstd };
   }
 
   rmsnormBackward(
@@ -628,17 +630,19 @@ export class WebGpuBackend implements Backend {
     rows: number,
     n: number,
   ): { dx: Storage; dw: Storage } {
-    const X = this.#f32(x, "rmsnormBackward");
-    const W = this.#f32(w, "rmsnormBackward");
+    const n4 = Math.ceil(n / 4); // the kernels read rows as vec4s
+    const X = this.#padRows(this.#f32(x, "rmsnormBackward"), rows, n, 4 * n4);
+    const W = this.#padRows(this.#f32(w, "rmsnormBackward"), 1, n, 4 * n4);
     const S = this.#f32(rstd, "rmsnormBackward");
-    const G = this.#f32(dy, "rmsnormBackward");
-    const dx = this.#alloc(rows * n, "f32");
-    const dw = this.#alloc(n, "f32");
-    const params = pack("uuf", [rows, n, 0]);
+    const G = this.#padRows(this.#f32(dy, "rmsnormBackward"), rows, n, 4 * n4);
+    const dx = this.#alloc(rows * 4 * n4, "f32");
+    const dw = this.#alloc(4 * n4, "f32");
+    const params = pack("uuuf", [rows, n, n4, 0]);
     const inputs: Binding[] = [[1, X], [2, W], [3, S], [4, G]];
     this.#dispatchRows("rmsnorm", "rmsnorm_backward_dx", {}, params, [...inputs, [5, dx]], rows);
-    this.#dispatch1D("rmsnorm", "rmsnorm_backward_dw", {}, params, [[1, X], [3, S], [4, G], [5, dw]], n);
-    return { dx, dw };
+    this.#dispatch1D("rmsnorm", "rmsnorm_backward_dw", {}, params, [[1, X], [3, S], [4, G], [5, dw]], n4);
+    this.#releasePadded([x, w, dy], [X, W, G]);
+    return { dx: this.#unpadRows(dx, rows, n, 4 * n4), dw: this.#unpadRows(dw, 1, n, 4 * n4) };
   }
 
   // ---- position -----------------------------------------------------------------------------------------------
@@ -823,34 +827,41 @@ export class WebGpuBackend implements Backend {
     return this.#dummy;
   }
 
-  /**
-   * The operands (rows of D values, in either layout) with D padded with zeros to 4·d4 (zeros change no dot
-   * product); operands whose D is already a multiple of 4 are returned as they are.
-   */
+  /** The operands (rows of headDim values, in either layout) padded to rows of 4·d4 (see {@link #padRows}). */
   #headPadded(xs: Storage[], p: AttentionParams, lengths: number[], d4: number): GpuStorage[] {
-    return xs.map((x, i) => {
-      const s = this.#f32(x, "attention");
-      if (4 * d4 === p.headDim) return s;
-      const shape = [p.batch * p.heads * lengths[i], p.headDim];
-      const out = this.full(shape[0] * 4 * d4, "f32", 0) as GpuStorage;
-      this.copyInto(s, contiguousView(shape), out, { offset: 0, strides: [4 * d4, 1] }, shape);
-      return out;
-    });
+    return xs.map((x, i) =>
+      this.#padRows(this.#f32(x, "attention"), p.batch * p.heads * lengths[i], p.headDim, 4 * d4)
+    );
   }
 
-  /** Releases the padded copies made by {@link #headPadded} (not the caller's storage). */
+  /** Cuts rows of 4·d4 values back to rows of headDim (see {@link #unpadRows}). */
+  #headUnpadded(x: GpuStorage, p: AttentionParams, length: number, d4: number): GpuStorage {
+    return this.#unpadRows(x, p.batch * p.heads * length, p.headDim, 4 * d4);
+  }
+
+  /**
+   * `[rows, n]` widened to `[rows, width]` with zeros on the right, for kernels that read rows as vec4s (zeros
+   * change no dot product or sum of squares). Storage already `width` wide is returned as it is.
+   */
+  #padRows(x: GpuStorage, rows: number, n: number, width: number): GpuStorage {
+    if (width === n) return x;
+    const out = this.full(rows * width, "f32", 0) as GpuStorage;
+    this.copyInto(x, contiguousView([rows, n]), out, { offset: 0, strides: [width, 1] }, [rows, n]);
+    return out;
+  }
+
+  /** Releases the padded copies made by {@link #padRows} (not the caller's storage). */
   #releasePadded(originals: Storage[], padded: GpuStorage[]): void {
     padded.forEach((s, i) => {
       if (s !== originals[i]) this.release(s);
     });
   }
 
-  /** Cuts rows of 4·d4 values back to rows of headDim (a no-op when nothing was padded). */
-  #headUnpadded(x: GpuStorage, p: AttentionParams, length: number, d4: number): GpuStorage {
-    if (4 * d4 === p.headDim) return x;
-    const shape = [p.batch * p.heads * length, p.headDim];
-    const out = this.#alloc(numel(shape), "f32");
-    this.copyInto(x, { offset: 0, strides: [4 * d4, 1] }, out, contiguousView(shape), shape);
+  /** Cuts a `[rows, width]` result back to `[rows, n]` and releases it (a no-op when width = n). */
+  #unpadRows(x: GpuStorage, rows: number, n: number, width: number): GpuStorage {
+    if (width === n) return x;
+    const out = this.#alloc(rows * n, "f32");
+    this.copyInto(x, { offset: 0, strides: [width, 1] }, out, contiguousView([rows, n]), [rows, n]);
     this.release(x);
     return out;
   }
