@@ -651,22 +651,33 @@ export class WebGpuBackend implements Backend {
     const X = this.#f32(x, "rope");
     const pos = this.#use(positions);
     if (p.headDim % 2 !== 0) throw new Error(`rope: headDim must be even, got ${p.headDim}`);
+    // The kernel reads each half of a head vector as h4 vec4s: halves ([rows · 2, half]) padded to 4·h4.
     const half = p.headDim / 2;
-    const out = this.#alloc(X.length, "f32");
-    const pairs = p.batch * p.seq * p.heads * half;
-    const params = pack("uuuf", [pairs, p.heads, half, p.inverse ? -1 : 1]);
-    const bindings: Binding[] = [[1, X], [2, pos], [3, this.#invFreqTable(p.theta, p.headDim)], [4, out]];
-    this.#dispatch1D("rope", "rope", {}, params, bindings, pairs);
-    return out;
+    const h4 = Math.ceil(half / 4);
+    const halves = p.batch * p.seq * p.heads * 2;
+    const padded = this.#padRows(X, halves, half, 4 * h4);
+    const out = this.#alloc(halves * 4 * h4, "f32");
+    const groups = p.batch * p.seq * p.heads * h4;
+    const params = pack("uuuf", [groups, p.heads, h4, p.inverse ? -1 : 1]);
+    const bindings: Binding[] = [[1, padded], [2, pos], [3, this.#invFreqTable(p.theta, p.headDim)], [
+      4,
+      out,
+    ]];
+    this.#dispatch1D("rope", "rope", {}, params, bindings, groups);
+    this.#releasePadded([X], [padded]);
+    return this.#unpadRows(out, halves, half, 4 * h4);
   }
 
-  /** inv_freq_i = θ^(−2i/headDim) for i < headDim/2, computed as the CPU backend does, uploaded once. */
+  /**
+   * inv_freq_i = θ^(−2i/headDim) for i < headDim/2, computed as the CPU backend does, uploaded once; zeros after
+   * it up to a multiple of 4 (the kernel reads it as vec4s).
+   */
   #invFreqTable(theta: number, headDim: number): GpuStorage {
     const key = `${theta}/${headDim}`;
     let table = this.#invFreq.get(key);
     if (!table) {
-      const f = new Float32Array(headDim / 2);
-      for (let i = 0; i < f.length; i++) f[i] = 1 / Math.pow(theta, (2 * i) / headDim);
+      const f = new Float32Array(4 * Math.ceil(headDim / 8));
+      for (let i = 0; i < headDim / 2; i++) f[i] = 1 / Math.pow(theta, (2 * i) / headDim);
       table = this.upload(f) as GpuStorage;
       this.#invFreq.set(key, table);
     }
