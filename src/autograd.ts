@@ -90,10 +90,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
 
 /** A copy of `t` in fresh storage (so that two tensors never share one gradient object). */
 function clone(t: Tensor): Tensor {
-  const view = contiguousView(t.shape);
-  const storage = t.backend.full(t.size, t.dtype, 0);
-  t.backend.copyInto(t.storage, view, storage, view, [...t.shape]);
-  return new Tensor(storage, t.shape, t.backend);
+  return new Tensor(t.backend.copy(t.storage, contiguousView(t.shape), [...t.shape]), t.shape, t.backend);
 }
 
 /** a + b for two tensors of one shape, straight on the backend (no graph). */

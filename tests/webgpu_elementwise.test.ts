@@ -73,6 +73,30 @@ await gpuTest("webgpu: copyInto with transposed, broadcast, sliced and aliased v
   gpu.release(y);
 });
 
+await gpuTest(
+  "webgpu: copy makes a view real in fresh storage, whatever that storage held before",
+  async (gpu) => {
+    const x = rnd.uniform(5 * 7 * 3);
+    // A transposed slice of [5, 7, 3]: rows 1..4 of the first axis, last two axes swapped → [4, 3, 7].
+    const view = { offset: 21, strides: [21, 1, 3] };
+    for (let round = 0; round < 2; round++) {
+      // Storage of the output's size released with other contents is what the pool hands out next.
+      gpu.release(gpu.upload(new Float32Array(84).fill(-7)));
+      await expectParity(
+        gpu,
+        "transposed slice",
+        { x },
+        (b, s) => ({ y: b.copy(s.x, view, [4, 3, 7]) }),
+        EXACT,
+      );
+    }
+    // i32, broadcast: one row of 5 ids repeated 3 times.
+    await expectParity(gpu, "i32 broadcast", { ids: rnd.ints(5, 100) }, (b, s) => ({
+      y: b.copy(s.ids, { offset: 0, strides: [0, 1] }, [3, 5]),
+    }), EXACT);
+  },
+);
+
 await gpuTest("webgpu: cast f32 → i32 truncates toward zero, i32 → f32", async (gpu) => {
   const x = rnd.uniform(300, -50, 50);
   await expectParity(gpu, "cast", { x, i: rnd.ints(99, 1e6) }, (b, s) => ({

@@ -163,6 +163,12 @@ export interface Backend {
   // ---- layout -----------------------------------------------------------------------------------------------
   /** `dst[dstView(idx)] = src[srcView(idx)]` for every index of `shape`. Writes into `dst` in place. */
   copyInto(src: Storage, srcView: View, dst: Storage, dstView: View, shape: number[]): void;
+  /**
+   * New contiguous storage of `shape` with `out[idx] = src[srcView(idx)]`: a permuted, broadcast or sliced view
+   * made real. The same as {@link copyInto} into fresh storage, without first filling storage that every element
+   * of the copy overwrites.
+   */
+  copy(src: Storage, srcView: View, shape: number[]): Storage;
   /** Converts between f32 and i32 (f32 → i32 truncates toward zero). */
   cast(x: Storage, dtype: DType): Storage;
 

@@ -26,7 +26,7 @@ import type {
   UnaryOp,
   View,
 } from "./backend.ts";
-import { attentionRow, numel } from "./backend.ts";
+import { attentionRow, contiguousView, numel } from "./backend.ts";
 
 /** Float storage: float32, or float64 when the backend runs in float64 mode. */
 type Floats = Float32Array | Float64Array;
@@ -121,6 +121,12 @@ export class CpuBackend implements Backend {
       d[viewOffset(dstView, index)] = s[viewOffset(srcView, index)];
       increment(index, shape);
     }
+  }
+
+  copy(src: Storage, srcView: View, shape: number[]): Storage {
+    const out = this.full(numel(shape), src.dtype, 0);
+    this.copyInto(src, srcView, out, contiguousView(shape), shape);
+    return out;
   }
 
   cast(x: Storage, dtype: DType): Storage {

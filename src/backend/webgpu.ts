@@ -343,6 +343,12 @@ export class WebGpuBackend implements Backend {
 
   // ---- layout -----------------------------------------------------------------------------------------------
 
+  copy(src: Storage, srcView: View, shape: number[]): Storage {
+    const out = this.#alloc(numel(shape), this.#use(src).dtype); // every element is written: no fill
+    this.copyInto(src, srcView, out, contiguousView(shape), shape);
+    return out;
+  }
+
   copyInto(src: Storage, srcView: View, dst: Storage, dstView: View, shape: number[]): void {
     let from = this.#use(src);
     const to = this.#use(dst);

@@ -174,8 +174,6 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 
 /** A contiguous copy of x (the identity, for code that wants fresh storage). */
 export function copy(x: Tensor): Tensor {
-  const view = contiguousView(x.shape);
-  const storage = x.backend.full(x.size, x.dtype, 0);
-  x.backend.copyInto(x.storage, view, storage, view, [...x.shape]);
+  const storage = x.backend.copy(x.storage, contiguousView(x.shape), [...x.shape]);
   return record(wrap(storage, x.shape, x), "copy", [x], (dy) => [dy]);
 }

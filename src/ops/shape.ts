@@ -36,14 +36,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   }
   const inStrides = contiguousView(x.shape).strides;
   const shape = perm.map((p) => x.shape[p]);
-  const storage = x.backend.full(x.size, x.dtype, 0);
-  x.backend.copyInto(
-    x.storage,
-    { offset: 0, strides: perm.map((p) => inStrides[p]) },
-    storage,
-    contiguousView(shape),
-    shape,
-  );
+  const storage = x.backend.copy(x.storage, { offset: 0, strides: perm.map((p) => inStrides[p]) }, shape);
   const inverse = new Array<number>(rank);
   perm.forEach((p, i) => (inverse[p] = i));
   return record(wrap(storage, shape, x), "permute", [x], (dy) => [permute(dy, inverse)]);
@@ -64,8 +57,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const out = broadcastShapes("expand", x.shape, shape);
   if (!sameShape(out, shape)) throw new Error(`expand: cannot broadcast [${x.shape}] to [${shape}]`);
-  const storage = x.backend.full(prod(shape), x.dtype, 0);
-  x.backend.copyInto(x.storage, broadcastView(x.shape, shape), storage, contiguousView(shape), [...shape]);
+  const storage = x.backend.copy(x.storage, broadcastView(x.shape, shape), [...shape]);
   return record(wrap(storage, shape, x), "expand", [x], (dy) => [sumTo(dy, x.shape)]);
 }
 
@@ -88,12 +80,9 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   }
   const shape = x.shape.map((d, i) => (i === a ? end - start : d));
   const inView = contiguousView(x.shape);
-  const storage = x.backend.full(prod(shape), x.dtype, 0);
-  x.backend.copyInto(
+  const storage = x.backend.copy(
     x.storage,
     { offset: start * inView.strides[a], strides: inView.strides },
-    storage,
-    contiguousView(shape),
     shape,
   );
   return record(wrap(storage, shape, x), "slice", [x], (dy) => {
