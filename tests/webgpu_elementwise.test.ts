@@ -203,9 +203,11 @@ await gpuTest("webgpu: where with i32 and f32 conditions and broadcast views", a
 });
 
 // Row kernels (reduce with inner = 1, argmax) run one invocation per row from 256 rows on, a workgroup per row
-// below: both are tested.
+// below: both are tested. Middle axes with inner a multiple of 4 are reduced 4 columns at a time (vec4s).
 await gpuTest("webgpu: reduce sum and max over rows (inner = 1) and middle axes", async (gpu) => {
-  for (const [outer, n, inner] of [[300, 33, 1], [3, 1000, 1], [3, 50, 7], [5, 1, 9]]) {
+  for (
+    const [outer, n, inner] of [[300, 33, 1], [3, 1000, 1], [3, 50, 7], [5, 1, 9], [3, 16, 12], [1, 20, 256]]
+  ) {
     const x = rnd.uniform(outer * n * inner, -2, 2);
     await expectParity(gpu, `reduce ${outer}x${n}x${inner}`, { x }, (b, s) => ({
       sum: b.reduce("sum", s.x, outer, n, inner),

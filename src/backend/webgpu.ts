@@ -494,10 +494,13 @@ export class WebGpuBackend implements Backend {
     const out = this.#alloc(outer * inner, "f32");
     const params = pack("uuu", [outer, n, inner]);
     const bindings: Binding[] = [[1, a], [2, out]];
+    const constants = { IS_MAX: op === "max" };
     if (inner === 1) {
-      this.#dispatchRows("reduce", "reduce_rows", { IS_MAX: op === "max" }, params, bindings, outer);
+      this.#dispatchRows("reduce", "reduce_rows", constants, params, bindings, outer);
+    } else if (inner % 4 === 0) {
+      this.#dispatch1D("reduce", "reduce_serial4", constants, params, bindings, (outer * inner) / 4);
     } else {
-      this.#dispatch1D("reduce", "reduce_serial", { IS_MAX: op === "max" }, params, bindings, outer * inner);
+      this.#dispatch1D("reduce", "reduce_serial", constants, params, bindings, outer * inner);
     }
     return out;
   }
