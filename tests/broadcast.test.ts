@@ -184,6 +184,39 @@ Deno.test("the gradient of a broadcast add sums over the broadcast dimensions (s
 
 const shapeArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 });
 
+Deno.test("sum over any set of axes (adjacent ones are reduced in one pass) equals an explicit loop", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      shapeArb.chain((shape) =>
+        fc.tuple(fc.constant(shape), fc.subarray([...shape.keys()], { minLength: 1 }))
+      ),
+      fc.integer(),
+      async ([shape, axes], seed) => {
+        const data = values(shape, seed).map(Math.fround);
+        const got = await ops.sum(Tensor.from(data, shape), axes, true).data();
+        // Each element adds into the output element at its index with the summed axes set to 0.
+        const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const want = new Array<number>(size(outShape)).fill(0);
+        data.forEach((v, flat) => {
+          let rest = flat;
+          let out = 0;
+          let stride = 1;
+          for (let d = shape.length - 1; d >= 0; d--) {
+            const i = rest % shape[d];
+            rest = Math.floor(rest / shape[d]);
+            if (!axes.includes(d)) out += i * stride;
+            stride *= outShape[d];
+          }
+          want[out] += v;
+        });
+        got.forEach((g, i) =>
+          assert.ok(Math.abs(g - want[i]) <= 1e-5, `axes [${axes}] of [${shape}]: ${g} ≠ ${want[i]}`)
+        );
+      },
+    ),
+  );
+});
+
 Deno.test("permute moves dimensions, and permuting by the inverse restores the tensor", async () => {
   await fc.assert(
     fc.asyncProperty(

@@ -2,7 +2,8 @@
  * Reductions: sum, mean and max along axes, argmax along the last axis.
  *
  * The backend reduces one axis of an array viewed as `[outer, n, inner]`; several axes are reduced one after
- * another, from the last. Backward: a sum's gradient is the output gradient broadcast back over the summed axes;
+ * another, from the last, and adjacent axes together as one axis of their combined length (so a sum over every
+ * axis is one pass). Backward: a sum's gradient is the output gradient broadcast back over the summed axes;
  * a max's goes to the positions that held the maximum (split evenly between ties).
  *
  * @module
@@ -19,11 +20,23 @@ function keptShape(shape: readonly number[], axes: number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
+/** The axes to reduce, without repeats, highest first (so earlier reductions keep later indices valid). */
 function normAxes(op: string, x: Tensor, axes?: number | readonly number[]): number[] {
-  if (axes === undefined) return [...x.shape.keys()];
+  if (axes === undefined) return [...x.shape.keys()].reverse();
   const list = typeof axes === "number" ? [axes] : [...axes];
   const norm = list.map((a) => normAxis(op, a, x.shape.length));
-  return [...new Set(norm)].sort((a, b) => b - a); // highest first, so earlier reductions keep later indices valid
+  return [...new Set(norm)].sort((a, b) => b - a);
+}
+
+/** Axes sorted highest first, grouped into runs of adjacent axes `[first, last]`, highest run first. */
+function adjacentRuns(axes: number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const a of axes) {
+    const run = runs.at(-1);
+    if (run && run[0] === a + 1) run[0] = a;
+    else runs.push([a, a]);
+  }
+  return runs;
 }
 
 /** Sum over `axes` (all by default). `keepDims` keeps each reduced axis as size 1. */
@@ -33,12 +46,13 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepDims = fal
   let shape = [...x.shape];
   let storage = x.storage;
   let owned = false;
-  for (const a of ax) {
-    const next = x.backend.reduce("sum", storage, prod(shape, 0, a), shape[a], prod(shape, a + 1));
+  for (const [first, last] of adjacentRuns(ax)) {
+    const n = prod(shape, first, last + 1);
+    const next = x.backend.reduce("sum", storage, prod(shape, 0, first), n, prod(shape, last + 1));
     if (owned) x.backend.release(storage);
     storage = next;
     owned = true;
-    shape = shape.map((d, i) => (i === a ? 1 : d));
+    shape = shape.map((d, i) => (i >= first && i <= last ? 1 : d));
   }
   if (!owned) storage = x.backend.reduce("sum", storage, 1, 1, x.size); // no axes: a copy
   const kept = keptShape(x.shape, ax);
