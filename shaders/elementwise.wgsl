@@ -108,6 +108,42 @@ fn unary_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   }
 }
 
+// ---- swiglu: out = silu(gate) · up, and its backward ------------------------------------------------------------
+// SwiGLU's gate in one pass: forward reads gate and up once; backward reads gate, up and dy once and writes both
+// gradients (dgate = dy · up · silu'(gate), dup = dy · silu(gate)). All operands are contiguous, [count / 4].
+struct SwigluParams {
+  count: u32,
+}
+@group(0) @binding(0) var<uniform> swiglu_p: SwigluParams;
+@group(0) @binding(1) var<storage, read> swiglu_gate: array<v4>;
+@group(0) @binding(2) var<storage, read> swiglu_up: array<v4>;
+@group(0) @binding(3) var<storage, read> swiglu_dy: array<v4>;
+@group(0) @binding(4) var<storage, read_write> swiglu_out: array<v4>;  // forward: out; backward: dgate
+@group(0) @binding(5) var<storage, read_write> swiglu_dup: array<v4>;
+
+@compute @workgroup_size(WG)
+fn swiglu_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  let e = first_element(wid, nwg, lid);
+  if (e < swiglu_p.count) {
+    let g = swiglu_gate[e / 4u];
+    swiglu_out[e / 4u] = g * sigmoid(g) * swiglu_up[e / 4u];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn swiglu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+  let e = first_element(wid, nwg, lid);
+  if (e < swiglu_p.count) {
+    let g = swiglu_gate[e / 4u];
+    let dy = swiglu_dy[e / 4u];
+    let s = sigmoid(g);
+    swiglu_out[e / 4u] = dy * swiglu_up[e / 4u] * s * (1.0 + g * (1.0 - s));  // silu'(g) = s (1 + g (1 − s))
+    swiglu_dup[e / 4u] = dy * g * s;
+  }
+}
+
 // ---- binary: out[idx] = f(a[aView(idx)], b[bView(idx)]) -----------------------------------------------------------
 // Operand 0 of the Strided block is a's view, operand 1 b's view; the output is contiguous (element i = idx).
 // Inputs may be f32 or i32 (read as raw bits and converted); the output is always f32.

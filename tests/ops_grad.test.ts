@@ -1,5 +1,6 @@
 /** Every differentiable op's backward against central finite differences in float64. */
 
+import assert from "node:assert/strict";
 import * as ops from "../src/ops/mod.ts";
 import { Tensor } from "../src/tensor.ts";
 import { f64, gradcheck } from "./gradcheck.ts";
@@ -110,6 +111,21 @@ Deno.test("rmsNorm, rope, embedding, crossEntropy", async () => {
       constant: true,
     }],
   );
+});
+
+Deno.test("swiglu: the fused gate equals mul(silu(gate), up), values and gradients", async () => {
+  await gradcheck("swiglu", (g, u) => ops.swiglu(g, u), [{ shape: [3, 5] }, { shape: [3, 5] }]);
+  // Both paths on the same leaves' values, with a gradient seed that differs per element (the product with up).
+  const run = async (f: (g: Tensor, u: Tensor) => Tensor) => {
+    const g = Tensor.from([-6, -1.5, -0.2, 0, 0.3, 1, 2.5, 8], [8], { backend: f64, requiresGrad: true });
+    const u = Tensor.from([0.5, -2, 3, 1, -1, 0.25, 4, -0.75], [8], { backend: f64, requiresGrad: true });
+    const y = f(g, u);
+    ops.sum(ops.mul(y, u)).backward();
+    return [...await y.data(), ...await g.grad!.data(), ...await u.grad!.data()];
+  };
+  const fused = await run(ops.swiglu);
+  const composed = await run((g, u) => ops.mul(ops.silu(g), u));
+  fused.forEach((v, i) => assert.ok(Math.abs(v - composed[i]) < 1e-12, `entry ${i}: ${v} ≠ ${composed[i]}`));
 });
 
 Deno.test("attention: fused and composed, bidirectional, causal and padded", async () => {

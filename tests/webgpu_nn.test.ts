@@ -1,6 +1,7 @@
-// WebGPU vs CPU parity for the network primitives, forward and backward: softmax and log-softmax, RMSNorm, RoPE,
-// embedding gather and scatter-add, cross-entropy, AdamW. Row kernels are tested both with many short rows (one
-// invocation per row) and with few long rows (a workgroup shares a row and reduces through workgroup memory).
+// WebGPU vs CPU parity for the network primitives, forward and backward: softmax and log-softmax, RMSNorm,
+// SwiGLU, RoPE, embedding gather and scatter-add, cross-entropy, AdamW. Row kernels are tested both with many short
+// rows (one invocation per row) and with few long rows (a workgroup shares a row and reduces through workgroup
+// memory).
 
 import { expectParity, gpuTest, RandomInputs } from "./parity_helper.ts";
 
@@ -48,6 +49,16 @@ await gpuTest("webgpu: RMSNorm forward (y, rstd) and backward (dx, dw)", async (
       const { dx, dw } = b.rmsnormBackward(s.x, s.w, rstd, s.dy, rows, n);
       return { y, rstd, dx, dw };
     }, COLUMN_SUMS);
+  }
+});
+
+await gpuTest("webgpu: SwiGLU's gate silu(gate) · up, forward and backward", async (gpu) => {
+  for (const n of [1001, 4096]) { // a length that ends inside a vec4, and one that does not
+    const inputs = { gate: rnd.uniform(n, -8, 8), up: rnd.uniform(n, -2, 2), dy: rnd.uniform(n) };
+    await expectParity(gpu, `swiglu ${n}`, inputs, (b, s) => ({
+      out: b.swiglu(s.gate, s.up, n),
+      ...b.swigluBackward(s.gate, s.up, s.dy, n),
+    }), ROWS);
   }
 });
 

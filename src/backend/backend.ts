@@ -200,6 +200,12 @@ export interface Backend {
   /** Batched matrix product; output `[batch, m, n]`. */
   matmul(a: Storage, b: Storage, p: MatmulParams): Storage;
 
+  // ---- gated feed-forward -----------------------------------------------------------------------------------
+  /** SwiGLU's gate: `out = silu(gate) · up = gate · sigmoid(gate) · up`, elementwise over `length` elements. */
+  swiglu(gate: Storage, up: Storage, length: number): Storage;
+  /** Backward of {@link swiglu}: `dgate = dy · up · silu'(gate)`, `dup = dy · silu(gate)`. */
+  swigluBackward(gate: Storage, up: Storage, dy: Storage, length: number): { dgate: Storage; dup: Storage };
+
   // ---- normalisation and softmax ----------------------------------------------------------------------------
   /** Softmax (or log-softmax) of each row of x `[rows, n]`. */
   softmax(x: Storage, rows: number, n: number, log: boolean): Storage;

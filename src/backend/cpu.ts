@@ -269,6 +269,31 @@ export class CpuBackend implements Backend {
 
   // ---- normalisation and softmax ----------------------------------------------------------------------------
 
+  // ---- gated feed-forward -----------------------------------------------------------------------------------
+
+  swiglu(gate: Storage, up: Storage, length: number): Storage {
+    const G = this.#f32(gate);
+    const U = this.#f32(up);
+    const out = this.#floats(length);
+    for (let i = 0; i < length; i++) out[i] = unaryForward("silu", G[i], 0) * U[i];
+    return new CpuStorage(out, "f32");
+  }
+
+  swigluBackward(gate: Storage, up: Storage, dy: Storage, length: number): { dgate: Storage; dup: Storage } {
+    const G = this.#f32(gate);
+    const U = this.#f32(up);
+    const D = this.#f32(dy);
+    const dgate = this.#floats(length);
+    const dup = this.#floats(length);
+    for (let i = 0; i < length; i++) {
+      dgate[i] = D[i] * U[i] * unaryDerivative("silu", G[i], 0); // through silu to the gate
+      dup[i] = D[i] * unaryForward("silu", G[i], 0); // the gate's value multiplies up
+    }
+    return { dgate: new CpuStorage(dgate, "f32"), dup: new CpuStorage(dup, "f32") };
+  }
+
+  // ---- normalisation and softmax ----------------------------------------------------------------------------
+
   softmax(x: Storage, rows: number, n: number, log: boolean): Storage {
     const a = this.#f32(x);
     const out = this.#floats(rows * n);

@@ -600,6 +600,30 @@ export class WebGpuBackend implements Backend {
 
   // ---- normalisation and softmax ----------------------------------------------------------------------------
 
+  // ---- gated feed-forward -----------------------------------------------------------------------------------
+
+  swiglu(gate: Storage, up: Storage, length: number): Storage {
+    const G = this.#f32(gate, "swiglu");
+    const U = this.#f32(up, "swiglu");
+    const out = this.#alloc(length, "f32");
+    const bindings: Binding[] = [[1, G], [2, U], [4, out]];
+    this.#dispatch1D("elementwise", "swiglu_forward", {}, pack("u", [length]), bindings, vec4s(length));
+    return out;
+  }
+
+  swigluBackward(gate: Storage, up: Storage, dy: Storage, length: number): { dgate: Storage; dup: Storage } {
+    const G = this.#f32(gate, "swigluBackward");
+    const U = this.#f32(up, "swigluBackward");
+    const D = this.#f32(dy, "swigluBackward");
+    const dgate = this.#alloc(length, "f32");
+    const dup = this.#alloc(length, "f32");
+    const bindings: Binding[] = [[1, G], [2, U], [3, D], [4, dgate], [5, dup]];
+    this.#dispatch1D("elementwise", "swiglu_backward", {}, pack("u", [length]), bindings, vec4s(length));
+    return { dgate, dup };
+  }
+
+  // ---- normalisation and softmax ----------------------------------------------------------------------------
+
   softmax(x: Storage, rows: number, n: number, log: boolean): Storage {
     const a = this.#f32(x, "softmax");
     const out = this.#alloc(rows * n, "f32");

@@ -12,7 +12,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { add, mul, silu } from "../ops/mod.ts";
+import { add, swiglu } from "../ops/mod.ts";
 import type { Init, Module } from "./module.ts";
 import { Linear, RMSNorm } from "./layers.ts";
 import { MultiHeadAttention } from "./attention.ts";
@@ -28,7 +28,7 @@ export class SwiGLU {
     this.ffOut = new Linear(hidden, dModel, init, outStd);
   }
   forward(h: Tensor): Tensor {
-    return this.ffOut.forward(mul(silu(this.ffProj.forward(h)), this.upProj.forward(h)));
+    return this.ffOut.forward(swiglu(this.ffProj.forward(h), this.upProj.forward(h)));
   }
 }
 
