@@ -6,16 +6,17 @@
  *    The baseline: a unigram model of characters (frequencies counted on the training text), scored as
  *    cross-entropy on the held-out characters.
  * 2. **Pre-training** a small mask predictor with the LLaDA objective (Eq. 3): a random masking ratio per row,
- *    cross-entropy on the masked characters weighted by 1/t, AdamW with a warmup-stable-decay schedule. A few
- *    timed steps first measure this machine's speed, so that training fits its time budget (6 minutes by
- *    default). A progress bar shows the loss, tokens/s and ETA; `runs/demo/` receives `metrics.jsonl` and the
- *    checkpoint.
+ *    cross-entropy on the masked characters weighted by 1/t, AdamW with a warmup-stable-decay schedule. Training
+ *    gets what is left of the demo's 9 minutes: a few timed steps make the first plan, and the trainer re-plans
+ *    the number of steps from its measured speed until the decay begins (so a busy machine shortens the run
+ *    instead of overrunning). A progress bar shows the loss, tokens/s and ETA; `runs/demo/` receives
+ *    `metrics.jsonl` and the checkpoint.
  * 3. **Evaluation.** The upper bound on the held-out negative log-likelihood (Eq. 4) in bits/char, with
  *    fixed-seed stratified masks (Eq. 6), against the unigram baseline. Target: at most 0.75 × the baseline.
  * 4. **Generation** as a denoising trace: a prompt followed by masked positions (▒), revealed a few at a time
  *    by the reverse process.
  *
- * Options: `--steps N` (a fixed number of steps instead of the time budget), `--seconds S` (the budget),
+ * Options: `--steps N` (a fixed number of steps instead of the time budget), `--seconds S` (the training budget),
  * `--run-dir DIR`, `--resume` (continue an interrupted demo), `--backend cpu|webgpu|auto`. Ctrl-C during
  * training saves a checkpoint; `deno task demo --resume` continues it.
  *
@@ -33,6 +34,7 @@ import {
   checkpointDir,
   interruptOnSigint,
   readRunState,
+  type TimeBudget,
   train,
   type TrainSettings,
   trainSettings,
@@ -43,7 +45,7 @@ import { createModel } from "./model/llada.ts";
 import { AdamW } from "./optim/adamw.ts";
 import { Rng } from "./rng.ts";
 import { generate } from "./llada/reverse_sampling.ts";
-import type { LLaDAConfig } from "./io/config.ts";
+import { type LLaDAConfig, paddedEmbeddingSize } from "./io/config.ts";
 
 /** The demo's recipe, measured on the project's 2-core machine (see the README for the figures). */
 export const DEMO = {
@@ -54,15 +56,18 @@ export const DEMO = {
   seqLength: 32,
   /** The network: ≈ 0.12 M parameters; eight heads of 8 dimensions (faster on WebGPU than two of 32, and better). */
   model: { d_model: 64, n_layers: 2, n_heads: 8, mlp_hidden_size: 192, rope_theta: 10000 },
-  /** Seconds of training: the number of steps is set from the measured speed of this machine. */
-  trainSeconds: 360,
-  /** Bounds on that number of steps. */
+  /** The whole demo's time budget, in seconds: training gets what the data and the evaluation leave of it. */
+  totalSeconds: 540,
+  /** Seconds kept for what follows training (generation, the summary) out of the total. */
+  afterTrainingSeconds: 10,
+  /** The fewest steps of a first plan, however slow the machine (the trainer may still cut it). */
   minSteps: 100,
-  maxSteps: 3000,
   batchSize: 64,
   lr: 3e-3,
   /** The final linear decay of the warmup-stable-decay schedule, as a fraction of the steps. */
   decayFraction: 0.2,
+  /** The learning rate at the end of the decay, as a fraction of the peak. */
+  finalLrFraction: 0.1,
   seed: 0,
   /** Held-out sequences (of `seqLength` characters) and mask samples per sequence. */
   evalSeqs: 96,
@@ -92,9 +97,8 @@ export const DEMO_SPEC: CommandSpec = {
     steps: { type: "int", min: 1, help: "training steps (default: as many as fit in --seconds)" },
     seconds: {
       type: "int",
-      default: DEMO.trainSeconds,
       min: 10,
-      help: "training time budget, used when --steps is not given",
+      help: `training time budget (default: what is left of ${DEMO.totalSeconds} s for the whole demo)`,
     },
     "run-dir": { type: "string", default: "runs/demo", placeholder: "DIR", help: "where the run is kept" },
     resume: { type: "boolean", help: "continue an interrupted demo run" },
@@ -203,6 +207,7 @@ export async function demo(argv: string[]): Promise<number> {
   const config = {
     ...DEMO.model,
     vocab_size: tokenizer.vocabSize,
+    embedding_size: paddedEmbeddingSize(tokenizer.vocabSize),
     max_sequence_length: DEMO.seqLength,
     mask_token_id: tokenizer.maskId,
     eos_token_id: tokenizer.eosId,
@@ -213,37 +218,46 @@ export async function demo(argv: string[]): Promise<number> {
     `mask predictor: d_model ${DEMO.model.d_model}, ${DEMO.model.n_layers} layers, ${DEMO.model.n_heads} heads, ` +
       `MLP ${DEMO.model.mlp_hidden_size}, ${formatCount(model.parameterCount)} parameters`,
   );
-  let steps: number;
+  let settings: TrainSettings;
+  let timeBudget: TimeBudget | undefined;
   if (saved) {
-    steps = saved.settings.steps;
-  } else if (args.has("steps")) {
-    steps = args.number("steps")!;
+    settings = saved.settings; // a resumed demo finishes the plan it had
   } else {
-    const perStep = await measureStepSeconds(config, backend, prepared.train, DEMO.batchSize);
-    const budget = args.number("seconds")!;
-    // A multiple of the number of evaluations, so the last scheduled evaluation is the final step.
-    const fit = Math.max(DEMO.minSteps, Math.min(DEMO.maxSteps, Math.floor(budget / perStep)));
-    steps = fit - (fit % DEMO.evaluations);
-    console.log(
-      `this machine: ${(perStep * 1000).toFixed(0)} ms per step ` +
-        `(${
-          Math.round((DEMO.batchSize * DEMO.seqLength) / perStep)
-        } tokens/s), so ${steps} steps fit in ${budget} s`,
-    );
+    let steps: number;
+    if (args.has("steps")) {
+      steps = args.number("steps")!;
+    } else {
+      const perStep = await measureStepSeconds(config, backend, prepared.train, DEMO.batchSize);
+      const sofar = (performance.now() - began) / 1000;
+      const budget = args.number("seconds") ??
+        Math.max(10, Math.floor(DEMO.totalSeconds - DEMO.afterTrainingSeconds - sofar));
+      steps = Math.max(DEMO.minSteps, Math.floor(budget / perStep));
+      timeBudget = { seconds: budget, decayFraction: DEMO.decayFraction };
+      console.log(
+        `this machine: ${(perStep * 1000).toFixed(0)} ms per step ` +
+          `(${
+            Math.round((DEMO.batchSize * DEMO.seqLength) / perStep)
+          } tokens/s), so about ${steps} steps fit ` +
+          `in the ${budget} s left for training (re-planned from the measured speed until the decay begins)`,
+      );
+    }
+    settings = trainSettings({
+      steps,
+      batchSize: DEMO.batchSize,
+      lr: DEMO.lr,
+      decaySteps: Math.round(steps * DEMO.decayFraction),
+      finalLr: DEMO.lr * DEMO.finalLrFraction,
+      seed: DEMO.seed,
+      randomLength: false,
+      timeSampling: "stratified",
+      evalEvery: Math.max(1, Math.floor(steps / DEMO.evaluations)),
+      checkpointEvery: Math.max(1, Math.floor(steps / DEMO.evaluations)),
+      evalSamples: DEMO.evalSamples,
+    });
   }
-  const settings: TrainSettings = trainSettings({
-    steps,
-    batchSize: DEMO.batchSize,
-    lr: DEMO.lr,
-    decaySteps: Math.round(steps * DEMO.decayFraction),
-    seed: DEMO.seed,
-    evalEvery: Math.max(1, Math.floor(steps / DEMO.evaluations)),
-    checkpointEvery: Math.max(1, Math.floor(steps / DEMO.evaluations)),
-    evalSamples: DEMO.evalSamples,
-  });
   console.log(
-    `${steps} steps × ${DEMO.batchSize} rows × ${DEMO.seqLength} characters, AdamW peak lr ${DEMO.lr} ` +
-      `(warmup ${settings.warmupSteps}, decay ${settings.decaySteps}); run directory ${runDir}`,
+    `${settings.steps} steps × ${DEMO.batchSize} rows × ${DEMO.seqLength} characters, AdamW peak lr ` +
+      `${settings.lr} (warmup ${settings.warmupSteps}, decay ${settings.decaySteps}); run directory ${runDir}`,
   );
   if (!resume) {
     // A fresh demo replaces the previous demo's run (its own directory, nothing else).
@@ -263,6 +277,7 @@ export async function demo(argv: string[]): Promise<number> {
       extraState: { cli: { corpus, evalSeqs: DEMO.evalSeqs } },
       progress: createProgress({ logEvery: 10 }),
       signal: sigint.signal,
+      timeBudget,
     });
   } finally {
     sigint.dispose();

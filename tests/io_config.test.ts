@@ -10,6 +10,7 @@ import {
   type LLaDAConfig,
   lladaTensorShapes,
   OFFICIAL_DEFAULTS,
+  paddedEmbeddingSize,
   validateConfig,
 } from "../src/io/mod.ts";
 
@@ -307,4 +308,11 @@ Deno.test("configFromJSON judges a file as PyTorch would build it: absent fields
 Deno.test("configToJSON refuses an invalid config instead of writing it", () => {
   const bad = { ...validateConfig(TINY), n_heads: 3 } satisfies LLaDAConfig;
   assert.throws(() => configToJSON(bad), ConfigError);
+});
+
+Deno.test("paddedEmbeddingSize rounds a vocabulary up to a multiple of 16 (or the multiple given)", () => {
+  assert.equal(paddedEmbeddingSize(90), 96);
+  assert.equal(paddedEmbeddingSize(96), 96);
+  assert.equal(paddedEmbeddingSize(1), 16);
+  assert.equal(paddedEmbeddingSize(126_400, 128), 126_464); // the official LLaDA vocabulary
 });

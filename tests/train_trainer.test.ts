@@ -211,3 +211,53 @@ Deno.test("the autoregressive twin trains and is scored by its exact NLL; the ob
   await assert.rejects(run(await tinyModel(), `${root}/x`, { settings: ar }), /needs a causal/);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("a time budget re-plans the steps: a long plan is cut short, a short one grows, and both end decayed", async () => {
+  const root = await Deno.makeTempDir();
+  const plan = (steps: number) =>
+    trainSettings({
+      ...base,
+      steps,
+      logEvery: 5,
+      evalEvery: 0,
+      checkpointEvery: 0,
+      warmupSteps: 2,
+      decaySteps: 1,
+    });
+  const lrs = (runDir: string) => metrics(runDir).then((lines) => lines.map((l) => l.lr));
+  const saved = async (runDir: string) =>
+    JSON.parse(await Deno.readTextFile(`${checkpointDir(runDir)}/trainer_state.json`)).settings;
+
+  // First measure this machine: the budget is twice the time of 30 steps (the first probe warms up the JIT).
+  await run(await tinyModel(), `${root}/warm`, { settings: plan(30), evalSet: undefined });
+  const probe = await run(await tinyModel(), `${root}/probe`, { settings: plan(30), evalSet: undefined });
+  const timeBudget = { seconds: 2 * probe.seconds, decayFraction: 0.25 };
+
+  // A plan of 10,000 steps is cut to what the budget holds (far fewer), decaying over its last quarter.
+  const long = await run(await tinyModel(), `${root}/long`, {
+    settings: plan(10_000),
+    evalSet: undefined,
+    timeBudget,
+  });
+  assert.equal(long.status, "completed");
+  assert.ok(long.step < 5000, `a 10,000-step plan should be cut to the budget, ran ${long.step}`);
+  const longSettings = await saved(`${root}/long`);
+  assert.equal(longSettings.steps, long.step, "the saved plan is the re-planned one");
+  assert.ok(
+    Math.abs(longSettings.decaySteps - 0.25 * long.step) <= 2,
+    `decay ${longSettings.decaySteps} of ${long.step} steps`,
+  );
+  const longLrs = await lrs(`${root}/long`);
+  assert.ok(longLrs.at(-1)! < base.lr / 2, `the run ends in its decay (last lr ${longLrs.at(-1)})`);
+
+  // A plan of 12 steps grows to fill the budget.
+  const short = await run(await tinyModel(), `${root}/short`, {
+    settings: plan(12),
+    evalSet: undefined,
+    timeBudget,
+  });
+  assert.equal(short.status, "completed");
+  assert.ok(short.step > 12, `a 12-step plan should grow to fill the budget, ran ${short.step}`);
+  assert.equal((await saved(`${root}/short`)).steps, short.step);
+  assert.ok((await lrs(`${root}/short`)).at(-1)! < base.lr / 2);
+});

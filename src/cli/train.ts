@@ -25,6 +25,7 @@ import { createProgress } from "../train/progress.ts";
 import { createModel, type LLaDAModel } from "../model/llada.ts";
 import { loadModel, saveModel } from "../io/model_files.ts";
 import { type Tokenizer, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
+import { paddedEmbeddingSize } from "../io/config.ts";
 
 /** The `train` command's options. */
 export const TRAIN_SPEC: CommandSpec = {
@@ -256,6 +257,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       n_heads: args.number("heads") ?? preset.n_heads,
       mlp_hidden_size: args.number("mlp") ?? preset.mlp_hidden_size,
       vocab_size: tokenizer.vocabSize,
+      embedding_size: paddedEmbeddingSize(tokenizer.vocabSize),
       max_sequence_length: record.corpus.seqLength,
       mask_token_id: tokenizer.maskId,
       eos_token_id: tokenizer.eosId,

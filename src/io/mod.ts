@@ -32,6 +32,7 @@ export {
   type LLaDAConfig,
   lladaTensorShapes,
   OFFICIAL_DEFAULTS,
+  paddedEmbeddingSize,
   validateConfig,
 } from "./config.ts";
 export { type FileContent, writeDirAtomic, writeFileAtomic } from "./atomic.ts";

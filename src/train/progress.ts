@@ -29,6 +29,8 @@ export interface ProgressUpdate {
 export interface ProgressReporter {
   /** Called once before the first step; `startStep > 0` when resuming. */
   start(totalSteps: number, startStep: number): void;
+  /** Called when a run fitted to a time budget re-plans its number of steps. */
+  retarget?(totalSteps: number): void;
   /** Called after every step. */
   update(u: ProgressUpdate): void;
   /** A message (evaluation result, checkpoint) printed on its own line. */
@@ -90,6 +92,9 @@ export function createProgress(options: ProgressOptions = {}): ProgressReporter 
       total = totalSteps;
       last = performance.now();
       if (startStep > 0) this.message(`resuming at step ${startStep}/${totalSteps}`);
+    },
+    retarget(totalSteps) {
+      total = totalSteps;
     },
     update(u) {
       const now = performance.now();

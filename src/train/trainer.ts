@@ -208,6 +208,25 @@ export interface TrainOptions {
   schedule?: Schedule;
   /** Called after every step with its loss. */
   onStep?: (info: StepInfo) => void;
+  /** Fit the run to a wall-clock budget instead of a fixed number of steps: see {@link TimeBudget}. */
+  timeBudget?: TimeBudget;
+}
+
+/**
+ * A wall-clock budget for a run (the demo's ten minutes). The settings' `steps` is the first plan; then, at every
+ * metrics line while the learning rate is still warming up or stable, the run re-plans its total from the time
+ * its steps have taken so far (evaluations and checkpoints included): `steps = step + remaining time / time per
+ * step`, and `decaySteps` = `decayFraction` of that. The warmup-stable-decay schedule is what makes this sound:
+ * the stable phase has no set length, so moving the start of the decay changes nothing already trained. Once the
+ * decay has begun the plan is fixed. A machine slower than expected (another job starting) then shortens the
+ * run instead of overrunning the budget, and a faster one lengthens it. The re-planned `steps` and `decaySteps`
+ * are saved with each checkpoint, so a resumed run finishes the plan it had.
+ */
+export interface TimeBudget {
+  /** Seconds of training (from the start of the run, across resumed sessions). */
+  seconds: number;
+  /** The decay's share of the re-planned steps (the warmup-stable-decay `decaySteps / steps`). */
+  decayFraction: number;
 }
 
 /** How a run ended. */
@@ -290,7 +309,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const root = new Rng(s.seed);
   const iterator = new BatchIterator(data, { batchSize: s.batchSize, seed: root.fork(1) });
   const maskRng = root.fork(2);
-  const schedule = options.schedule ?? scheduleOf(s);
+  let schedule = options.schedule ?? scheduleOf(s);
   let loop: LoopState = {
     settings: s,
     maskRng: maskRng.getState(),
@@ -385,6 +404,27 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return bpc;
   };
 
+  // A time budget re-plans the total from this session's measured seconds per step (see TimeBudget).
+  const sessionStart = { step, at: performance.now() };
+  const replan = () => {
+    const budget = options.timeBudget;
+    if (!budget || step >= s.steps - s.decaySteps) return; // no budget, or the decay has begun
+    const done = step - sessionStart.step;
+    if (done < 10) return;
+    const perStep = (performance.now() - sessionStart.at) / 1000 / done;
+    const spent = loop.elapsed + (performance.now() - sessionMark) / 1000;
+    const planned = step + Math.max(0, Math.floor((budget.seconds - spent) / perStep));
+    const decay = Math.max(1, Math.round(planned * budget.decayFraction));
+    // The decay starts now at the latest (an overrun of at most the few steps since the last plan).
+    const total = Math.max(planned, step + decay);
+    if (total === s.steps && decay === s.decaySteps) return;
+    s.steps = total;
+    s.decaySteps = decay;
+    s.warmupSteps = Math.min(s.warmupSteps, total - decay); // a plan cut very short also cuts the warmup
+    if (!options.schedule) schedule = scheduleOf(s);
+    progress.retarget?.(total);
+  };
+
   progress.start(s.steps, step);
   let status: TrainResult["status"] = "completed";
   let message = "";
@@ -468,6 +508,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         entry.elapsed_s = round(loop.elapsed + (performance.now() - sessionMark) / 1000, 2);
         await Deno.writeTextFile(metricsPath, JSON.stringify(entry) + "\n", { append: true });
         loop.window = { lossSum: 0, steps: 0, tokens: 0, seconds: 0 };
+        replan();
       }
 
       // ── Checkpoints: at intervals, at the end, and when interrupted. ──
