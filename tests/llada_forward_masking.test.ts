@@ -9,6 +9,7 @@ import {
   padSftBatch,
   truncateBatch,
 } from "../src/llada/forward_masking.ts";
+import { pretrainingLossWeights } from "../src/llada/loss_bound.ts";
 import { Rng } from "../src/rng.ts";
 
 const MASK = 99;
@@ -215,4 +216,69 @@ Deno.test("stratified times put exactly one row in each slice [k/B, (k+1)/B) of 
     meanT += times.reduce((a, t) => a + t, 0) / B / runs;
   }
   assert.ok(Math.abs(meanT - 0.5) < 0.01, `mean t ${meanT}`);
+});
+
+Deno.test("exact mask counts (Eq. 6): l ~ U{1…L} tokens per row, p = l/L, every position equally likely", () => {
+  const B = 8;
+  const L = 6;
+  const tokens = new Int32Array(B * L).fill(3);
+  const counts = new Array(L + 1).fill(0); // how often each l occurs
+  const perPosition = new Array(L).fill(0); // how often each position is masked
+  const runs = 3000;
+  for (let seed = 0; seed < runs; seed++) {
+    const timeSampling = seed % 2 ? "stratified" : "iid";
+    const c = corruptForPretraining(tokens, B, L, { maskId: 0, seed, maskCount: "exact", timeSampling });
+    for (let b = 0; b < B; b++) {
+      const row = c.masked.subarray(b * L, (b + 1) * L);
+      const l = row.reduce((a, m) => a + m, 0);
+      assert.ok(l >= 1 && l <= L, `a row masks 1…L tokens, got ${l}`);
+      assert.equal(c.p[b], Math.fround(l / L), "p is the masked fraction");
+      for (let i = 0; i < L; i++) {
+        assert.equal(c.noisy[b * L + i], row[i] ? 0 : 3, "masked tokens, and only they, become the mask id");
+        perPosition[i] += row[i];
+      }
+      counts[l]++;
+    }
+  }
+  const rows = runs * B;
+  for (let l = 1; l <= L; l++) {
+    assert.ok(
+      Math.abs(counts[l] / rows - 1 / L) < 0.01,
+      `P(l = ${l}) = ${counts[l] / rows}, expected ${1 / L}`,
+    );
+  }
+  // E[l] = (L + 1)/2, spread evenly over the L positions.
+  for (let i = 0; i < L; i++) {
+    const rate = perPosition[i] / rows;
+    assert.ok(Math.abs(rate - (L + 1) / (2 * L)) < 0.01, `position ${i} masked at rate ${rate}`);
+  }
+});
+
+Deno.test("exact and independent mask counts: the same expected loss Σ_i c_i / (B·L); exact, less variance", () => {
+  // Fixed per-position losses c_i: E[Σ weight · c] must be Σ c / (B·L) under both maskings (unbiased, Eq. 3/6).
+  const B = 4;
+  const L = 5;
+  const tokens = new Int32Array(B * L).fill(3);
+  const c = Array.from({ length: B * L }, (_, i) => 0.5 + ((i * 7) % 11) / 4);
+  const expected = c.reduce((a, x) => a + x, 0) / (B * L);
+  const variance: Record<string, number> = {};
+  for (const maskCount of ["independent", "exact"] as const) {
+    const runs = 20_000;
+    let mean = 0;
+    let meanSq = 0;
+    for (let seed = 0; seed < runs; seed++) {
+      const batch = corruptForPretraining(tokens, B, L, { maskId: 0, seed, maskCount });
+      const w = pretrainingLossWeights(batch);
+      const loss = w.reduce((a, wi, i) => a + wi * c[i], 0);
+      mean += loss / runs;
+      meanSq += (loss * loss) / runs;
+    }
+    variance[maskCount] = meanSq - mean * mean;
+    const stderr = Math.sqrt(variance[maskCount] / runs);
+    assert.ok(
+      Math.abs(mean - expected) < 4 * stderr,
+      `${maskCount}: mean ${mean} vs ${expected} (± ${stderr})`,
+    );
+  }
+  assert.ok(variance.exact < variance.independent / 2, `variances ${JSON.stringify(variance)}`);
 });

@@ -97,6 +97,13 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
       choices: ["iid", "stratified"],
       help: "pre-training times t: i.i.d. per row (official) or stratified over the batch (lower variance)",
     },
+    "mask-count": {
+      type: "string",
+      default: "independent",
+      choices: ["independent", "exact"],
+      help:
+        "pre-training masks: each token with probability t (official, Eq. 3) or exactly l ~ U{1..L} (Eq. 6)",
+    },
     seed: { type: "int", default: 0, help: "seed of the weights, the data order and the masks" },
     "log-every": { type: "int", default: 10, min: 1, help: "a metrics line every N steps" },
     "eval-every": {
@@ -225,6 +232,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       weightDecay: args.number("weight-decay"),
       clip: args.number("clip"),
       timeSampling: args.string("time-sampling") as TrainSettings["timeSampling"],
+      maskCount: args.string("mask-count") as TrainSettings["maskCount"],
       seed: args.number("seed"),
       logEvery: args.number("log-every"),
       evalEvery: args.number("eval-every"),

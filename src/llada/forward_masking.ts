@@ -60,7 +60,7 @@ export interface CorruptedBatch {
   readonly noisy: Int32Array;
   /** Row-major `[B, L]`: 1 where the token was masked (the network must predict it), 0 elsewhere. */
   readonly masked: Uint8Array;
-  /** `[B]`: each row's masking probability `p = (1 − ε)·t + ε`. */
+  /** `[B]`: each row's masking probability `p = (1 − ε)·t + ε` (with exact counts, `l / L`). */
   readonly p: Float32Array;
 }
 
@@ -87,6 +87,16 @@ export interface CorruptionOptions {
    * it large at small batch sizes).
    */
   timeSampling?: "iid" | "stratified";
+  /**
+   * How many tokens a row loses (pre-training only). `"independent"` (default, the official code and Eq. 3): each
+   * token masked independently with probability `p`. `"exact"`: the discrete form of Eq. 6, the paper's
+   * low-variance estimator of the same bound — `l = 1 + ⌊t·L⌋`, uniform on `1 … L`, and exactly `l` positions
+   * masked, chosen uniformly; the row's `p` is then `l / L`, so the same `1/(p·B·L)` loss weights give every
+   * masked token `1/(l·B)`. Either way a position is masked with probability `p` and weighted by `1/(p·B·L)`
+   * when it is, so both losses have the same expectation; the exact count removes the noise of a random number
+   * of masked tokens (a row at `t = 0.05` of 32 tokens masks 1.6 on average, with weight 20 each).
+   */
+  maskCount?: "independent" | "exact";
 }
 
 /**
@@ -128,6 +138,16 @@ export function corruptForPretraining(
     // One time per sequence: t ~ U(0, 1), then p = (1 − ε)t + ε (the official `forward_process`); or, stratified,
     // t_b = (u + b)/B mod 1, one time in each of B equal slices of (0, 1).
     const t = stratified ? (offset + b / batch) % 1 : rng.uniform();
+    if (options.maskCount === "exact") {
+      // Eq. 6: l uniform on 1 … L, then exactly l distinct positions (a partial Fisher–Yates shuffle).
+      const l = Math.min(length, 1 + Math.floor(t * length));
+      p[b] = l / length;
+      for (const offset of rng.choose(length, l)) {
+        noisy[b * length + offset] = options.maskId;
+        masked[b * length + offset] = 1;
+      }
+      continue;
+    }
     const pRow = maskingProbability(t, eps);
     p[b] = pRow;
     // … and each token is masked independently with probability p (Eq. 8: q(x_t^i = M | x_0^i) = t).

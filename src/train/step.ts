@@ -49,6 +49,8 @@ export interface StepOptions {
   randomLength?: boolean;
   /** Pre-training only: draw the rows' times i.i.d. (default, official) or stratified over the batch. */
   timeSampling?: "iid" | "stratified";
+  /** Pre-training only: tokens masked independently (default, official) or exactly `l ~ U{1…L}` per row (Eq. 6). */
+  maskCount?: "independent" | "exact";
 }
 
 /** The step's outputs, still on the device: read them once, then dispose. */
@@ -72,6 +74,7 @@ export function objectiveLoss(
   rng: Rng,
   randomLength = false,
   timeSampling: "iid" | "stratified" = "iid",
+  maskCount: "independent" | "exact" = "independent",
 ): { loss: Tensor; tokens: number } {
   const maskId = model.config.mask_token_id;
   const backend = model.backend;
@@ -107,7 +110,7 @@ export function objectiveLoss(
       tokens = cut.tokens;
       length = cut.length;
     }
-    const c = corruptForPretraining(tokens, batch, length, { maskId, seed: rng, timeSampling });
+    const c = corruptForPretraining(tokens, batch, length, { maskId, seed: rng, timeSampling, maskCount });
     corrupted = c;
     weights = pretrainingLossWeights(c);
   }
@@ -140,6 +143,7 @@ export function trainStep(
       options.rng,
       randomLength,
       options.timeSampling,
+      options.maskCount,
     );
     loss.backward();
     const gradNorm = options.clip ? keep(clipGradNorm(optimizer.params, options.clip)) : null;

@@ -82,6 +82,12 @@ export interface TrainSettings {
    * (`"stratified"`: one uniform offset, rows spread evenly over (0, 1]; still unbiased, lower variance).
    */
   timeSampling: "iid" | "stratified";
+  /**
+   * Pre-training: each token masked independently with the row's probability (`"independent"`, the official
+   * code, Eq. 3) or exactly `l ~ U{1 … L}` tokens per row (`"exact"`, the paper's lower-variance Eq. 6 form of the
+   * same bound; see `forward_masking.ts`).
+   */
+  maskCount: "independent" | "exact";
   /** A metrics line every this many steps. */
   logEvery: number;
   /** Held-out evaluation every this many steps (0: only at the end). */
@@ -119,6 +125,7 @@ export function trainSettings(input: TrainSettingsInput): TrainSettings {
     seed: 0,
     randomLength: (input.objective ?? "pretrain") === "pretrain",
     timeSampling: "iid",
+    maskCount: "independent",
     logEvery: 10,
     evalEvery: Math.max(1, Math.round(steps / 10)),
     checkpointEvery: Math.max(1, Math.round(steps / 5)),
@@ -148,6 +155,9 @@ export function trainSettings(input: TrainSettingsInput): TrainSettings {
   if (!(s.weightDecay >= 0)) throw new Error(`weightDecay must be ≥ 0, got ${s.weightDecay}`);
   if (!(s.beta2 > 0 && s.beta2 < 1)) throw new Error(`beta2 must be in (0, 1), got ${s.beta2}`);
   if (!(s.explodeFactor > 1)) throw new Error(`explodeFactor must be > 1, got ${s.explodeFactor}`);
+  if (!["independent", "exact"].includes(s.maskCount)) {
+    throw new Error(`maskCount must be independent or exact, got ${JSON.stringify(s.maskCount)}`);
+  }
   if (!["iid", "stratified"].includes(s.timeSampling)) {
     throw new Error(`timeSampling must be iid or stratified, got ${JSON.stringify(s.timeSampling)}`);
   }
@@ -447,6 +457,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         rng: maskRng,
         randomLength: s.randomLength,
         timeSampling: s.timeSampling,
+        maskCount: s.maskCount,
       });
       const loss = await result.loss.item();
       result.loss.dispose();
