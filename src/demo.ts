@@ -8,10 +8,9 @@
  * 2. **Pre-training** a small mask predictor on the LLaDA bound, in its low-variance form (Eq. 6): each row
  *    loses exactly l characters to the mask, l uniform on 1 … 32, and the cross-entropy on them is weighted by
  *    L/l (the same expected loss as Eq. 3's independent masks weighted by 1/t, with less noise); AdamW with a
- *    warmup-stable-decay schedule. Training
- *    gets what is left of the demo's 520 s: a few timed steps make the first plan, and the trainer re-plans
- *    the number of steps from its measured speed until the decay begins (so a busy machine shortens the run
- *    instead of overrunning). A progress bar shows the loss, tokens/s and ETA; `runs/demo/` receives
+ *    warmup-stable-decay schedule. Training gets what is left of the demo's 520 s: a few timed steps make the
+ *    first plan, and the trainer re-plans the number of steps from its measured speed until the decay begins
+ *    (so a busy machine shortens the run instead of overrunning). A progress bar shows the loss, tokens/s and ETA; `runs/demo/` receives
  *    `metrics.jsonl` and the checkpoint.
  * 3. **Evaluation.** The upper bound on the held-out negative log-likelihood (Eq. 4) in bits/char, with
  *    fixed-seed stratified masks (Eq. 6), against the unigram baseline. Target: at most 0.75 × the baseline.
@@ -34,10 +33,9 @@ import { formatCount, prepareCorpus } from "./train/corpus.ts";
 import { heldOutBitsPerChar, makeEvalSet, unigramBaseline } from "./train/eval.ts";
 import {
   checkpointDir,
-  interruptOnSigint,
   readRunState,
   type TimeBudget,
-  train,
+  trainInterruptibly,
   type TrainSettings,
   trainSettings,
 } from "./train/trainer.ts";
@@ -49,7 +47,7 @@ import { Rng } from "./rng.ts";
 import { generate } from "./llada/reverse_sampling.ts";
 import { type LLaDAConfig, paddedEmbeddingSize } from "./io/config.ts";
 
-/** The demo's recipe, measured on the project's 2-core machine (see the README for the figures). */
+/** The demo's recipe, measured on the project's 2-core machine (docs/getting_started.md gives the figures). */
 export const DEMO = {
   /**
    * Characters per training row and per held-out sequence. Short rows learn fastest in a few minutes: attention
@@ -147,6 +145,9 @@ export async function measureStepSeconds(
       lr: 1e-3,
       clip: 1,
       rng,
+      randomLength: false,
+      timeSampling: DEMO.timeSampling,
+      maskCount: DEMO.maskCount,
     });
     await r.loss.item();
     r.loss.dispose();
@@ -216,7 +217,7 @@ export async function demo(argv: string[]): Promise<number> {
   );
 
   // ── 2. Pre-training. ──
-  rule("2/4  pre-training (the LLaDA objective, Eq. 3)");
+  rule("2/4  pre-training (the LLaDA bound, in its low-variance form: Eq. 6)");
   const config = {
     ...DEMO.model,
     vocab_size: tokenizer.vocabSize,
@@ -277,25 +278,18 @@ export async function demo(argv: string[]): Promise<number> {
     // A fresh demo replaces the previous demo's run (its own directory, nothing else).
     await Deno.remove(checkpointDir(runDir), { recursive: true }).catch(() => {});
   }
-  const sigint = interruptOnSigint();
-  let result;
-  try {
-    result = await train({
-      model,
-      data: prepared.train,
-      settings,
-      runDir,
-      evalSet,
-      resume,
-      tokenizerJSON: JSON.stringify(tokenizer.toJSON()),
-      extraState: { cli: { corpus, evalSeqs: DEMO.evalSeqs } },
-      progress: createProgress({ logEvery: 10 }),
-      signal: sigint.signal,
-      timeBudget,
-    });
-  } finally {
-    sigint.dispose();
-  }
+  const result = await trainInterruptibly({
+    model,
+    data: prepared.train,
+    settings,
+    runDir,
+    evalSet,
+    resume,
+    tokenizerJSON: JSON.stringify(tokenizer.toJSON()),
+    extraState: { cli: { corpus, evalSeqs: DEMO.evalSeqs } },
+    progress: createProgress({ logEvery: 10 }),
+    timeBudget,
+  });
   if (result.status !== "completed") {
     console.error(result.status === "diverged" ? `error: ${result.message}` : result.message);
     if (result.status === "interrupted") console.error("continue with: deno task demo --resume");

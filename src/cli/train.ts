@@ -15,9 +15,8 @@ import { type CorpusSettings, formatCount, prepareCorpus } from "../train/corpus
 import { type EvalSet, makeEvalSet, makePairEvalSet, unigramBaseline } from "../train/eval.ts";
 import {
   checkpointDir,
-  interruptOnSigint,
   readRunState,
-  train,
+  trainInterruptibly,
   type TrainSettings,
   trainSettings,
 } from "../train/trainer.ts";
@@ -312,24 +311,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
     );
   }
 
-  const sigint = interruptOnSigint();
-  let result;
-  try {
-    result = await train({
-      model,
-      data: prepared.train,
-      settings,
-      runDir,
-      evalSet,
-      resume: args.bool("resume"),
-      tokenizerJSON: JSON.stringify(tokenizer.toJSON()),
-      extraState: { cli: record },
-      progress: createProgress({ logEvery: settings.logEvery }),
-      signal: sigint.signal,
-    });
-  } finally {
-    sigint.dispose();
-  }
+  const result = await trainInterruptibly({
+    model,
+    data: prepared.train,
+    settings,
+    runDir,
+    evalSet,
+    resume: args.bool("resume"),
+    tokenizerJSON: JSON.stringify(tokenizer.toJSON()),
+    extraState: { cli: record },
+    progress: createProgress({ logEvery: settings.logEvery }),
+  });
   if (result.status === "diverged") {
     console.error(`error: ${result.message}`);
     return 1;

@@ -223,14 +223,15 @@ export interface TrainOptions {
 }
 
 /**
- * A wall-clock budget for a run (the demo's ten minutes). The settings' `steps` is the first plan; then, at every
+ * A wall-clock budget for a run (e.g. what is left of the demo's 520 s). The settings' `steps` is the first plan; then, at every
  * metrics line while the learning rate is still warming up or stable, the run re-plans its total from the time
  * its steps have taken so far (evaluations and checkpoints included): `steps = step + remaining time / time per
  * step`, and `decaySteps` = `decayFraction` of that. The warmup-stable-decay schedule is what makes this sound:
  * the stable phase has no set length, so moving the start of the decay changes nothing already trained. Once the
  * decay has begun the plan is fixed. A machine slower than expected (another job starting) then shortens the
- * run instead of overrunning the budget, and a faster one lengthens it. The re-planned `steps` and `decaySteps`
- * are saved with each checkpoint, so a resumed run finishes the plan it had.
+ * run instead of overrunning the budget, and a faster one lengthens it. The re-planned `steps`, `decaySteps` (and
+ * `warmupSteps`, if a plan is cut below it) are saved with each checkpoint, so a resumed run finishes the plan it
+ * had when it is given the saved settings.
  */
 export interface TimeBudget {
   /** Seconds of training (from the start of the run, across resumed sessions). */
@@ -402,6 +403,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return true;
   };
   let sessionMark = performance.now();
+  /** Seconds of training so far, over every session of the run. */
+  const elapsedSeconds = () => loop.elapsed + (performance.now() - sessionMark) / 1000;
 
   const evaluate = async (): Promise<number | null> => {
     if (!evalSet) return null;
@@ -422,8 +425,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const done = step - sessionStart.step;
     if (done < 10) return;
     const perStep = (performance.now() - sessionStart.at) / 1000 / done;
-    const spent = loop.elapsed + (performance.now() - sessionMark) / 1000;
-    const planned = step + Math.max(0, Math.floor((budget.seconds - spent) / perStep));
+    const planned = step + Math.max(0, Math.floor((budget.seconds - elapsedSeconds()) / perStep));
     const decay = Math.max(1, Math.round(planned * budget.decayFraction));
     // The decay starts now at the latest (an overrun of at most the few steps since the last plan).
     const total = Math.max(planned, step + decay);
@@ -516,7 +518,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           loop.lastEval = await evaluate();
           if (loop.lastEval !== null) entry.eval_bpc = loop.lastEval;
         }
-        entry.elapsed_s = round(loop.elapsed + (performance.now() - sessionMark) / 1000, 2);
+        entry.elapsed_s = round(elapsedSeconds(), 2);
         await Deno.writeTextFile(metricsPath, JSON.stringify(entry) + "\n", { append: true });
         loop.window = { lossSum: 0, steps: 0, tokens: 0, seconds: 0 };
         replan();
@@ -621,4 +623,17 @@ export function interruptOnSigint(
   };
   Deno.addSignalListener("SIGINT", handler);
   return { signal: controller.signal, dispose: () => Deno.removeSignalListener("SIGINT", handler) };
+}
+
+/**
+ * {@link train} with Ctrl-C wired to its `signal` by {@link interruptOnSigint} for as long as the run lasts (the
+ * CLI's `train` and the demo).
+ */
+export async function trainInterruptibly(options: Omit<TrainOptions, "signal">): Promise<TrainResult> {
+  const sigint = interruptOnSigint();
+  try {
+    return await train({ ...options, signal: sigint.signal });
+  } finally {
+    sigint.dispose();
+  }
 }
