@@ -21,7 +21,7 @@ struct Params {
   m: u32,          // rows of C
   n: u32,          // columns of C
   k: u32,          // the contracted dimension
-  batchBase: u32,  // index of the first batch item of this dispatch (huge batches are split over dispatches)
+  batch: u32,      // batch items
   strideA: u32,    // elements between batch items of A (0 broadcasts)
   strideB: u32,    // elements between batch items of B (0 broadcasts)
   _pad0: u32,
@@ -30,10 +30,11 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> P: Params;
 
-// Layout of one dispatch: invocation (x, y) of workgroup (wx, wy, z) owns rows
-// [TILE_M · (wy·WG_Y + y), +TILE_M) and vec4 columns [TILE_N4 · (wx·WG_X + x), +TILE_N4) of batch item z + batchBase.
-override WG_X: u32 = 16;
-override WG_Y: u32 = 16;
+// Invocations per workgroup. The launch is one-dimensional over the TILE_M × 4·TILE_N4 tiles of every batch item
+// (folded into two dimensions by the host past 65,535 workgroups; see flat_workgroup), so every invocation owns a
+// tile of C and none idles when C is narrow. (A two-dimensional launch wastes lanes: C with 64 columns has 4
+// tiles across, and the other 4 of 8 lanes of a SIMD row of llvmpipe — or of a GPU's — would do nothing.)
+override WG: u32 = 64;
 // Which operands are stored transposed. Specialised per pipeline, so the loads of each case compile branch-free.
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -48,18 +49,22 @@ const TILE_N4: u32 = 4u;
 @group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;  // B as vec4s: [k, n/4] or [n, k/4] per batch item
 @group(0) @binding(3) var<storage, read_write> C4: array<vec4<f32>>;  // C as vec4s: [m, n/4] per batch item
 
-@compute @workgroup_size(WG_X, WG_Y)
-fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+@compute @workgroup_size(WG)
+fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
   let m4 = P.m / 4u;
   let n4 = P.n / 4u;
   let k4 = P.k / 4u;
-  let row0 = (wg.y * WG_Y + lid.y) * TILE_M;  // first row of C this invocation owns
-  let col0 = (wg.x * WG_X + lid.x) * TILE_N4;  // first vec4 column of C this invocation owns
-  // Invocations wholly outside C stop here; the lanes that remain clamp their loads instead of branching.
-  if (row0 >= P.m || col0 >= n4) {
-    return;
+  // The tile this invocation owns: tiles are numbered across each row of tiles, then down, then by batch item.
+  let across = (n4 + TILE_N4 - 1u) / TILE_N4;             // tiles in one row of tiles of C
+  let perItem = across * ((P.m + TILE_M - 1u) / TILE_M);  // tiles in one batch item
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  let b = t / perItem;
+  if (b >= P.batch) {
+    return;  // past the last tile
   }
-  let b = wg.z + P.batchBase;
+  let row0 = (t % perItem) / across * TILE_M;   // first row of C this invocation owns
+  let col0 = (t % across) * TILE_N4;            // first vec4 column of C this invocation owns
   let aBase = b * (P.strideA / 4u);  // offsets in vec4s
   let bBase = b * (P.strideB / 4u);
 

@@ -567,19 +567,10 @@ export class WebGpuBackend implements Backend {
     }
     const C = this.#alloc(batch * m * n, "f32");
     if (C.length === 0) return C;
-    // Each workgroup covers (16·wg)² of C. Large workgroups are most efficient, but a small product needs
-    // several workgroups to keep more than one core (or GPU unit) busy.
-    const span = (wg: number) =>
-      Math.ceil(n / (MATMUL_TILE * wg)) * Math.ceil(m / (MATMUL_TILE * wg)) * batch;
-    const wg = span(16) >= 4 ? 16 : 8;
-    const constants = { WG_X: wg, WG_Y: wg, TRANS_A: p.transA, TRANS_B: p.transB };
-    const [gx, gy] = [Math.ceil(n / (MATMUL_TILE * wg)), Math.ceil(m / (MATMUL_TILE * wg))];
-    // One dispatch per 65,535 batch items (the z dimension's limit); batchBase tells the kernel where it starts.
-    for (let base = 0; base < batch; base += this.#maxWorkgroups) {
-      const params = pack("uuuuuu", [m, n, k, base, strideA, strideB]);
-      const gz = Math.min(this.#maxWorkgroups, batch - base);
-      this.#dispatch("matmul", "matmul_tiled", constants, params, [[1, A], [2, B], [3, C]], [gx, gy, gz]);
-    }
+    // One invocation per 16 × 16 tile of C, over every batch item (see matmul.wgsl).
+    const constants = { TRANS_A: p.transA, TRANS_B: p.transB };
+    const params = pack("uuuuuu", [m, n, k, batch, strideA, strideB]);
+    this.#dispatch1D("matmul", "matmul_tiled", constants, params, [[1, A], [2, B], [3, C]], batch * tiles);
     return C;
   }
 
