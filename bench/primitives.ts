@@ -77,22 +77,36 @@ function print(fields: Record<string, unknown>): void {
   console.log(JSON.stringify(fields));
 }
 
-/** Square matmuls: GFLOP/s at N = 256, 512, 1024. */
+/**
+ * Matmuls: squares at N = 256, 512, 1024, then the products of a demo training step (2,048 tokens, d_model 64,
+ * MLP 192): a projection x·Wᵀ, its input gradient dY·W and its weight gradient dYᵀ·X (transposed A, split along k).
+ */
 async function benchMatmul(b: Backend): Promise<void> {
-  for (const n of [256, 512, 1024]) {
-    const x = b.upload(floats(n * n));
-    const y = b.upload(floats(n * n));
-    const p = { batch: 1, m: n, n, k: n, transA: false, transB: false };
+  const shapes: { label: string; m: number; n: number; k: number; transA: boolean; transB: boolean }[] = [
+    ...[256, 512, 1024].map((n) => ({ label: `square ${n}`, m: n, n, k: n, transA: false, transB: false })),
+    { label: "demo x·Wᵀ (q, k, v, o)", m: 2048, n: 64, k: 64, transA: false, transB: true },
+    { label: "demo x·Wᵀ (MLP up)", m: 2048, n: 192, k: 64, transA: false, transB: true },
+    { label: "demo dY·W (MLP down)", m: 2048, n: 192, k: 64, transA: false, transB: false },
+    { label: "demo dYᵀ·X (q, k, v, o)", m: 64, n: 64, k: 2048, transA: true, transB: false },
+    { label: "demo dYᵀ·X (MLP up)", m: 192, n: 64, k: 2048, transA: true, transB: false },
+  ];
+  for (const { label, ...p } of shapes) {
+    const { m, n, k } = p;
+    const x = b.upload(floats(m * k));
+    const y = b.upload(floats(k * n));
     // The CPU backend takes seconds at 1024³: one batch of one run there.
-    const cpuBig = b.name === "cpu" && n >= 512;
-    const ms = await timeIt(b, () => [b.matmul(x, y, p)], cpuBig ? 1 : 300, cpuBig ? 1 : 3);
+    const cpuBig = b.name === "cpu" && m * n * k >= 512 ** 3;
+    const ms = await timeIt(b, () => [b.matmul(x, y, { batch: 1, ...p })], cpuBig ? 1 : 300, cpuBig ? 1 : 3);
     print({
       bench: "matmul",
       backend: b.name,
-      m: n,
+      shape: label,
+      m,
       n,
-      k: n,
-      gflops: +((2 * n ** 3) / ms / 1e6).toFixed(2),
+      k,
+      transA: p.transA,
+      transB: p.transB,
+      gflops: +((2 * m * n * k) / ms / 1e6).toFixed(2),
       ms: +ms.toFixed(3),
     });
     b.release(x);
