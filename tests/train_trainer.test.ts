@@ -261,3 +261,45 @@ Deno.test("a time budget re-plans the steps: a long plan is cut short, a short o
   assert.equal((await saved(`${root}/short`)).steps, short.step);
   assert.ok((await lrs(`${root}/short`)).at(-1)! < base.lr / 2);
 });
+
+Deno.test("a time budget's hard limit ends a run in its decay at that step, evaluated and saved", async () => {
+  const root = await Deno.makeTempDir();
+  // A 10,000-step plan whose decay begins at step 10, so re-planning has stopped long before the limit.
+  const settings = trainSettings({
+    ...base,
+    steps: 10_000,
+    logEvery: 5,
+    evalEvery: 0,
+    checkpointEvery: 0,
+    warmupSteps: 2,
+    decaySteps: 9_990,
+  });
+  const limitSeconds = 1.5;
+  const result = await run(await tinyModel(), root, {
+    settings,
+    timeBudget: { seconds: 1, decayFraction: 0.25, limitSeconds },
+  });
+  assert.equal(result.status, "completed");
+  assert.ok(result.step > 10 && result.step < 10_000, `stopped at step ${result.step}`);
+  assert.match(result.message, /of the planned 10000 steps/);
+  assert.match(result.message, /time limit \(1\.5 s of training\)/);
+  // The last step is evaluated, logged and saved like a planned end, at the limit and not long after it.
+  const lines = await metrics(root);
+  const last = lines.at(-1)!;
+  assert.equal(last.step, result.step);
+  assert.ok(typeof last.eval_bpc === "number", "the last step is evaluated");
+  assert.equal(result.checkpointStep, result.step);
+  const state = JSON.parse(await Deno.readTextFile(`${checkpointDir(root)}/trainer_state.json`));
+  assert.equal(state.step, result.step);
+  assert.equal(state.settings.steps, 10_000, "the plan is kept, so --resume can finish it");
+  assert.ok(lines.at(-2)!.elapsed_s < limitSeconds, "no step before the last one was past the limit");
+  // A limit below the planned seconds is a mistake, caught before anything runs.
+  await assert.rejects(
+    run(await tinyModel(), `${root}/bad`, {
+      settings,
+      timeBudget: { seconds: 2, decayFraction: 0.2, limitSeconds: 1 },
+    }),
+    /limit \(1 s\) must be at least its planned seconds \(2\)/,
+  );
+  await Deno.remove(root, { recursive: true });
+});

@@ -223,26 +223,34 @@ export interface TrainOptions {
 }
 
 /**
- * A wall-clock budget for a run (e.g. what is left of the demo's 520 s). The settings' `steps` is the first plan; then, at every
- * metrics line while the learning rate is still warming up or stable, the run re-plans its total from the time
- * its steps have taken so far (evaluations and checkpoints included): `steps = step + remaining time / time per
- * step`, and `decaySteps` = `decayFraction` of that. The warmup-stable-decay schedule is what makes this sound:
- * the stable phase has no set length, so moving the start of the decay changes nothing already trained. Once the
- * decay has begun the plan is fixed. A machine slower than expected (another job starting) then shortens the
- * run instead of overrunning the budget, and a faster one lengthens it. The re-planned `steps`, `decaySteps` (and
- * `warmupSteps`, if a plan is cut below it) are saved with each checkpoint, so a resumed run finishes the plan it
- * had when it is given the saved settings.
+ * A wall-clock budget for a run (e.g. what the demo leaves for training). The settings' `steps` is the first
+ * plan; then, at every metrics line while the learning rate is still warming up or stable, the run re-plans its
+ * total from the time its steps have taken so far (evaluations and checkpoints included): `steps = step +
+ * remaining time / time per step`, and `decaySteps` = `decayFraction` of that. The warmup-stable-decay schedule
+ * is what makes this sound: the stable phase has no set length, so moving the start of the decay changes nothing
+ * already trained. Once the decay has begun the plan is fixed (past that, only `limitSeconds` stops a late run).
+ * A machine slower than expected (another job starting) then shortens the run instead of overrunning the
+ * budget, and a faster one lengthens it. The re-planned `steps`, `decaySteps` (and `warmupSteps`, if a plan is
+ * cut below it) are saved with each checkpoint, so a resumed run finishes the plan it had when it is given the
+ * saved settings.
  */
 export interface TimeBudget {
   /** Seconds of training (from the start of the run, across resumed sessions). */
   seconds: number;
   /** The decay's share of the re-planned steps (the warmup-stable-decay `decaySteps / steps`). */
   decayFraction: number;
+  /**
+   * A hard limit, in the same seconds (at least `seconds`; default none). The plan is fixed once the decay begins,
+   * so a machine that slows down during the decay would finish late; with a limit the run ends at the first step
+   * past it instead, evaluating and saving a checkpoint as at a planned end, with the learning rate not yet fully
+   * decayed. It counts as completed (the message says where it stopped); `--resume` would finish the plan.
+   */
+  limitSeconds?: number;
 }
 
 /** How a run ended. */
 export interface TrainResult {
-  /** `"completed"`: all steps done; `"interrupted"`: stopped by the signal and saved; `"diverged"`: NaN/explosion. */
+  /** `"completed"`: all steps done (or a time budget's hard limit reached); `"interrupted"`: stopped by the signal and saved; `"diverged"`: NaN/explosion. */
   status: "completed" | "interrupted" | "diverged";
   /** Steps done (for `"diverged"`, the steps of the last good checkpoint's run plus those trained since). */
   step: number;
@@ -292,6 +300,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const s = trainSettings(options.settings); // validates settings built by hand
   const progress = options.progress ?? silentProgress;
   const began = performance.now();
+  const budget = options.timeBudget;
+  if (budget?.limitSeconds !== undefined && !(budget.limitSeconds >= budget.seconds)) {
+    throw new Error(
+      `the time budget's limit (${budget.limitSeconds} s) must be at least its planned seconds (${budget.seconds})`,
+    );
+  }
   if ((s.objective === "autoregressive") !== model.causal) {
     throw new Error(
       `the ${s.objective} objective needs ${
@@ -420,7 +434,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // A time budget re-plans the total from this session's measured seconds per step (see TimeBudget).
   const sessionStart = { step, at: performance.now() };
   const replan = () => {
-    const budget = options.timeBudget;
     if (!budget || step >= s.steps - s.decaySteps) return; // no budget, or the decay has begun
     const done = step - sessionStart.step;
     if (done < 10) return;
@@ -441,6 +454,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let status: TrainResult["status"] = "completed";
   let message = "";
   let lastWindowLoss = NaN;
+  /** The time limit that ended the run, if one did. */
+  let stoppedAt: number | null = null;
   try {
     while (step < s.steps) {
       // ── One step: schedule, batch, loss/backward/clip/AdamW, one read-back. ──
@@ -463,7 +478,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       });
       const loss = await result.loss.item();
       result.loss.dispose();
-      const logStep = (step + 1) % s.logEvery === 0 || step + 1 === s.steps;
+      // The time budget's hard limit ends the run at this step, as if it were the plan's last.
+      const limit = budget?.limitSeconds;
+      const overTime = limit !== undefined && step + 1 < s.steps && elapsedSeconds() >= limit;
+      const lastStep = step + 1 === s.steps || overTime;
+      const logStep = (step + 1) % s.logEvery === 0 || lastStep;
       const gradNorm = logStep && result.gradNorm ? await result.gradNorm.item() : null;
       result.gradNorm?.dispose();
       const seconds = (performance.now() - t0) / 1000;
@@ -504,7 +523,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
       // ── Evaluation and the metrics line. ──
       const evalStep = evalSet !== undefined &&
-        (step === s.steps || (s.evalEvery > 0 && step % s.evalEvery === 0));
+        (lastStep || (s.evalEvery > 0 && step % s.evalEvery === 0));
       if (logStep || evalStep) {
         const entry: Record<string, number> = {
           step,
@@ -526,7 +545,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
       // ── Checkpoints: at intervals, at the end, and when interrupted. ──
       const interrupted = options.signal?.aborted ?? false;
-      const due = step === s.steps || interrupted ||
+      const due = lastStep || interrupted ||
         (s.checkpointEvery > 0 && step % s.checkpointEvery === 0);
       if (due) {
         if (!(await save())) {
@@ -538,7 +557,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             `Lower the learning rate (now ${s.lr}) and start again.`;
           break;
         }
-        if (!interrupted && step !== s.steps) {
+        if (!interrupted && !lastStep) {
           progress.message(`step ${step}: checkpoint saved to ${ckptDir}`);
         }
       }
@@ -548,14 +567,23 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           `continue with --resume`;
         break;
       }
+      if (overTime) {
+        stoppedAt = limit;
+        break;
+      }
     }
   } finally {
     progress.finish();
     optimizer.dispose();
   }
   const seconds = (performance.now() - began) / 1000;
-  if (status === "completed") {
+  if (status === "completed" && stoppedAt === null) {
     message = `trained ${s.steps} steps in ${formatDuration(seconds)}; checkpoint in ${ckptDir}`;
+  } else if (status === "completed") {
+    message =
+      `trained ${step} of the planned ${s.steps} steps in ${formatDuration(seconds)}: the time limit ` +
+      `(${stoppedAt} s of training) ended the run before its learning rate had fully decayed; checkpoint in ` +
+      `${ckptDir} (--resume finishes the plan)`;
   }
   return {
     status,
