@@ -268,7 +268,7 @@ Deno.test("a time budget's hard limit ends a run in its decay at that step, eval
   const settings = trainSettings({
     ...base,
     steps: 10_000,
-    logEvery: 5,
+    logEvery: 1,
     evalEvery: 0,
     checkpointEvery: 0,
     warmupSteps: 2,
@@ -283,16 +283,18 @@ Deno.test("a time budget's hard limit ends a run in its decay at that step, eval
   assert.ok(result.step > 10 && result.step < 10_000, `stopped at step ${result.step}`);
   assert.match(result.message, /of the planned 10000 steps/);
   assert.match(result.message, /time limit \(1\.5 s of training\)/);
-  // The last step is evaluated, logged and saved like a planned end, at the limit and not long after it.
+  // The last step is evaluated, logged and saved like a planned end: the first past the limit, not a later one
+  // (a step here takes milliseconds; the line before the last was written within half a second of the limit).
   const lines = await metrics(root);
   const last = lines.at(-1)!;
   assert.equal(last.step, result.step);
   assert.ok(typeof last.eval_bpc === "number", "the last step is evaluated");
+  assert.ok(last.elapsed_s >= limitSeconds, `stopped at ${last.elapsed_s} s, before the limit`);
+  assert.ok(lines.at(-2)!.elapsed_s < limitSeconds + 0.5, `ran on to ${lines.at(-2)!.elapsed_s} s`);
   assert.equal(result.checkpointStep, result.step);
   const state = JSON.parse(await Deno.readTextFile(`${checkpointDir(root)}/trainer_state.json`));
   assert.equal(state.step, result.step);
   assert.equal(state.settings.steps, 10_000, "the plan is kept, so --resume can finish it");
-  assert.ok(lines.at(-2)!.elapsed_s < limitSeconds, "no step before the last one was past the limit");
   // A limit below the planned seconds is a mistake, caught before anything runs.
   await assert.rejects(
     run(await tinyModel(), `${root}/bad`, {
