@@ -250,7 +250,10 @@ export interface TimeBudget {
 
 /** How a run ended. */
 export interface TrainResult {
-  /** `"completed"`: all steps done (or a time budget's hard limit reached); `"interrupted"`: stopped by the signal and saved; `"diverged"`: NaN/explosion. */
+  /**
+   * `"completed"`: all steps done, or a time budget's hard limit reached; `"interrupted"`: stopped by the signal
+   * and saved; `"diverged"`: NaN/explosion.
+   */
   status: "completed" | "interrupted" | "diverged";
   /** Steps done (for `"diverged"`, the steps of the last good checkpoint's run plus those trained since). */
   step: number;
