@@ -267,8 +267,6 @@ export class CpuBackend implements Backend {
     return new CpuStorage(C, "f32");
   }
 
-  // ---- normalisation and softmax ----------------------------------------------------------------------------
-
   // ---- gated feed-forward -----------------------------------------------------------------------------------
 
   swiglu(gate: Storage, up: Storage, length: number): Storage {

@@ -589,8 +589,6 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  // ---- normalisation and softmax ----------------------------------------------------------------------------
-
   // ---- gated feed-forward -----------------------------------------------------------------------------------
 
   swiglu(gate: Storage, up: Storage, length: number): Storage {

@@ -65,17 +65,17 @@ export interface StepResult {
 
 /**
  * The loss of a batch as an autograd scalar, for any objective. Exposed separately from {@link trainStep} so
- * evaluation and tests can compute it without updating the model.
+ * evaluation and tests can compute it without updating the model. The pre-training masks follow `masking`
+ * (default: no random-length cut, i.i.d. times, independent masks).
  */
 export function objectiveLoss(
   model: LLaDAModel,
   data: TokenBatch,
   objective: Objective,
   rng: Rng,
-  randomLength = false,
-  timeSampling: "iid" | "stratified" = "iid",
-  maskCount: "independent" | "exact" = "independent",
+  masking: Pick<StepOptions, "randomLength" | "timeSampling" | "maskCount"> = {},
 ): { loss: Tensor; tokens: number } {
+  const { randomLength = false, timeSampling = "iid", maskCount = "independent" } = masking;
   const maskId = model.config.mask_token_id;
   const backend = model.backend;
   if (objective === "autoregressive") {
@@ -135,16 +135,11 @@ export function trainStep(
   options: StepOptions,
 ): StepResult {
   return tidy(() => {
-    const randomLength = options.randomLength ?? options.objective === "pretrain";
-    const { loss, tokens } = objectiveLoss(
-      model,
-      data,
-      options.objective,
-      options.rng,
-      randomLength,
-      options.timeSampling,
-      options.maskCount,
-    );
+    const { loss, tokens } = objectiveLoss(model, data, options.objective, options.rng, {
+      randomLength: options.randomLength ?? options.objective === "pretrain",
+      timeSampling: options.timeSampling,
+      maskCount: options.maskCount,
+    });
     loss.backward();
     const gradNorm = options.clip ? keep(clipGradNorm(optimizer.params, options.clip)) : null;
     optimizer.update(options.lr);
