@@ -19,7 +19,8 @@
  * the lowest merge index until none is mergeable. Decoding concatenates the bytes and reads them as UTF-8
  * (invalid byte sequences, e.g. a multi-byte character cut in half by sampling, become U+FFFD).
  *
- * Saved as JSON: the split pattern and the list of merged pairs; the vocabulary is rebuilt from them.
+ * Saved as Hugging Face's `tokenizer.json` (see `hf_json.ts`: the bytes and merges as a byte-level BPE model,
+ * the split pattern as its pre-tokenizer); the vocabulary is rebuilt from the merges.
  *
  * Left out on purpose (as in minbpe): Unicode normalisation, the GPT-2 byte-to-printable-character remapping
  * (ids map to raw bytes directly), incremental pair counting during training (each merge recounts all chunks:
@@ -42,6 +43,7 @@ import {
   USER_ID,
 } from "./special.ts";
 import type { DecodeOptions, Tokenizer } from "./tokenizer.ts";
+import { bpeToHuggingFace, type HfTokenizerJSON, isHuggingFaceJSON, parseHuggingFace } from "./hf_json.ts";
 
 /**
  * GPT-4's split pattern (tiktoken's `cl100k_base`), rewritten for JavaScript regular expressions:
@@ -64,7 +66,10 @@ const FIRST_MERGE_ID = BYTE_OFFSET + 256;
 /** Pairs are keyed as `left * PAIR_KEY + right`; ids stay below 2^21, so keys are exact doubles. */
 const PAIR_KEY = 2 ** 21;
 
-/** The saved form of a {@link BpeTokenizer}. */
+/**
+ * llada-ts's own saved form of a {@link BpeTokenizer}: read, and written only for a tokenizer that Hugging Face's
+ * format cannot hold (see `hf_json.ts`).
+ */
 export interface BpeTokenizerJSON {
   type: "bpe";
   /** Format version, for future changes. */
@@ -255,8 +260,15 @@ export class BpeTokenizer implements Tokenizer {
     this.vocabSize = FIRST_MERGE_ID + merges.length;
   }
 
-  /** Rebuilds a tokenizer from {@link toJSON}'s output. */
+  /** Rebuilds a tokenizer from {@link toJSON}'s output (Hugging Face's format, or llada-ts's own form). */
   static fromJSON(json: unknown): BpeTokenizer {
+    if (isHuggingFaceJSON(json)) {
+      const parsed = parseHuggingFace(json);
+      if (parsed.type !== "bpe") {
+        throw new Error("BpeTokenizer.fromJSON: this tokenizer.json holds a character tokenizer");
+      }
+      return new BpeTokenizer(parsed.merges, parsed.pattern);
+    }
     const j = json as Partial<BpeTokenizerJSON> | null;
     if (!j || j.type !== "bpe" || !Array.isArray(j.merges) || j.pattern === undefined) {
       throw new Error(
@@ -344,9 +356,12 @@ export class BpeTokenizer implements Tokenizer {
     return parts.join("");
   }
 
-  /** The JSON form; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`. */
-  toJSON(): BpeTokenizerJSON {
-    return {
+  /**
+   * Hugging Face's `tokenizer.json` form (see `hf_json.ts`), or llada-ts's own form in the rare case that two
+   * tokens spell the same bytes; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`.
+   */
+  toJSON(): HfTokenizerJSON | BpeTokenizerJSON {
+    return bpeToHuggingFace(this.pattern, this.merges, (id) => this.#bytes[id]) ?? {
       type: "bpe",
       version: 1,
       specialTokens: [...SPECIAL_TOKENS],

@@ -30,8 +30,9 @@ import {
   USER_ID,
 } from "./special.ts";
 import type { DecodeOptions, Tokenizer } from "./tokenizer.ts";
+import { charToHuggingFace, type HfTokenizerJSON, isHuggingFaceJSON, parseHuggingFace } from "./hf_json.ts";
 
-/** The saved form of a {@link CharTokenizer}. */
+/** llada-ts's own saved form of a {@link CharTokenizer}, still read; {@link CharTokenizer.toJSON} writes Hugging Face's. */
 export interface CharTokenizerJSON {
   type: "char";
   /** Format version, for future changes. */
@@ -132,8 +133,15 @@ export class CharTokenizer implements Tokenizer {
     return new CharTokenizer(kept.sort(byCodePoint), unknown ?? null);
   }
 
-  /** Rebuilds a tokenizer from {@link toJSON}'s output. */
+  /** Rebuilds a tokenizer from {@link toJSON}'s output (Hugging Face's format) or llada-ts's own form. */
   static fromJSON(json: unknown): CharTokenizer {
+    if (isHuggingFaceJSON(json)) {
+      const parsed = parseHuggingFace(json);
+      if (parsed.type !== "char") {
+        throw new Error("CharTokenizer.fromJSON: this tokenizer.json holds a byte-level BPE tokenizer");
+      }
+      return new CharTokenizer(parsed.symbols, parsed.unknown);
+    }
     const j = json as Partial<CharTokenizerJSON> | null;
     if (!j || j.type !== "char" || !Array.isArray(j.symbols)) {
       throw new Error('CharTokenizer.fromJSON: expected { type: "char", symbols: [...] }');
@@ -185,14 +193,11 @@ export class CharTokenizer implements Tokenizer {
     return parts.join("");
   }
 
-  /** The JSON form; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`. */
-  toJSON(): CharTokenizerJSON {
-    return {
-      type: "char",
-      version: 1,
-      specialTokens: [...SPECIAL_TOKENS],
-      symbols: [...this.symbols],
-      unknown: this.unknown,
-    };
+  /**
+   * Hugging Face's `tokenizer.json` form (a BPE model without merges: one token per character; see
+   * `hf_json.ts`); `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`.
+   */
+  toJSON(): HfTokenizerJSON {
+    return charToHuggingFace(this.symbols, this.unknown);
   }
 }
