@@ -6,7 +6,16 @@
  * Re-exports only. Reading order: `src/llada/` (the three LLaDA modules), `src/model/llada.ts` (the network),
  * `src/ops/` and `src/autograd.ts` (how gradients flow), `src/backend/` and `shaders/` (where the arithmetic runs).
  *
- * @example
+ * @example Generate with the shipped model, on WebGPU where an adapter exists
+ * ```ts
+ * import { generateText, loadPretrained, useBackend } from "./mod.ts";
+ * const { name, reason } = await useBackend("auto");
+ * console.log(`backend: ${name} (${reason})`);
+ * const pretrained = await loadPretrained("models/brown-char");
+ * const { text, nfe } = await generateText(pretrained, "The jury said", { genLength: 32 });
+ * ```
+ *
+ * @example The sampler on a fresh network, token ids in and out
  * ```ts
  * import { createModel, generate } from "./mod.ts";
  * const model = await createModel({ d_model: 64, n_layers: 2, n_heads: 4, vocab_size: 32,
@@ -16,6 +25,30 @@
  *
  * @module
  */
+
+// Start here: a trained model from a directory, text in and out, the backend it runs on, and user errors.
+export {
+  type GenerationConfig,
+  loadPretrained,
+  type LoadPretrainedOptions,
+  type Pretrained,
+  readGenerationConfig,
+  resolveModelDir,
+} from "./src/pretrained.ts";
+export {
+  encodePrompt,
+  generateText,
+  type GenerateTextOptions,
+  type GenerateTextResult,
+  type ResolvedSampling,
+  resolveSampling,
+  SAMPLING_DEFAULTS,
+  type SamplingSettings,
+  type TraceStep,
+} from "./src/generate_text.ts";
+export { type BackendChoice, useBackend } from "./src/backend/use_backend.ts";
+export { BACKEND_ENV, type BackendKind } from "./src/backend/select.ts";
+export { InputError } from "./src/errors.ts";
 
 // The three LLaDA modules and the interface they see a network through.
 export * from "./src/llada/mod.ts";
@@ -32,6 +65,18 @@ export {
   type TokenBatch,
   trainStep,
 } from "./src/train/step.ts";
+export {
+  checkpointDir,
+  readRunState,
+  type StepInfo,
+  type TimeBudget,
+  train,
+  type TrainOptions,
+  type TrainResult,
+  type TrainSettings,
+  trainSettings,
+  type TrainSettingsInput,
+} from "./src/train/trainer.ts";
 
 // Text.
 export * from "./src/tokenizer/mod.ts";

@@ -52,15 +52,15 @@ import { bpeToHuggingFace, type HfTokenizerJSON, isHuggingFaceJSON, parseHugging
  * letter. It splits `"Hello world's 12345!!"` into `"Hello" " world" "'s" " " "123" "45" "!!"`.
  * Compiled with flags `gu`.
  */
-export const GPT4_SPLIT_PATTERN = String
+export const GPT4_SPLIT_PATTERN: string = String
   .raw`'(?:[sdmtSDMT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`;
 
 /** GPT-2's split pattern (works in JavaScript unchanged, with flags `gu`). */
-export const GPT2_SPLIT_PATTERN = String
+export const GPT2_SPLIT_PATTERN: string = String
   .raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
 
 /** Id of byte 0; byte `b` has id `BYTE_OFFSET + b`. */
-export const BYTE_OFFSET = NUM_SPECIAL_TOKENS;
+export const BYTE_OFFSET: number = NUM_SPECIAL_TOKENS;
 /** Id of the first merged token: specials and the 256 bytes come first. */
 const FIRST_MERGE_ID = BYTE_OFFSET + 256;
 /** Pairs are keyed as `left * PAIR_KEY + right`; ids stay below 2^21, so keys are exact doubles. */
@@ -71,6 +71,7 @@ const PAIR_KEY = 2 ** 21;
  * format cannot hold (see `hf_json.ts`).
  */
 export interface BpeTokenizerJSON {
+  /** Which tokenizer: `"bpe"`. */
   type: "bpe";
   /** Format version, for future changes. */
   version: 1;
@@ -205,14 +206,22 @@ export function trainBpe(texts: string | Iterable<string>, options: BpeTrainOpti
 
 /** Byte-level BPE with byte fallback; see the module documentation. Build one with {@link trainBpe}. */
 export class BpeTokenizer implements Tokenizer {
+  /** Which tokenizer: `"bpe"`. */
   readonly type = "bpe" as const;
+  /** Number of ids, special tokens included. */
   readonly vocabSize: number;
-  readonly maskId = MASK_ID;
-  readonly eosId = EOS_ID;
-  readonly padId = PAD_ID;
-  readonly bosId = BOS_ID;
-  readonly userId = USER_ID;
-  readonly assistantId = ASSISTANT_ID;
+  /** Id of the mask token (0). */
+  readonly maskId: number = MASK_ID;
+  /** Id of end of sequence (1). */
+  readonly eosId: number = EOS_ID;
+  /** Id used to pad (EOS). */
+  readonly padId: number = PAD_ID;
+  /** Id of beginning of sequence (2). */
+  readonly bosId: number = BOS_ID;
+  /** Id of the user-turn marker (3). */
+  readonly userId: number = USER_ID;
+  /** Id of the assistant-turn marker (4). */
+  readonly assistantId: number = ASSISTANT_ID;
   /** The split pattern (flags `gu`), or null when each text is one chunk. */
   readonly pattern: string | null;
   /** `merges[i] = [left, right]`, joined into id `261 + i`. */
@@ -227,6 +236,8 @@ export class BpeTokenizer implements Tokenizer {
   #decoder = new TextDecoder("utf-8");
 
   /**
+   * A tokenizer applying these merges, in order, to UTF-8 bytes split by `pattern`.
+   *
    * @param merges the learned pairs in order; `merges[i]` becomes id `261 + i` and may only use smaller ids.
    * @param pattern the split pattern used in training (flags `gu`), or null.
    */

@@ -34,6 +34,7 @@ import { charToHuggingFace, type HfTokenizerJSON, isHuggingFaceJSON, parseHuggin
 
 /** llada-ts's own saved form of a {@link CharTokenizer}, still read; {@link CharTokenizer.toJSON} writes Hugging Face's. */
 export interface CharTokenizerJSON {
+  /** Which tokenizer: `"char"`. */
   type: "char";
   /** Format version, for future changes. */
   version: 1;
@@ -70,14 +71,22 @@ function codePointName(ch: string): string {
 
 /** One id per character; see the module documentation. */
 export class CharTokenizer implements Tokenizer {
+  /** Which tokenizer: `"char"`. */
   readonly type = "char" as const;
+  /** Number of ids, special tokens included. */
   readonly vocabSize: number;
-  readonly maskId = MASK_ID;
-  readonly eosId = EOS_ID;
-  readonly padId = PAD_ID;
-  readonly bosId = BOS_ID;
-  readonly userId = USER_ID;
-  readonly assistantId = ASSISTANT_ID;
+  /** Id of the mask token (0). */
+  readonly maskId: number = MASK_ID;
+  /** Id of end of sequence (1). */
+  readonly eosId: number = EOS_ID;
+  /** Id used to pad (EOS). */
+  readonly padId: number = PAD_ID;
+  /** Id of beginning of sequence (2). */
+  readonly bosId: number = BOS_ID;
+  /** Id of the user-turn marker (3). */
+  readonly userId: number = USER_ID;
+  /** Id of the assistant-turn marker (4). */
+  readonly assistantId: number = ASSISTANT_ID;
   /** Content symbols in id order (`symbols[i]` has id `NUM_SPECIAL_TOKENS + i`). */
   readonly symbols: readonly string[];
   /** The fallback symbol for unseen characters, or null when they are an error. */
@@ -86,6 +95,8 @@ export class CharTokenizer implements Tokenizer {
   #unknownId: number;
 
   /**
+   * A tokenizer of exactly these symbols, in id order after the special tokens.
+   *
    * @param symbols distinct single characters (code points), in id order.
    * @param unknown optional fallback symbol; must be one of `symbols`.
    */

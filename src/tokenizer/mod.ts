@@ -10,4 +10,5 @@ export * from "./tokenizer.ts";
 export * from "./char.ts";
 export * from "./bpe.ts";
 export * from "./chat.ts";
+export * from "./render.ts";
 export type { HfAddedToken, HfBpeModel, HfComponent, HfTokenizerJSON } from "./hf_json.ts";

@@ -33,7 +33,7 @@ export const USER_ID = 3;
 /** Id of the assistant-turn marker (`<|assistant|>`). */
 export const ASSISTANT_ID = 4;
 /** Padding is EOS, as in LLaDA's SFT: padded answers teach the model to stop. */
-export const PAD_ID = EOS_ID;
+export const PAD_ID: number = EOS_ID;
 
 /** The special tokens' strings, indexed by id: `SPECIAL_TOKENS[MASK_ID] === "<|mdm_mask|>"`. */
 export const SPECIAL_TOKENS: readonly string[] = Object.freeze([
@@ -45,7 +45,7 @@ export const SPECIAL_TOKENS: readonly string[] = Object.freeze([
 ]);
 
 /** Number of reserved ids; the first content token has this id. */
-export const NUM_SPECIAL_TOKENS = SPECIAL_TOKENS.length;
+export const NUM_SPECIAL_TOKENS: number = SPECIAL_TOKENS.length;
 
 /** True when `id` is one of the reserved special ids. */
 export function isSpecialId(id: number): boolean {
