@@ -77,6 +77,23 @@ export {
   trainSettings,
   type TrainSettingsInput,
 } from "./src/train/trainer.ts";
+export {
+  type EvalSet,
+  type EvalSetOptions,
+  heldOutBitsPerChar,
+  type HeldOutOptions,
+  makeEvalSet,
+  makePairEvalSet,
+  type UnigramBaseline,
+  unigramBaseline,
+} from "./src/train/eval.ts";
+export {
+  createProgress,
+  type ProgressOptions,
+  type ProgressReporter,
+  type ProgressUpdate,
+  silentProgress,
+} from "./src/train/progress.ts";
 
 // Text.
 export * from "./src/tokenizer/mod.ts";
