@@ -6,7 +6,8 @@
  * came in. For the Brown corpus this is about 85 symbols (pure ASCII after detokenisation), a vocabulary of 90.
  *
  * Text outside the vocabulary is an error that names the character, its code point and its index, because a
- * silently dropped or replaced character changes what the model is scored on. A tokenizer built with an
+ * silently dropped or replaced character changes what the model is scored on. Code that scores arbitrary text
+ * leaves such characters out first, and says how many (`keepEncodable` in `coverage.ts`). A tokenizer built with an
  * `unknown` symbol instead maps every unseen character to that symbol; {@link CharTokenizer.fromTexts} can keep
  * only the most frequent characters that way (useful for Chinese, whose long tail of rare characters would
  * otherwise dominate the vocabulary).

@@ -11,4 +11,5 @@ export * from "./char.ts";
 export * from "./bpe.ts";
 export * from "./chat.ts";
 export * from "./render.ts";
+export * from "./coverage.ts";
 export type { HfAddedToken, HfBpeModel, HfComponent, HfTokenizerJSON } from "./hf_json.ts";
