@@ -22,6 +22,16 @@ export * from "./src/llada/mod.ts";
 
 // The network, its training and its files.
 export { createModel, LLaDAModel, type ModelOptions, positionsFromMask } from "./src/model/llada.ts";
+export {
+  ConfigError,
+  configFromJSON,
+  configToJSON,
+  type LLaDAConfig,
+  lladaTensorShapes,
+  OFFICIAL_DEFAULTS,
+  paddedEmbeddingSize,
+  validateConfig,
+} from "./src/model/config.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {

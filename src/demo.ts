@@ -46,7 +46,7 @@ import { createModel } from "./model/llada.ts";
 import { AdamW } from "./optim/adamw.ts";
 import { Rng } from "./rng.ts";
 import { generate } from "./llada/reverse_sampling.ts";
-import { type LLaDAConfig, paddedEmbeddingSize } from "./io/config.ts";
+import { type LLaDAConfig, paddedEmbeddingSize } from "./model/config.ts";
 
 /** The demo's recipe, measured on the project's 2-core machine (docs/getting_started.md gives the figures). */
 export const DEMO = {

@@ -24,7 +24,7 @@ import { createProgress } from "../train/progress.ts";
 import { createModel, type LLaDAModel } from "../model/llada.ts";
 import { loadModel, saveModel } from "../io/model_files.ts";
 import { type Tokenizer, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
-import { paddedEmbeddingSize } from "../io/config.ts";
+import { paddedEmbeddingSize } from "../model/config.ts";
 
 /** The `train` command's options. */
 export const TRAIN_SPEC: CommandSpec = {

@@ -19,7 +19,7 @@
 import type { LLaDAModel } from "../model/llada.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { Tensor } from "../tensor.ts";
-import { configToJSON } from "./config.ts";
+import { configToJSON } from "../model/config.ts";
 import { modelTensors } from "./model_files.ts";
 import { readSafetensors, serializeSafetensors, type TensorToWrite } from "./safetensors.ts";
 import { writeDirAtomic } from "./atomic.ts";

@@ -10,7 +10,7 @@
 import type { Backend } from "../backend/backend.ts";
 import { createModel, type LLaDAModel } from "../model/llada.ts";
 import { Tensor } from "../tensor.ts";
-import { configFromJSON, configToJSON, lladaTensorShapes } from "./config.ts";
+import { configFromJSON, configToJSON, lladaTensorShapes } from "../model/config.ts";
 import { checkTensorSet, readModelTensors, serializeSafetensors, type TensorToWrite } from "./safetensors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The LLaDA mask predictor and its autoregressive twin (DESIGN.md §5).
+ * The LLaDA mask predictor and its autoregressive twin: the network that `config.ts` beside it describes.
  *
  *     x = wte(ids)                                    [B, T, d_model]
  *     x = block_i(x)  for i = 0 … n_layers − 1        (bidirectional attention; causal for the twin)
@@ -22,7 +22,7 @@
  */
 
 import type { Backend } from "../backend/backend.ts";
-import { type LLaDAConfig, validateConfig } from "../io/config.ts";
+import { type LLaDAConfig, validateConfig } from "./config.ts";
 import type { LogitsModel } from "../llada/logits_model.ts";
 import { noGrad } from "../autograd.ts";
 import { Rng } from "../rng.ts";

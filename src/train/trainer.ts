@@ -1,7 +1,7 @@
 /**
  * The training loop: pre-training, SFT and the autoregressive twin, resumable bit for bit.
  *
- * What one run does (DESIGN.md §4, the paper §2.4):
+ * What one run does (the paper §2.4; `docs/architecture.md`, "How a training step flows"):
  *
  *     for step = start … steps − 1:
  *       lr    = warmup-stable-decay(step)         linear warmup, a long constant stage, a linear decay at the end

@@ -12,7 +12,7 @@ import {
   OFFICIAL_DEFAULTS,
   paddedEmbeddingSize,
   validateConfig,
-} from "../src/io/mod.ts";
+} from "../src/model/config.ts";
 
 /** The config.json of GSAI-ML/LLaDA-8B-Instruct as released (field values as published). */
 const LLADA_8B = {
