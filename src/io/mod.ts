@@ -9,23 +9,24 @@
 
 export {
   bfloat16BitsToFloat32,
-  checkTensorSet,
   type Dtype,
   float16BitsToFloat32,
   float32ToBfloat16Bits,
   float32ToFloat16Bits,
+  SafetensorsError,
+  type SafetensorsFile,
+  type StoredTensor,
+  type TensorToWrite,
+  type WriteOptions,
+} from "./safetensors_format.ts";
+export {
+  checkTensorSet,
   parseSafetensors,
   readModelTensors,
   readSafetensors,
   readShardedSafetensors,
-  SafetensorsError,
-  type SafetensorsFile,
-  serializeSafetensors,
-  type StoredTensor,
-  type TensorToWrite,
-  type WriteOptions,
-  writeSafetensors,
-} from "./safetensors.ts";
+} from "./safetensors_read.ts";
+export { serializeSafetensors, writeSafetensors } from "./safetensors_write.ts";
 export { type FileContent, writeDirAtomic, writeFileAtomic } from "./atomic.ts";
 export { loadModel, type LoadOptions, modelTensors, saveModel, type SaveOptions } from "./model_files.ts";
 export { hasCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from "./checkpoint.ts";
