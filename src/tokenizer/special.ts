@@ -64,3 +64,54 @@ export function checkTokenId(id: number, vocabSize: number, who: string, positio
     throw new Error(`${who}: id ${id} at position ${position} is outside the vocabulary [0, ${vocabSize})`);
   }
 }
+
+/** The special ids as the fields every tokenizer carries (`Tokenizer.maskId`, …); both tokenizers extend it. */
+export class SpecialTokenIds {
+  /** Id of the mask token `M`. */
+  readonly maskId = MASK_ID;
+  /** Id of end of sequence. */
+  readonly eosId = EOS_ID;
+  /** Id used to pad (EOS). */
+  readonly padId = PAD_ID;
+  /** Id of beginning of sequence. */
+  readonly bosId = BOS_ID;
+  /** Id of the user-turn marker. */
+  readonly userId = USER_ID;
+  /** Id of the assistant-turn marker. */
+  readonly assistantId = ASSISTANT_ID;
+}
+
+/**
+ * The text of `ids` for a tokenizer's `decode`: every id is checked against the vocabulary, each run of content
+ * ids between special ids becomes text through `content`, and special ids become their strings (`<|eos|>`), or
+ * nothing with `skipSpecial`.
+ *
+ * @param who the caller's name for error messages, e.g. `"CharTokenizer.decode"`.
+ * @param content the text of a run of content ids (a tokenizer that decodes bytes needs the whole run at once).
+ */
+export function decodeWithSpecials(
+  ids: ArrayLike<number>,
+  vocabSize: number,
+  who: string,
+  skipSpecial: boolean,
+  content: (run: number[]) => string,
+): string {
+  const parts: string[] = [];
+  let run: number[] = []; // content ids since the last special id
+  const flush = () => {
+    if (run.length > 0) parts.push(content(run));
+    run = [];
+  };
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    checkTokenId(id, vocabSize, who, i);
+    if (id < NUM_SPECIAL_TOKENS) {
+      flush();
+      if (!skipSpecial) parts.push(SPECIAL_TOKENS[id]);
+    } else {
+      run.push(id);
+    }
+  }
+  flush();
+  return parts.join("");
+}
