@@ -68,7 +68,7 @@ const LLADA_8B = {
   weight_tying: false,
 };
 
-/** The `tiny` benchmark model of issue 4. */
+/** The `tiny` benchmark model (`bench/model_benches.ts`). */
 const TINY = {
   d_model: 128,
   n_layers: 4,
