@@ -39,7 +39,7 @@ async function sourceFiles(dir = SRC, prefix = ""): Promise<string[]> {
 function normalise(path: string): string {
   const parts: string[] = [];
   for (const part of path.split("/")) {
-    if (part === "..") parts.pop();
+    if (part === ".." && parts.length > 0 && parts.at(-1) !== "..") parts.pop();
     else if (part !== ".") parts.push(part);
   }
   return parts.join("/");
@@ -137,6 +137,7 @@ Deno.test("the cycle finder finds every cycle and only cycles", () => {
   assert.deepEqual(importsOf("x.ts", 'export { c } from "./io/c.ts";\nexport type { D } from "./d.ts";\n'), [
     "io/c.ts",
   ]);
+  assert.deepEqual(importsOf("cli/bench.ts", 'import { b } from "../../bench/main.ts";\n'), ["../bench/main.ts"]);
   assert.equal(folderOf("tensor.ts"), "tensor.ts");
   assert.equal(folderOf("backend/webgpu/device.ts"), "backend/webgpu");
 });
