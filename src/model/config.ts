@@ -517,9 +517,34 @@ export function configToJSON(config: LLaDAConfig): string {
   return JSON.stringify(sorted, null, 2) + "\n";
 }
 
+/** The tensors of each transformer block, by their names inside the block, in checkpoint order. */
+export const BLOCK_TENSOR_NAMES = [
+  "attn_norm.weight",
+  "q_proj.weight",
+  "k_proj.weight",
+  "v_proj.weight",
+  "attn_out.weight",
+  "ff_norm.weight",
+  "ff_proj.weight",
+  "up_proj.weight",
+  "ff_out.weight",
+] as const;
+
+/** A tensor of a block, by its name inside the block. */
+export type BlockTensorName = typeof BLOCK_TENSOR_NAMES[number];
+
+/** The tensors outside the blocks: the embedding, the final norm and the untied output layer. */
+export type OuterTensorName = "wte.weight" | "ln_f.weight" | "ff_out.weight";
+
+/** One tensor of the checkpoint layout: its full name, its shape, and where it sits in the network. */
+export type LayoutEntry =
+  & { name: string; shape: number[] }
+  & ({ block: number; local: BlockTensorName } | { block: null; local: OuterTensorName });
+
 /**
  * The tensors a LLaDA model with this config has, with the Hugging Face names and shapes
- * (`[out_features, in_features]` for linear layers, as `nn.Linear` stores them).
+ * (`[out_features, in_features]` for linear layers, as `nn.Linear` stores them), in checkpoint order. This is the
+ * one list of checkpoint names: the model names its parameters from it (`LLaDAModel.namedParameters`).
  *
  * ```text
  * model.transformer.wte.weight                   [embedding_size, d_model]
@@ -537,27 +562,48 @@ export function configToJSON(config: LLaDAConfig): string {
  * ```
  *
  * @param config a validated config.
- * @returns name → shape, in the order above (embedding, blocks 0…n_layers−1, final norm, head).
  */
-export function lladaTensorShapes(config: LLaDAConfig): Map<string, number[]> {
+export function lladaTensorLayout(config: LLaDAConfig): LayoutEntry[] {
   const d = config.d_model;
   const kv = config.n_kv_heads * (d / config.n_heads);
   const h = config.mlp_hidden_size;
-  const shapes = new Map<string, number[]>();
-  shapes.set("model.transformer.wte.weight", [config.embedding_size, d]);
-  for (let i = 0; i < config.n_layers; i++) {
-    const p = `model.transformer.blocks.${i}`;
-    shapes.set(`${p}.attn_norm.weight`, [d]);
-    shapes.set(`${p}.q_proj.weight`, [d, d]);
-    shapes.set(`${p}.k_proj.weight`, [kv, d]);
-    shapes.set(`${p}.v_proj.weight`, [kv, d]);
-    shapes.set(`${p}.attn_out.weight`, [d, d]);
-    shapes.set(`${p}.ff_norm.weight`, [d]);
-    shapes.set(`${p}.ff_proj.weight`, [h, d]);
-    shapes.set(`${p}.up_proj.weight`, [h, d]);
-    shapes.set(`${p}.ff_out.weight`, [d, h]);
-  }
-  shapes.set("model.transformer.ln_f.weight", [d]);
-  shapes.set("model.transformer.ff_out.weight", [config.embedding_size, d]);
-  return shapes;
+  const block: Record<BlockTensorName, number[]> = {
+    "attn_norm.weight": [d],
+    "q_proj.weight": [d, d],
+    "k_proj.weight": [kv, d],
+    "v_proj.weight": [kv, d],
+    "attn_out.weight": [d, d],
+    "ff_norm.weight": [d],
+    "ff_proj.weight": [h, d],
+    "up_proj.weight": [h, d],
+    "ff_out.weight": [d, h],
+  };
+  const outer = (local: OuterTensorName, shape: number[]): LayoutEntry => ({
+    name: `model.transformer.${local}`,
+    shape,
+    block: null,
+    local,
+  });
+  return [
+    outer("wte.weight", [config.embedding_size, d]),
+    ...Array.from({ length: config.n_layers }, (_, i) =>
+      BLOCK_TENSOR_NAMES.map((local): LayoutEntry => ({
+        name: `model.transformer.blocks.${i}.${local}`,
+        shape: block[local],
+        block: i,
+        local,
+      }))).flat(),
+    outer("ln_f.weight", [d]),
+    outer("ff_out.weight", [config.embedding_size, d]),
+  ];
+}
+
+/**
+ * The checkpoint layout ({@link lladaTensorLayout}) as name → shape, in checkpoint order (embedding, blocks
+ * 0…n_layers−1, final norm, head).
+ *
+ * @param config a validated config.
+ */
+export function lladaTensorShapes(config: LLaDAConfig): Map<string, number[]> {
+  return new Map(lladaTensorLayout(config).map((t) => [t.name, t.shape]));
 }
