@@ -279,7 +279,7 @@ async function startRun(runDir: string, ckptDir: string, metricsPath: string): P
 
 /**
  * Restores the weights and the optimiser from the checkpoint and returns the saved state, after checking that
- * the run is resumed with its own settings (up to those that may change, {@link RESUMABLE_SETTINGS}).
+ * the run is resumed with its own settings (up to those that may change, `RESUMABLE_SETTINGS` in `settings.ts`).
  */
 async function restoreRun(
   { model }: TrainOptions,
