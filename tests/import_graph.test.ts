@@ -137,7 +137,9 @@ Deno.test("the cycle finder finds every cycle and only cycles", () => {
   assert.deepEqual(importsOf("x.ts", 'export { c } from "./io/c.ts";\nexport type { D } from "./d.ts";\n'), [
     "io/c.ts",
   ]);
-  assert.deepEqual(importsOf("cli/bench.ts", 'import { b } from "../../bench/main.ts";\n'), ["../bench/main.ts"]);
+  assert.deepEqual(importsOf("cli/bench.ts", 'import { b } from "../../bench/main.ts";\n'), [
+    "../bench/main.ts",
+  ]);
   assert.equal(folderOf("tensor.ts"), "tensor.ts");
   assert.equal(folderOf("backend/webgpu/device.ts"), "backend/webgpu");
 });
