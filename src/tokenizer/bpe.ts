@@ -30,14 +30,8 @@
  * @module
  */
 
-import {
-  checkTokenId,
-  decodeWithSpecials,
-  NUM_SPECIAL_TOKENS,
-  SPECIAL_TOKENS,
-  SpecialTokenIds,
-} from "./special.ts";
-import type { DecodeOptions, Tokenizer } from "./tokenizer.ts";
+import { checkTokenId, NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, SpecialTokenIds } from "./special.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 /**
  * GPT-4's split pattern (tiktoken's `cl100k_base`), rewritten for JavaScript regular expressions:
@@ -301,28 +295,17 @@ export class BpeTokenizer extends SpecialTokenIds implements Tokenizer {
     return ids;
   }
 
-  /**
-   * The text of `ids`: content bytes are read as UTF-8 (invalid sequences become U+FFFD); special ids become
-   * their strings unless `skipSpecial`.
-   */
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    return decodeWithSpecials(
-      ids,
-      this.vocabSize,
-      "BpeTokenizer.decode",
-      options.skipSpecial ?? false,
-      (run) => {
-        let n = 0;
-        for (const id of run) n += this.#bytes[id].length;
-        const bytes = new Uint8Array(n);
-        let at = 0;
-        for (const id of run) {
-          bytes.set(this.#bytes[id], at);
-          at += this.#bytes[id].length;
-        }
-        return this.#decoder.decode(bytes);
-      },
-    );
+  /** Content ids' bytes, read as UTF-8 (invalid sequences become U+FFFD). */
+  protected contentText(run: number[]): string {
+    let n = 0;
+    for (const id of run) n += this.#bytes[id].length;
+    const bytes = new Uint8Array(n);
+    let at = 0;
+    for (const id of run) {
+      bytes.set(this.#bytes[id], at);
+      at += this.#bytes[id].length;
+    }
+    return this.#decoder.decode(bytes);
   }
 
   /** The JSON form; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`. */

@@ -18,8 +18,8 @@
  * @module
  */
 
-import { decodeWithSpecials, NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, SpecialTokenIds } from "./special.ts";
-import type { DecodeOptions, Tokenizer } from "./tokenizer.ts";
+import { NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, SpecialTokenIds } from "./special.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 /** The saved form of a {@link CharTokenizer}. */
 export interface CharTokenizerJSON {
@@ -155,15 +155,9 @@ export class CharTokenizer extends SpecialTokenIds implements Tokenizer {
     return out;
   }
 
-  /** The characters of `ids`; special ids become their strings (`<|eos|>`) unless `skipSpecial`. */
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    return decodeWithSpecials(
-      ids,
-      this.vocabSize,
-      "CharTokenizer.decode",
-      options.skipSpecial ?? false,
-      (run) => run.map((id) => this.symbols[id - NUM_SPECIAL_TOKENS]).join(""),
-    );
+  /** Content ids' characters. */
+  protected contentText(run: number[]): string {
+    return run.map((id) => this.symbols[id - NUM_SPECIAL_TOKENS]).join("");
   }
 
   /** The JSON form; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`. */

@@ -22,6 +22,8 @@
  * @module
  */
 
+import type { DecodeOptions } from "./tokenizer.ts";
+
 /** Id of the mask token `M` (`<|mdm_mask|>`). */
 export const MASK_ID = 0;
 /** Id of the end-of-sequence token (`<|eos|>`), also used as padding. */
@@ -65,8 +67,12 @@ export function checkTokenId(id: number, vocabSize: number, who: string, positio
   }
 }
 
-/** The special ids as the fields every tokenizer carries (`Tokenizer.maskId`, …); both tokenizers extend it. */
-export class SpecialTokenIds {
+/**
+ * What the two tokenizers share: the special ids as fields (`Tokenizer.maskId`, …) and `decode`, which checks
+ * every id, writes special ids as their strings (`<|eos|>`, or nothing with `skipSpecial`) and leaves each run of
+ * content ids between them to the tokenizer's {@link contentText}.
+ */
+export abstract class SpecialTokenIds {
   /** Id of the mask token `M`. */
   readonly maskId = MASK_ID;
   /** Id of end of sequence. */
@@ -79,39 +85,31 @@ export class SpecialTokenIds {
   readonly userId = USER_ID;
   /** Id of the assistant-turn marker. */
   readonly assistantId = ASSISTANT_ID;
-}
+  /** Number of ids, special tokens included. */
+  abstract readonly vocabSize: number;
 
-/**
- * The text of `ids` for a tokenizer's `decode`: every id is checked against the vocabulary, each run of content
- * ids between special ids becomes text through `content`, and special ids become their strings (`<|eos|>`), or
- * nothing with `skipSpecial`.
- *
- * @param who the caller's name for error messages, e.g. `"CharTokenizer.decode"`.
- * @param content the text of a run of content ids (a tokenizer that decodes bytes needs the whole run at once).
- */
-export function decodeWithSpecials(
-  ids: ArrayLike<number>,
-  vocabSize: number,
-  who: string,
-  skipSpecial: boolean,
-  content: (run: number[]) => string,
-): string {
-  const parts: string[] = [];
-  let run: number[] = []; // content ids since the last special id
-  const flush = () => {
-    if (run.length > 0) parts.push(content(run));
-    run = [];
-  };
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    checkTokenId(id, vocabSize, who, i);
-    if (id < NUM_SPECIAL_TOKENS) {
-      flush();
-      if (!skipSpecial) parts.push(SPECIAL_TOKENS[id]);
-    } else {
-      run.push(id);
+  /** The text of a run of content ids (a tokenizer that decodes bytes needs the whole run at once). */
+  protected abstract contentText(run: number[]): string;
+
+  /** The text of `ids`; special ids become their strings (`<|eos|>`) unless `options.skipSpecial`. */
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    const parts: string[] = [];
+    let run: number[] = []; // content ids since the last special id
+    const flush = () => {
+      if (run.length > 0) parts.push(this.contentText(run));
+      run = [];
+    };
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      checkTokenId(id, this.vocabSize, `${this.constructor.name}.decode`, i);
+      if (id < NUM_SPECIAL_TOKENS) {
+        flush();
+        if (!options.skipSpecial) parts.push(SPECIAL_TOKENS[id]);
+      } else {
+        run.push(id);
+      }
     }
+    flush();
+    return parts.join("");
   }
-  flush();
-  return parts.join("");
 }
