@@ -30,7 +30,7 @@
  * @module
  */
 
-import { checkTokenId, NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, SpecialTokenIds } from "./special.ts";
+import { checkTokenId, NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, TokenizerWithSpecials } from "./special.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 
 /**
@@ -189,7 +189,7 @@ export function trainBpe(texts: string | Iterable<string>, options: BpeTrainOpti
 }
 
 /** Byte-level BPE with byte fallback; see the module documentation. Build one with {@link trainBpe}. */
-export class BpeTokenizer extends SpecialTokenIds implements Tokenizer {
+export class BpeTokenizer extends TokenizerWithSpecials implements Tokenizer {
   readonly type = "bpe" as const;
   readonly vocabSize: number;
   /** The split pattern (flags `gu`), or null when each text is one chunk. */

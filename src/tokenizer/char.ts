@@ -18,7 +18,7 @@
  * @module
  */
 
-import { NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, SpecialTokenIds } from "./special.ts";
+import { NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, TokenizerWithSpecials } from "./special.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 
 /** The saved form of a {@link CharTokenizer}. */
@@ -58,7 +58,7 @@ function codePointName(ch: string): string {
 }
 
 /** One id per character; see the module documentation. */
-export class CharTokenizer extends SpecialTokenIds implements Tokenizer {
+export class CharTokenizer extends TokenizerWithSpecials implements Tokenizer {
   readonly type = "char" as const;
   readonly vocabSize: number;
   /** Content symbols in id order (`symbols[i]` has id `NUM_SPECIAL_TOKENS + i`). */

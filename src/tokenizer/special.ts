@@ -72,7 +72,7 @@ export function checkTokenId(id: number, vocabSize: number, who: string, positio
  * every id, writes special ids as their strings (`<|eos|>`, or nothing with `skipSpecial`) and leaves each run of
  * content ids between them to the tokenizer's {@link contentText}.
  */
-export abstract class SpecialTokenIds {
+export abstract class TokenizerWithSpecials {
   /** Id of the mask token `M`. */
   readonly maskId = MASK_ID;
   /** Id of end of sequence. */
