@@ -151,6 +151,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     while (end === null && run.step < run.plan.steps) {
       const done = await takeStep(run);
+      // Each piece returns how the run ended, or null to go on to the next piece (and then the next step).
       end = judgeLoss(run, done) ?? await logAndEvaluate(run, done) ?? await checkpointIfDue(run, done);
     }
   } finally {
