@@ -27,7 +27,7 @@ import { createProgress } from "../train/progress.ts";
 import { createModel, type LLaDAModel } from "../model/llada.ts";
 import type { Backend } from "../backend/backend.ts";
 import { loadModel, saveModel } from "../io/model_files.ts";
-import { type Tokenizer, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
+import { type Tokenizer, TOKENIZER_TYPES, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
 
 /** The `train` command's options. */
 export const TRAIN_SPEC: CommandSpec = {
@@ -71,7 +71,12 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
       help: "start from this model's weights and tokenizer (fine-tuning)",
     },
     "seq-len": { type: "int", default: 64, min: 2, help: "tokens per training row" },
-    tokenizer: { type: "string", default: "char", choices: ["char", "bpe"], help: "tokenizer to build" },
+    tokenizer: {
+      type: "string",
+      default: "char",
+      choices: Object.keys(TOKENIZER_TYPES),
+      help: "tokenizer to build",
+    },
     "vocab-size": {
       type: "int",
       min: 6,
@@ -246,7 +251,7 @@ async function newRun(args: ParsedArgs, backend: Backend): Promise<RunStart> {
     corpus: args.string("corpus")!,
     objective,
     seqLength,
-    tokenizer: args.string("tokenizer") as "char" | "bpe",
+    tokenizer: args.string("tokenizer") as CorpusSettings["tokenizer"],
     vocabSize: args.number("vocab-size"),
     splitSeed: args.number("seed")!,
     validFraction: args.number("valid-fraction"),
