@@ -17,6 +17,14 @@ import { generate, type GenerateOptions, type Remasking, type StepState } from "
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { LLaDAModel } from "../model/llada.ts";
 
+/** The remasking strategies `generate` offers (the record's type makes the compiler check the list is complete). */
+const REMASKINGS: Readonly<Record<Remasking, true>> = {
+  low_confidence: true,
+  random: true,
+  margin: true,
+  entropy: true,
+};
+
 /** Sampler options shared by `sample` and `chat`. */
 export const SAMPLER_OPTIONS: CommandSpec["options"] = {
   "gen-length": { type: "int", default: 64, min: 1, help: "tokens to generate" },
@@ -27,7 +35,7 @@ export const SAMPLER_OPTIONS: CommandSpec["options"] = {
   remasking: {
     type: "string",
     default: "low_confidence",
-    choices: ["low_confidence", "random", "margin", "entropy"],
+    choices: Object.keys(REMASKINGS),
     help: "which predictions to keep at each step",
   },
   threshold: { type: "number", help: "confidence-threshold parallel decoding (ignores --steps)" },

@@ -17,7 +17,13 @@ import {
   MODEL_PRESETS,
   tokenizerConfig,
 } from "./common.ts";
-import { type CorpusSettings, formatCount, prepareCorpus, type PreparedCorpus } from "../train/corpus.ts";
+import {
+  CORPUS_NAMES,
+  type CorpusSettings,
+  formatCount,
+  prepareCorpus,
+  type PreparedCorpus,
+} from "../train/corpus.ts";
 import { type EvalSet, makeEvalSet, makePairEvalSet, unigramBaseline } from "../train/eval.ts";
 import { checkpointDir, readRunState, trainInterruptibly, type TrainResult } from "../train/trainer.ts";
 import { RESUMABLE_SETTINGS, type TrainSettings, trainSettings } from "../train/settings.ts";
@@ -43,7 +49,7 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     corpus: {
       type: "string",
       default: "brown",
-      placeholder: "brown|tang|copy|reversal|synthetic|FILE",
+      placeholder: `${CORPUS_NAMES.join("|")}|FILE`,
       help: "training text: a named corpus or a UTF-8 text file",
     },
     objective: {
