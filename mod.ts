@@ -55,6 +55,18 @@ export * from "./src/llada/mod.ts";
 
 // The network, its training and its files.
 export { createModel, LLaDAModel, type ModelOptions, positionsFromMask } from "./src/model/llada.ts";
+export {
+  ConfigError,
+  configFromJSON,
+  configToJSON,
+  type LayoutEntry,
+  type LLaDAConfig,
+  lladaTensorLayout,
+  lladaTensorShapes,
+  OFFICIAL_DEFAULTS,
+  paddedEmbeddingSize,
+  validateConfig,
+} from "./src/model/config.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {
@@ -69,14 +81,12 @@ export {
   checkpointDir,
   readRunState,
   type StepInfo,
-  type TimeBudget,
   train,
   type TrainOptions,
   type TrainResult,
-  type TrainSettings,
-  trainSettings,
-  type TrainSettingsInput,
 } from "./src/train/trainer.ts";
+export { type TrainSettings, trainSettings, type TrainSettingsInput } from "./src/train/settings.ts";
+export { type TimeBudget } from "./src/train/time_budget.ts";
 export {
   type EvalSet,
   type EvalSetOptions,

@@ -19,18 +19,8 @@
  * @module
  */
 
-import {
-  ASSISTANT_ID,
-  BOS_ID,
-  checkTokenId,
-  EOS_ID,
-  MASK_ID,
-  NUM_SPECIAL_TOKENS,
-  PAD_ID,
-  SPECIAL_TOKENS,
-  USER_ID,
-} from "./special.ts";
-import type { DecodeOptions, Tokenizer } from "./tokenizer.ts";
+import { NUM_SPECIAL_TOKENS, TokenizerWithSpecials } from "./special.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 import { charToHuggingFace, type HfTokenizerJSON, isHuggingFaceJSON, parseHuggingFace } from "./hf_json.ts";
 
 /** llada-ts's own saved form of a {@link CharTokenizer}, still read; {@link CharTokenizer.toJSON} writes Hugging Face's. */
@@ -71,23 +61,11 @@ function codePointName(ch: string): string {
 }
 
 /** One id per character; see the module documentation. */
-export class CharTokenizer implements Tokenizer {
+export class CharTokenizer extends TokenizerWithSpecials implements Tokenizer {
   /** Which tokenizer: `"char"`. */
   readonly type = "char" as const;
   /** Number of ids, special tokens included. */
   readonly vocabSize: number;
-  /** Id of the mask token (0). */
-  readonly maskId: number = MASK_ID;
-  /** Id of end of sequence (1). */
-  readonly eosId: number = EOS_ID;
-  /** Id used to pad (EOS). */
-  readonly padId: number = PAD_ID;
-  /** Id of beginning of sequence (2). */
-  readonly bosId: number = BOS_ID;
-  /** Id of the user-turn marker (3). */
-  readonly userId: number = USER_ID;
-  /** Id of the assistant-turn marker (4). */
-  readonly assistantId: number = ASSISTANT_ID;
   /** Content symbols in id order (`symbols[i]` has id `NUM_SPECIAL_TOKENS + i`). */
   readonly symbols: readonly string[];
   /** The fallback symbol for unseen characters, or null when they are an error. */
@@ -102,6 +80,7 @@ export class CharTokenizer implements Tokenizer {
    * @param unknown optional fallback symbol; must be one of `symbols`.
    */
   constructor(symbols: readonly string[], unknown: string | null = null) {
+    super();
     symbols.forEach((s, i) => {
       if (typeof s !== "string" || [...s].length !== 1) {
         throw new Error(`CharTokenizer: symbol ${i} must be exactly one character, got ${JSON.stringify(s)}`);
@@ -190,19 +169,9 @@ export class CharTokenizer implements Tokenizer {
     return out;
   }
 
-  /** The characters of `ids`; special ids become their strings (`<|eos|>`) unless `skipSpecial`. */
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const parts: string[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      checkTokenId(id, this.vocabSize, "CharTokenizer.decode", i);
-      if (id < NUM_SPECIAL_TOKENS) {
-        if (!options.skipSpecial) parts.push(SPECIAL_TOKENS[id]);
-      } else {
-        parts.push(this.symbols[id - NUM_SPECIAL_TOKENS]);
-      }
-    }
-    return parts.join("");
+  /** Content ids' characters. */
+  protected contentText(run: number[]): string {
+    return run.map((id) => this.symbols[id - NUM_SPECIAL_TOKENS]).join("");
   }
 
   /**
