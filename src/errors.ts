@@ -17,6 +17,8 @@
 export class InputError extends Error {
   /** The argument, option, field or file that was wrong (`genLength`, `--prompt`, `models/x/tokenizer.json`). */
   readonly argument: string;
+  /** What was wrong with it. */
+  readonly problem: string;
   /** What to do about it. */
   readonly fix: string;
 
@@ -31,6 +33,7 @@ export class InputError extends Error {
     super(`${argument}: ${problem}; ${fix}`);
     this.name = "InputError";
     this.argument = argument;
+    this.problem = problem;
     this.fix = fix;
   }
 }

@@ -12,6 +12,7 @@ import { generate, type GenerateOptions, type Remasking, type StepState } from "
 import type { GenerationConfig, Pretrained } from "./pretrained.ts";
 import { renderCanvas } from "./tokenizer/render.ts";
 import type { Tokenizer } from "./tokenizer/tokenizer.ts";
+import { keepEncodable } from "./tokenizer/coverage.ts";
 
 /** The sampler's built-in defaults, used where neither the caller nor `generation_config.json` sets a value. */
 export const SAMPLING_DEFAULTS: Readonly<{
@@ -203,14 +204,24 @@ export interface GenerateTextResult {
   sampling: ResolvedSampling;
 }
 
-/** Encodes `text` as a prompt, naming the argument when a character is outside the tokenizer's vocabulary. */
+/**
+ * Encodes `text` as a prompt. A character the tokenizer has no id for is an {@link InputError} that names the
+ * argument, the character and where it is (a prompt is never silently changed; see `tokenizer/coverage.ts`).
+ */
 export function encodePrompt(tokenizer: Tokenizer, text: string, argument = "prompt"): number[] {
-  try {
-    return tokenizer.encode(text);
-  } catch (e) {
-    const message = (e as Error).message.replace(/^\w+\.encode: /, "");
-    throw new InputError(argument, message, "use only characters the model's tokenizer knows");
+  const { leftOut } = keepEncodable(tokenizer, text);
+  if (leftOut.size > 0) {
+    const [ch] = leftOut.keys();
+    const code = "U+" + ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+    const others = leftOut.size > 1 ? ` (and ${leftOut.size - 1} other unknown characters)` : "";
+    throw new InputError(
+      argument,
+      `character ${JSON.stringify(ch)} (${code}) at index ${text.indexOf(ch)} is not in the model's ` +
+        `vocabulary${others}`,
+      "use only characters the model was trained on",
+    );
   }
+  return tokenizer.encode(text);
 }
 
 /**

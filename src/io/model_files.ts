@@ -15,6 +15,7 @@ import { checkTensorSet, readModelTensors } from "./safetensors_read.ts";
 import { serializeSafetensors } from "./safetensors_write.ts";
 import type { TensorToWrite } from "./safetensors_format.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { InputError } from "../errors.ts";
 
 /** Options for {@link saveModel}. */
 export interface SaveOptions {
@@ -63,7 +64,8 @@ export interface LoadOptions {
 /**
  * Loads a model from a directory with `config.json` and `model.safetensors` (or a sharded
  * `model.safetensors.index.json`). Every tensor the config implies must be present with its shape, and no other;
- * a mismatch is reported in one error that lists every difference.
+ * a mismatch is reported in one error that lists every difference. Weights that are NaN or infinite (a run that
+ * diverged, a damaged file) are refused with the tensor's name, rather than producing garbage later.
  */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LLaDAModel> {
   let text: string;
@@ -71,8 +73,10 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     text = await Deno.readTextFile(`${dir}/config.json`);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `loadModel: ${dir}/config.json not found; expected a model directory (config.json + model.safetensors)`,
+      throw new InputError(
+        `${dir}/config.json`,
+        "not found",
+        "give a model directory (config.json + model.safetensors)",
       );
     }
     throw e;
@@ -84,7 +88,19 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   for (const [name, p] of model.namedParameters()) {
     const stored = file.tensors.get(name)!;
     if (!(stored.data instanceof Float32Array)) {
-      throw new Error(`loadModel: ${name} in ${dir} is not a float tensor`);
+      throw new InputError(
+        `${dir}: ${name}`,
+        "is not a float tensor",
+        "store the weights as F32, F16 or BF16",
+      );
+    }
+    const bad = stored.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new InputError(
+        `${dir}: ${name}`,
+        `holds ${stored.data[bad]} at element ${bad} (shape [${p.shape.join(", ")}])`,
+        "the weights are damaged or come from a run that diverged; use another checkpoint",
+      );
     }
     p.assign(Tensor.from(stored.data, p.shape, { backend: model.backend }));
   }

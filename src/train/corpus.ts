@@ -21,6 +21,7 @@
  * @module
  */
 
+import { InputError } from "../errors.ts";
 import { loadBrown } from "../data/brown.ts";
 import { loadTangPoems, tangCouplets } from "../data/tang.ts";
 import { copyTask, reversalFacts, type TextPair } from "../data/synthetic.ts";
@@ -107,15 +108,18 @@ export async function readCorpus(
   try {
     text = await Deno.readTextFile(corpus);
   } catch (e) {
+    const fix = `give one of ${CORPUS_NAMES.join(", ")}, or the path of a UTF-8 text file`;
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `corpus ${JSON.stringify(corpus)} is neither one of ${CORPUS_NAMES.join(", ")} nor an existing file`,
+      throw new InputError(
+        `corpus ${JSON.stringify(corpus)}`,
+        `is neither one of ${CORPUS_NAMES.join(", ")} nor an existing file`,
+        fix,
       );
     }
     if (e instanceof Deno.errors.IsADirectory) {
-      throw new Error(`corpus ${corpus} is a directory, not a text file`);
+      throw new InputError(`corpus ${corpus}`, "is a directory, not a text file", fix);
     }
-    throw new Error(`cannot read the corpus file ${corpus}: ${(e as Error).message}`);
+    throw new InputError(`corpus ${corpus}`, `cannot be read (${(e as Error).message})`, fix);
   }
   if (sft) {
     const pairs: TextPair[] = [];
