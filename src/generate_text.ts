@@ -59,7 +59,7 @@ export interface ResolvedSampling {
 
 /**
  * The sampler options for a prompt of `promptLength` tokens: each setting from `given`, else from the model's
- * `generationConfig`, else {@link SAMPLING_DEFAULTS}. A generation length that was not given is capped to what
+ * `generationConfig`, else `defaults`, else {@link SAMPLING_DEFAULTS}. A generation length that was not given is capped to what
  * fits the model's `max_sequence_length` after the prompt, and block length and steps that were not given are
  * adapted to it (one block; one step per token); each such change is listed in `notes`.
  *
@@ -70,7 +70,9 @@ export function resolveSampling(
   pretrained: Pick<Pretrained, "model" | "tokenizer" | "generationConfig">,
   promptLength: number,
   given: SamplingSettings = {},
+  defaults: Partial<typeof SAMPLING_DEFAULTS> = {},
 ): ResolvedSampling {
+  const builtIn = { ...SAMPLING_DEFAULTS, ...defaults };
   const gc: GenerationConfig = pretrained.generationConfig;
   const max = pretrained.model.config.max_sequence_length;
   const sources = {} as ResolvedSampling["sources"];
@@ -93,7 +95,7 @@ export function resolveSampling(
       `shorten it to at most ${max - 1} tokens`,
     );
   }
-  let genLength = pick("genLength", gc.gen_length, SAMPLING_DEFAULTS.genLength);
+  let genLength = pick("genLength", gc.gen_length, builtIn.genLength);
   if (genLength > room) {
     if (sources.genLength === "given") {
       throw new InputError(
@@ -157,12 +159,12 @@ export function resolveSampling(
     steps,
     blockLength,
     threshold,
-    temperature: pick("temperature", gc.temperature, SAMPLING_DEFAULTS.temperature),
-    cfgScale: pick("cfgScale", gc.cfg, SAMPLING_DEFAULTS.cfgScale),
-    remasking: pick("remasking", gc.remasking, SAMPLING_DEFAULTS.remasking),
+    temperature: pick("temperature", gc.temperature, builtIn.temperature),
+    cfgScale: pick("cfgScale", gc.cfg, builtIn.cfgScale),
+    remasking: pick("remasking", gc.remasking, builtIn.remasking),
     logitsEosInf: pick("logitsEosInf", gc.logits_eos_inf, false),
     confidenceEosInf: pick("confidenceEosInf", gc.confidence_eos_inf, false),
-    seed: pick("seed", gc.seed, SAMPLING_DEFAULTS.seed),
+    seed: pick("seed", gc.seed, builtIn.seed),
     maskId: tok.maskId,
     eosId: tok.eosId,
     padId: tok.padId,

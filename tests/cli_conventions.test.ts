@@ -183,7 +183,10 @@ Deno.test("damaged weights, a corrupt tokenizer.json and unknown characters: exi
       `error: --prompt: character "ï" (U+00EF) at index 2 is not in the model's vocabulary; use only characters ` +
         `the model was trained on`,
     );
-    assert.doesNotMatch(unknown.stderr + corrupt.stderr + nan.stderr, /CharTokenizer|loadModel|FromJSON|fromJSON/);
+    assert.doesNotMatch(
+      unknown.stderr + corrupt.stderr + nan.stderr,
+      /CharTokenizer|loadModel|FromJSON|fromJSON/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -60,9 +60,10 @@ export async function chatCommand(argv: string[]): Promise<number> {
   }
   const pretrained = await loadForCommand(args);
   const { model, tokenizer } = pretrained;
-  // An answer's length is a setting of its own here (not capped to what fits: old turns make room instead).
   const settings = givenSettings(args);
-  settings.genLength ??= pretrained.generationConfig.gen_length ?? args.number("gen-length")!;
+  // Chat's own default answer length (shorter than sample's); a model's generation_config.json still wins.
+  const defaults = { genLength: args.number("gen-length")! };
+  const answerLength = settings.genLength ?? pretrained.generationConfig.gen_length ?? defaults.genLength;
   const interactive = Deno.stdin.isTerminal();
   const ask = () => interactive && Deno.stdout.writeSync(new TextEncoder().encode("you: "));
   if (interactive) console.log("chat: type a message; /reset starts over, /quit ends");
@@ -89,11 +90,11 @@ export async function chatCommand(argv: string[]): Promise<number> {
       }
       turns = candidate;
       // Drop the oldest exchange (a user turn and its answer) until the conversation fits.
-      while (prompt.length + settings.genLength > model.config.max_sequence_length && turns.length > 1) {
+      while (prompt.length + answerLength > model.config.max_sequence_length && turns.length > 1) {
         turns = turns.slice(2);
         prompt = encodeChatPrompt(tokenizer, turns);
       }
-      const options = samplerOptions(pretrained, prompt.length, settings);
+      const options = samplerOptions(pretrained, prompt.length, settings, defaults);
       const { tokens } = await generate(model, [prompt], options);
       const answer = decodeChatAnswer(tokenizer, tokens[0].slice(prompt.length));
       console.log(`assistant: ${answer}`);

@@ -130,9 +130,10 @@ export function samplerOptions(
   pretrained: Parameters<typeof resolveSampling>[0],
   promptLength: number,
   settings: SamplingSettings,
+  defaults: Parameters<typeof resolveSampling>[3] = {},
 ): GenerateOptions {
   try {
-    const resolved = resolveSampling(pretrained, promptLength, settings);
+    const resolved = resolveSampling(pretrained, promptLength, settings, defaults);
     for (const note of resolved.notes) status(`note: ${asOptions(note)}`);
     return resolved.options;
   } catch (e) {

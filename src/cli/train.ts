@@ -143,7 +143,7 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     "deno task llada train --corpus brown --size tiny --steps 600 --batch 32 --run-dir runs/brown",
     "deno task llada train --run-dir runs/brown --resume",
     "deno task llada train --corpus reversal --objective sft --steps 400 --seq-len 48",
-    "deno task llada train --corpus notes.txt --objective autoregressive --steps 300",
+    "deno task llada train --corpus docs/llada_walkthrough.md --objective autoregressive --steps 300",
   ],
 };
 
