@@ -248,11 +248,11 @@ export async function generateText(
   const ids = encodePrompt(tokenizer, prompt);
   const sampling = resolveSampling(pretrained, ids.length, options);
   const { signal, onStep } = options;
-  signal?.throwIfAborted();
   const start = [...ids, ...new Array<number>(sampling.options.genLength).fill(tokenizer.maskId)];
   const trace: TraceStep[] = [{ nfe: 0, canvas: renderCanvas(tokenizer, start), committed: [] }];
   const { tokens, nfe } = await generate(model, [ids], {
     ...sampling.options,
+    signal,
     onStep: async (state) => {
       trace.push({
         nfe: state.nfe,
@@ -260,8 +260,6 @@ export async function generateText(
         committed: state.committed[0],
       });
       if (onStep) await onStep(state);
-      // Checked between steps: the step that was running when the signal fired completes first.
-      signal?.throwIfAborted();
     },
   });
   const answer = tokens[0].slice(ids.length);

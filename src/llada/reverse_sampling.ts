@@ -100,11 +100,20 @@ export interface GenerateOptions {
   remasking?: Remasking;
   /** Confidence threshold τ for parallel decoding: commit every candidate with confidence ≥ τ (at least one). */
   threshold?: number;
-  /** The id of the mask token `M`. */
-  maskId: number;
-  /** The left-padding token for prompts of different lengths (required then; must differ from `maskId`). */
+  /**
+   * The id of the mask token `M`. Default: the model's `config.mask_token_id` when the model carries a LLaDA
+   * config (a loaded or created `LLaDAModel` does); required otherwise.
+   */
+  maskId?: number;
+  /**
+   * The left-padding token for prompts of different lengths (required then; must differ from `maskId`).
+   * Default: the model's `config.pad_token_id`, when it has one.
+   */
   padId?: number;
-  /** The EOS token id (required by `logitsEosInf` and `confidenceEosInf`). */
+  /**
+   * The EOS token id (required by `logitsEosInf` and `confidenceEosInf`). Default: the model's
+   * `config.eos_token_id`, when it has one.
+   */
   eosId?: number;
   /** Forbid EOS: its logit is set to `−∞` before sampling and confidences. */
   logitsEosInf?: boolean;
@@ -114,6 +123,11 @@ export interface GenerateOptions {
   seed?: number;
   /** Called after every step with the canvas, the committed positions and the confidences (may be async). */
   onStep?: (state: StepState) => void | Promise<void>;
+  /**
+   * Stops generation: checked before every network evaluation, so the step under way finishes and
+   * {@link generate} rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** What {@link generate} returns. */
@@ -210,6 +224,7 @@ export async function generate(
       stepsPerBlock === undefined ? blockHasMasks(x, B, T, start, end, o.maskId) : step < stepsPerBlock;
 
     for (let step = 0; more(step); step++) {
+      o.signal?.throwIfAborted();
       // Step 1 — one network evaluation of the whole canvas (both CFG halves in one call).
       const logits = await guidedLogits(model, x, B, T, isPrompt, {
         maskId: o.maskId,
@@ -360,6 +375,7 @@ interface ResolvedOptions {
   confidenceEosInf: boolean;
   seed: number;
   onStep?: (state: StepState) => void | Promise<void>;
+  signal?: AbortSignal;
 }
 
 const REMASKING: readonly Remasking[] = ["low_confidence", "random", "margin", "entropy"];
@@ -376,7 +392,12 @@ function resolveOptions(
   };
   const isId = (id: unknown): id is number =>
     Number.isInteger(id) && (id as number) >= 0 && (id as number) < V;
-  const { genLength, maskId } = options;
+  // The special ids default to those of the model's LLaDA config, when it carries one.
+  const config =
+    (model as { config?: { mask_token_id?: number; eos_token_id?: number; pad_token_id?: number } })
+      .config;
+  const { genLength } = options;
+  const maskId = options.maskId ?? config?.mask_token_id;
   if (!Number.isInteger(V) || V < 1) fail(`model.vocabSize must be a positive integer, got ${V}`);
   if (!Number.isInteger(genLength) || genLength < 1) {
     fail(`genLength must be a positive integer, got ${genLength}`);
@@ -420,11 +441,14 @@ function resolveOptions(
       }`,
     );
   }
-  if (maskId === undefined) fail("maskId is required (the id of the mask token)");
+  if (maskId === undefined) {
+    fail("maskId is required (the id of the mask token) for a model without a LLaDA config");
+  }
   if (!isId(maskId)) fail(`maskId must be a token id in [0, ${V}), got ${maskId}`);
   const logitsEosInf = options.logitsEosInf ?? false;
   const confidenceEosInf = options.confidenceEosInf ?? false;
-  const { eosId, padId } = options;
+  const eosId = options.eosId ?? config?.eos_token_id;
+  const padId = options.padId ?? config?.pad_token_id;
   if (eosId !== undefined && (!isId(eosId) || eosId === maskId)) {
     fail(`eosId must be a token id in [0, ${V}) other than maskId, got ${eosId}`);
   }
@@ -461,13 +485,14 @@ function resolveOptions(
     temperature,
     cfgScale,
     remasking,
-    maskId,
+    maskId: maskId!, // checked above
     padId,
     eosId,
     logitsEosInf,
     confidenceEosInf,
     seed,
     onStep: options.onStep,
+    signal: options.signal,
   };
 }
 
