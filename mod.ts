@@ -56,6 +56,8 @@ export * from "./src/llada/mod.ts";
 // The network, its training and its files.
 export { createModel, LLaDAModel, type ModelOptions, positionsFromMask } from "./src/model/llada.ts";
 export {
+  BLOCK_TENSOR_NAMES,
+  type BlockTensorName,
   ConfigError,
   configFromJSON,
   configToJSON,
@@ -64,16 +66,23 @@ export {
   lladaTensorLayout,
   lladaTensorShapes,
   OFFICIAL_DEFAULTS,
+  type OuterTensorName,
   paddedEmbeddingSize,
   validateConfig,
 } from "./src/model/config.ts";
+export { Embedding, Linear, RMSNorm, RotaryEmbedding } from "./src/nn/layers.ts";
+export { type BlockConfig, SwiGLU, TransformerBlock } from "./src/nn/block.ts";
+export { MultiHeadAttention } from "./src/nn/attention.ts";
+export { type Init, type Module } from "./src/nn/module.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {
+  type MaskCount,
   type Objective,
   objectiveLoss,
   type StepOptions,
   type StepResult,
+  type TimeSampling,
   type TokenBatch,
   trainStep,
 } from "./src/train/step.ts";
@@ -91,6 +100,8 @@ export {
   type EvalSet,
   type EvalSetOptions,
   heldOutBitsPerChar,
+  type HeldOutEstimate,
+  heldOutEstimate,
   type HeldOutOptions,
   makeEvalSet,
   makePairEvalSet,

@@ -20,7 +20,9 @@ export interface Module {
 
 /** How parameters are created: where, from which generator, with which standard deviation. */
 export interface Init {
+  /** Where parameters are created. */
   backend: Backend;
+  /** The generator the weights are drawn from. */
   rng: Rng;
   /** Standard deviation of normally initialised weights (LLaDA's `init_std`). */
   std: number;

@@ -62,8 +62,11 @@ export const MASK_COUNTS: Readonly<Record<MaskCount, string>> = {
 
 /** A batch of clean tokens, row-major `[batch, length]`, with prompt lengths for SFT. */
 export interface TokenBatch {
+  /** Row-major `[batch, length]` token ids. */
   tokens: Int32Array;
+  /** Number of rows. */
   batch: number;
+  /** Tokens per row. */
   length: number;
   /** SFT only: `[batch]` prompt lengths (those positions are never masked nor scored). */
   promptLengths?: Int32Array;
@@ -71,6 +74,7 @@ export interface TokenBatch {
 
 /** Settings of one step. */
 export interface StepOptions {
+  /** Which loss: LLaDA pre-training (Eq. 3), SFT (Eq. 5) or the autoregressive twin's next-token loss. */
   objective: Objective;
   /** Learning rate for this step (from the schedule). */
   lr: number;
