@@ -4,7 +4,7 @@
  * sees them and run, each expected to exit 0.
  *
  * What the test changes, and only that: settings that make a run short (a demo or training run of 2 steps,
- * fewer held-out sequences, one sample of 8 steps where the steps are left to the default, a benchmark of one
+ * smaller batches, fewer held-out sequences, one sample of 8 steps where the steps are left to the default, a benchmark of one
  * small step), where runs are written (`runs/…` and `--export` go to a
  * temporary directory, so `runs/demo` is the demo run this test makes first), and the CPU backend unless a
  * command names one (`--backend webgpu` falls back to the CPU only where no adapter exists). A few commands
@@ -20,6 +20,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** Printed commands that are not run here, with why. Matched against the normalised command. */
 const NOT_RUN: [RegExp, string][] = [
   [/^deno task test$/, "the test suite itself"],
+  [/^deno task check$/, "the first half of deno task test, which runs it before this test"],
   [/^deno test /, "a single test file: the suite runs every test file"],
   [/^deno task bench$/, "the benchmark suite takes minutes; bench/ has its own smoke test"],
   [/^deno jupyter --install/, "registers a Jupyter kernel in the user's configuration"],
@@ -126,7 +127,7 @@ function prepare(
     if (!/--run-dir/.test(line)) line = setOption(line, "run-dir", `${tmp}/runs/demo`);
   } else if (name === "train") {
     line = setOption(line, "steps", resume ? 3 : 2);
-    if (!resume) line = setOption(line, "eval-seqs", 2);
+    if (!resume) line = setOption(setOption(line, "eval-seqs", 2), "batch", 4);
     if (!/--run-dir/.test(line)) {
       line = setOption(line, "run-dir", `${tmp}/runs/train-${crypto.randomUUID()}`);
     }
