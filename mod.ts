@@ -46,9 +46,10 @@ export {
   type SamplingSettings,
   type TraceStep,
 } from "./src/generate_text.ts";
-export { type BackendChoice, useBackend } from "./src/backend/use_backend.ts";
+export { type BackendChoice, useBackend } from "./src/use_backend.ts";
 export { BACKEND_ENV, type BackendKind } from "./src/backend/select.ts";
 export { InputError } from "./src/errors.ts";
+export { VERSION } from "./src/version.ts";
 
 // The three LLaDA modules and the interface they see a network through.
 export * from "./src/llada/mod.ts";

@@ -20,7 +20,7 @@ import { suggest, UsageError } from "./cli/args.ts";
 import { InputError } from "./errors.ts";
 import { ConfigError } from "./model/config.ts";
 import { SafetensorsError } from "./io/safetensors_format.ts";
-import denoConfig from "../deno.json" with { type: "json" };
+import { VERSION } from "./version.ts";
 import { trainCommand } from "./cli/train.ts";
 import { sampleCommand } from "./cli/sample.ts";
 import { evalCommand } from "./cli/eval.ts";
@@ -55,7 +55,7 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [first, ...afterFirst] = argv;
   if (first === "--version" || first === "-V") {
-    console.log(`llada-ts ${denoConfig.version}`);
+    console.log(`llada-ts ${VERSION}`);
     return 0;
   }
   // `help <command>` is `<command> --help`; `help` alone (or no command) is the overview.

@@ -13,7 +13,7 @@
 
 import type { Backend } from "./backend/backend.ts";
 import type { BackendKind } from "./backend/select.ts";
-import { useBackend } from "./backend/use_backend.ts";
+import { useBackend } from "./use_backend.ts";
 import { InputError } from "./errors.ts";
 import { loadModel } from "./io/model_files.ts";
 import type { Remasking } from "./llada/reverse_sampling.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type BackendChoice, useBackend } from "../backend/use_backend.ts";
+import { type BackendChoice, useBackend } from "../use_backend.ts";
 import type { BackendKind } from "../backend/select.ts";
 import { paddedEmbeddingSize } from "../model/config.ts";
 import { loadPretrained, type Pretrained } from "../pretrained.ts";

@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { Backend } from "./backend.ts";
-import { type BackendKind, getBackend, resolveKind } from "./select.ts";
-import { findAdapter } from "./webgpu/device.ts";
-import { setDefaultBackend } from "../tensor.ts";
-import { InputError } from "../errors.ts";
+import type { Backend } from "./backend/backend.ts";
+import { type BackendKind, getBackend, resolveKind } from "./backend/select.ts";
+import { findAdapter } from "./backend/webgpu/device.ts";
+import { setDefaultBackend } from "./tensor.ts";
+import { InputError } from "./errors.ts";
 
 /** What {@link useBackend} chose. */
 export interface BackendChoice {
