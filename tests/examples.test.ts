@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { findAdapter } from "../src/backend/webgpu/device.ts";
+import { probeAdapter } from "./adapter_probe.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -23,7 +23,7 @@ async function runExample(args: string[], env: Record<string, string> = {}): Pro
 }
 
 Deno.test("examples/generate.ts continues a prompt on WebGPU where an adapter exists, and says which backend", async () => {
-  const { adapter, reason } = await findAdapter();
+  const { found: adapter, reason } = await probeAdapter();
   if (!adapter && Deno.env.get("CI") === "true") {
     throw new Error(`no WebGPU adapter under CI=true: ${reason}`);
   }

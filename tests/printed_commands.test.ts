@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import { findAdapter } from "../src/backend/webgpu/device.ts";
+import { probeAdapter } from "./adapter_probe.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -150,7 +150,7 @@ Deno.test({
   // Subprocesses only; nothing of this process is left open.
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "llada-printed-" });
-    const hasAdapter = (await findAdapter()).adapter !== null;
+    const hasAdapter = (await probeAdapter()).found;
     const failures: string[] = [];
     const notRun = new Set<string>();
     const ran = new Set<string>();
