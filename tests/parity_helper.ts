@@ -152,7 +152,9 @@ async function threadExited(thread: string, timeoutMs = 30_000): Promise<void> {
   const start = Date.now();
   while (exists(`/proc/self/task/${thread}`)) {
     if (Date.now() - start > timeoutMs) {
-      throw new Error(`the WebGPU test worker's thread ${thread} had not exited ${timeoutMs} ms after it was ended`);
+      throw new Error(
+        `the WebGPU test worker's thread ${thread} had not exited ${timeoutMs} ms after it was ended`,
+      );
     }
     await new Promise((r) => setTimeout(r, 2));
   }

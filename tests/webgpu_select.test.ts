@@ -32,14 +32,17 @@ Deno.test("select: cpu is the CPU backend, cached, and described in one line", a
 });
 
 // In the file's WebGPU worker, as every use of WebGPU in the tests (parity_helper.ts says why).
-await workerTest("select: auto picks WebGPU when there is an adapter, else the CPU, and says why", async () => {
-  const { adapter } = await findAdapter();
-  const b = await getBackend("auto");
-  assert.equal(b.name, adapter ? "webgpu" : "cpu");
-  const line = await describeBackend("auto");
-  assert.match(
-    line,
-    adapter ? /^backend: webgpu — .+ \[auto: WebGPU adapter found\]$/ : /\[auto: no WebGPU \(/,
-  );
-  if (adapter) assert.equal(await getBackend("webgpu"), b, "auto and webgpu share one device");
-});
+await workerTest(
+  "select: auto picks WebGPU when there is an adapter, else the CPU, and says why",
+  async () => {
+    const { adapter } = await findAdapter();
+    const b = await getBackend("auto");
+    assert.equal(b.name, adapter ? "webgpu" : "cpu");
+    const line = await describeBackend("auto");
+    assert.match(
+      line,
+      adapter ? /^backend: webgpu — .+ \[auto: WebGPU adapter found\]$/ : /\[auto: no WebGPU \(/,
+    );
+    if (adapter) assert.equal(await getBackend("webgpu"), b, "auto and webgpu share one device");
+  },
+);
