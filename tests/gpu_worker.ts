@@ -5,7 +5,7 @@
  * - `load <module>`: imports the test file (its WebGPU cases are recorded, its other tests ignored) and replies
  *   whether there is an adapter, and this worker's thread (its `/proc` task id, so the file can wait for its exit);
  * - `run <name>`: runs one recorded case and replies with its error, if any;
- * - `close`: waits for the GPU's work, destroys the device and replies; the file then ends the worker.
+ * - `close`: waits for the GPU's work, destroys the device, replies and ends the worker.
  *
  * @module
  */
@@ -32,6 +32,7 @@ interface Request {
 const scope = self as unknown as {
   onmessage: (e: MessageEvent<Request>) => void;
   postMessage(message: { id: number; value: unknown }): void;
+  close(): void;
 };
 
 scope.onmessage = async (e) => {
@@ -41,4 +42,6 @@ scope.onmessage = async (e) => {
   else if (type === "run") value = await runCase(arg);
   else value = await releaseGpu();
   scope.postMessage({ id, value });
+  // Ending by itself (not terminated from outside) lets the worker drop its WebGPU instance on this thread.
+  if (type === "close") scope.close();
 };

@@ -134,12 +134,15 @@ class GpuWorker {
     throw rethrown;
   }
 
-  /** Releases the worker's device, ends the worker and waits until its thread has exited. */
+  /** Releases the worker's device and waits until the worker has ended by itself and its thread has exited. */
   async close(): Promise<void> {
     const { thread } = await this.loaded;
     await this.#call("close");
-    this.#worker.terminate();
-    await threadExited(thread);
+    try {
+      await threadExited(thread);
+    } finally {
+      this.#worker.terminate();
+    }
   }
 }
 
@@ -153,7 +156,7 @@ async function threadExited(thread: string, timeoutMs = 30_000): Promise<void> {
   while (exists(`/proc/self/task/${thread}`)) {
     if (Date.now() - start > timeoutMs) {
       throw new Error(
-        `the WebGPU test worker's thread ${thread} had not exited ${timeoutMs} ms after it was ended`,
+        `the WebGPU test worker's thread ${thread} had not exited ${timeoutMs} ms after the worker was asked to end`,
       );
     }
     await new Promise((r) => setTimeout(r, 2));
