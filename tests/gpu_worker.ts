@@ -42,6 +42,6 @@ scope.onmessage = async (e) => {
   else if (type === "run") value = await runCase(arg);
   else value = await releaseGpu();
   scope.postMessage({ id, value });
-  // Ending by itself (not terminated from outside) lets the worker drop its WebGPU instance on this thread.
+  // The reply is posted first: the file waits for it, then for this thread to exit.
   if (type === "close") scope.close();
 };
