@@ -44,6 +44,8 @@ for i in $(seq 1 "$runs"); do
   ls "$dir"/core* >/dev/null 2>&1 && note="$note  core: $(ls "$dir"/core* | head -1)"
   printf 'run %2d: exit %3d  passed %4s  failed %3s  wall %6.1f s%s\n' "$i" "$rc" "${passed:--}" "${failed:--}" \
     "$wall" "$note"
+  # The failed tests, as Deno lists them after " FAILURES ": "<test name> => ./tests/<file>.ts:<line>:<col>".
+  sed -n '/^ *FAILURES/,$p' "$dir/test.log" | grep ' => ' | sed 's/^/        failed: /'
   [ "$rc" -eq 0 ] && ok=$((ok + 1))
 done
 sorted=$(printf '%s\n' "${walls[@]}" | sort -n)
