@@ -21,7 +21,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const NOT_RUN: [RegExp, string][] = [
   [/^deno task test$/, "the test suite itself"],
   [/^deno task check$/, "the first half of deno task test, which runs it before this test"],
-  [/^deno test /, "a single test file: the suite runs every test file"],
+  [/^deno test\b/, "a single test file: the suite runs every test file"],
   [/^deno task bench$/, "the benchmark suite takes minutes; bench/ has its own smoke test"],
   [/^deno jupyter --install/, "registers a Jupyter kernel in the user's configuration"],
 ];
@@ -37,12 +37,20 @@ async function markdownFiles(): Promise<string[]> {
 
 /** `npx -y deno@2.9.6 …` and `deno …` are the same command; the test runs the Deno binary it runs under. */
 function normalise(command: string): string {
-  return command.replace(/^npx -y deno@2\.9\.6 /, "deno ").replace(/\s+/g, " ").trim();
+  return command.replace(/(^|\|\s*)npx -y deno@2\.9\.6 /g, "$1deno ").replace(/\s+/g, " ").trim();
 }
 
-/** Whether a line or code span is a command of this project (Deno's, possibly after a pipe). */
+/** Whether a line of a code block is a command of this project (Deno's, possibly after a pipe). */
 function isDenoCommand(text: string): boolean {
   return /^(npx -y deno@2\.9\.6|deno) \S/.test(text) || /\| (npx -y deno@2\.9\.6|deno) task /.test(text);
+}
+
+/**
+ * Whether an inline code span is a whole command: one pinned with `npx -y deno@2.9.6 …`, or a `deno task …`
+ * (prose also names Deno's subcommands, as in "under `deno test`", which are not commands to run).
+ */
+function isInlineCommand(text: string): boolean {
+  return /^npx -y deno@2\.9\.6 \S/.test(text) || /^deno task \w/.test(text);
 }
 
 /**
@@ -67,7 +75,7 @@ export function commandsInMarkdown(text: string): string[] {
       pending = "";
       if (isDenoCommand(joined)) out.push(joined);
     } else {
-      for (const m of line.matchAll(/`([^`]+)`/g)) if (isDenoCommand(m[1])) out.push(m[1]);
+      for (const m of line.matchAll(/`([^`]+)`/g)) if (isInlineCommand(m[1])) out.push(m[1]);
     }
   }
   return out;
