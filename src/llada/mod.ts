@@ -7,6 +7,7 @@
  */
 
 export type { LogitsModel } from "./logits_model.ts";
+export { type GuidanceOptions, guidedLogits } from "./guidance.ts";
 export {
   type CorruptedBatch,
   corruptForPretraining,
@@ -28,8 +29,6 @@ export {
   estimateConditionalLogLikelihood,
   evaluateBound,
   exactConditionalLogLikelihoodBound,
-  type GuidanceOptions,
-  guidedLogits,
   type LikelihoodEstimate,
   type LikelihoodOptions,
   type LikelihoodSampler,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Backend, contiguousView, type Storage } from "../backend.ts";
+import type { Backend, Storage } from "../backend.ts";
 
 /** Elements of a `vec4`, the unit the fast kernels load. */
 export const VEC4 = 4;
@@ -27,7 +27,7 @@ export function padTo4(d: number): number {
 export function padRows(backend: Backend, x: Storage, rows: number, n: number, width: number): Storage {
   if (width === n) return x;
   const out = backend.full(rows * width, "f32", 0);
-  backend.copyInto(x, contiguousView([rows, n]), out, { offset: 0, strides: [width, 1] }, [rows, n]);
+  backend.copyInto(x, { offset: 0, strides: [n, 1] }, out, { offset: 0, strides: [width, 1] }, [rows, n]);
   return out;
 }
 
