@@ -36,7 +36,7 @@ import type {
   UnaryOp,
   View,
 } from "./backend.ts";
-import { contiguousView, numel } from "./backend.ts";
+import { BINARY_OPS, contiguousView, numel, UNARY_OPS } from "./backend.ts";
 import { createGpuContext } from "./webgpu/device.ts";
 import { pack, packStrided, simplifyViews } from "./webgpu/layout.ts";
 import { padMatrices, padRows, padTo4, releasePadded, unpadRows, VEC4 } from "./webgpu/padding.ts";
@@ -47,42 +47,34 @@ import {
   type KernelTime,
   type WebGpuStats,
 } from "./webgpu/recorder.ts";
-import { compileShaders } from "./webgpu/shaders.ts";
+import { compileShaders, readShader } from "./webgpu/shaders.ts";
 
 export { MAX_DISPATCHES } from "./webgpu/recorder.ts";
 export type { KernelTime, WebGpuStats } from "./webgpu/recorder.ts";
 
-/** The UnaryOp names in the order of the `OP` switch in shaders/elementwise.wgsl. */
-const UNARY_OPS: readonly UnaryOp[] = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "sigmoid",
-  "silu",
-  "relu",
-  "tanh",
-  "abs",
-  "square",
-  "scale",
-  "addScalar",
-  "powScalar",
-];
+/**
+ * The WGSL constants that name each op's index in the `OP` switches of shaders/elementwise.wgsl, generated from
+ * {@link UNARY_OPS} and {@link BINARY_OPS} (`const UNARY_NEG: u32 = 0u;`, `const BINARY_ADD: u32 = 0u;`, …) and
+ * appended to that file when it is compiled, so the kernels and the host cannot disagree on the numbering.
+ */
+function opConstants(): string {
+  const wgslName = (prefix: string, op: string) =>
+    `${prefix}_${op.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+  const lines = [
+    ...UNARY_OPS.map((op, i) => `const ${wgslName("UNARY", op)}: u32 = ${i}u;`),
+    ...BINARY_OPS.map((op, i) => `const ${wgslName("BINARY", op)}: u32 = ${i}u;`),
+  ];
+  return lines.join("\n");
+}
 
-/** The BinaryOp names in the order of the `OP` switch in shaders/elementwise.wgsl. */
-const BINARY_OPS: readonly BinaryOp[] = [
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "maximum",
-  "minimum",
-  "pow",
-  "eq",
-  "lt",
-  "gt",
-];
+/** The `OP` override of an op: its index in `ops`, refusing a name that is not there. */
+function opIndex(ops: readonly string[], op: string): number {
+  const i = ops.indexOf(op);
+  if (i < 0) {
+    throw new Error(`WebGPU backend: unknown elementwise op "${op}"; expected one of ${ops.join(", ")}`);
+  }
+  return i;
+}
 
 /** Register tile of shaders/matmul.wgsl: rows × columns of C per invocation. */
 const MATMUL_TILE = 16;
@@ -142,7 +134,7 @@ export class WebGpuBackend implements Backend {
    */
   static async create(options: WebGpuOptions = {}): Promise<WebGpuBackend> {
     const context = await createGpuContext(options.profile ? ["timestamp-query"] : []);
-    const modules = await compileShaders(context.device);
+    const modules = await compileShaders(context.device, readShader, { elementwise: opConstants() });
     return new WebGpuBackend(
       new DispatchRecorder(context, modules, options.profile ?? false),
       context.description,
@@ -282,7 +274,7 @@ export class WebGpuBackend implements Backend {
     this.#gpu.dispatch1D(
       "elementwise",
       "unary",
-      { OP: UNARY_OPS.indexOf(op) },
+      { OP: opIndex(UNARY_OPS, op) },
       params,
       bindings,
       vec4s(a.length),
@@ -299,7 +291,7 @@ export class WebGpuBackend implements Backend {
     this.#gpu.dispatch1D(
       "elementwise",
       "unary_grad",
-      { OP: UNARY_OPS.indexOf(op) },
+      { OP: opIndex(UNARY_OPS, op) },
       params,
       bindings,
       vec4s(a.length),
@@ -312,7 +304,7 @@ export class WebGpuBackend implements Backend {
     const y = this.#gpu.use(b);
     const count = numel(shape);
     const out = this.#gpu.alloc(count, "f32");
-    const constants = { OP: BINARY_OPS.indexOf(op), A_I32: x.dtype === "i32", B_I32: y.dtype === "i32" };
+    const constants = { OP: opIndex(BINARY_OPS, op), A_I32: x.dtype === "i32", B_I32: y.dtype === "i32" };
     const bindings: Binding[] = [[1, x], [2, y], [3, out]];
     // Both inputs contiguous from a vec4 boundary (after merging dimensions): vec4 loads, no index arithmetic.
     const s = simplifyViews(shape, [aView, bView]);
