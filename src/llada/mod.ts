@@ -13,13 +13,17 @@ export {
   corruptForPretraining,
   corruptForSft,
   type CorruptionOptions,
+  MASK_COUNTS,
   MASK_EPS,
+  type MaskCount,
   maskExactly,
   maskingProbability,
   maybeTruncateBatch,
   padSftBatch,
   RANDOM_LENGTH_PROBABILITY,
   type SftCorruptedBatch,
+  TIME_SAMPLINGS,
+  type TimeSampling,
   truncateBatch,
 } from "./forward_masking.ts";
 export {
@@ -29,6 +33,7 @@ export {
   estimateConditionalLogLikelihood,
   evaluateBound,
   exactConditionalLogLikelihoodBound,
+  LIKELIHOOD_SAMPLERS,
   type LikelihoodEstimate,
   type LikelihoodOptions,
   type LikelihoodSampler,
@@ -47,5 +52,6 @@ export {
   type GenerateResult,
   numTransferTokens,
   type Remasking,
+  REMASKINGS,
   type StepState,
 } from "./reverse_sampling.ts";

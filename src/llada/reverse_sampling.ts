@@ -59,6 +59,7 @@
 import type { LogitsModel } from "./logits_model.ts";
 import { Rng } from "../rng.ts";
 import { guidedLogits } from "./guidance.ts";
+import { softmaxNormaliser } from "./softmax.ts";
 
 /** The remasking strategies: how the predictions to keep are ranked at each step (see the module documentation). */
 export const REMASKINGS = ["low_confidence", "random", "margin", "entropy"] as const;
@@ -373,11 +374,8 @@ function predictToken(logits: Float64Array, temperature: number, maskId: number,
 function confidence(logits: Float64Array, xHat: number, remasking: Remasking, rng: Rng): number {
   if (remasking === "random") return rng.uniform();
   // softmax in float64, stabilised by the maximum (entries of −∞ get probability 0).
-  let max = -Infinity;
-  for (let v = 0; v < logits.length; v++) max = Math.max(max, logits[v]);
-  let z = 0;
-  for (let v = 0; v < logits.length; v++) z += Math.exp(logits[v] - max);
-  const prob = (v: number) => Math.exp(logits[v] - max) / z;
+  const { max, sum } = softmaxNormaliser(logits, 0, logits.length);
+  const prob = (v: number) => Math.exp(logits[v] - max) / sum;
   if (remasking === "low_confidence") return prob(xHat);
   if (remasking === "margin") {
     let top1 = 0;
