@@ -78,12 +78,10 @@ export { type Init, type Module } from "./src/nn/module.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {
-  type MaskCount,
   type Objective,
   objectiveLoss,
   type StepOptions,
   type StepResult,
-  type TimeSampling,
   type TokenBatch,
   trainStep,
 } from "./src/train/step.ts";

@@ -24,19 +24,17 @@ import type { Rng } from "../rng.ts";
 import {
   corruptForPretraining,
   corruptForSft,
-  type CorruptionOptions,
+  type MaskCount,
   maybeTruncateBatch,
+  type TimeSampling,
 } from "../llada/forward_masking.ts";
 import { pretrainingLossWeights, sftLossWeights } from "../llada/loss_bound.ts";
 
 /** What a step trains: the mask predictor on raw text, on SFT pairs, or the causal twin on next tokens. */
 export type Objective = "pretrain" | "sft" | "autoregressive";
 
-/** How pre-training draws each row's time `t` (see `CorruptionOptions.timeSampling` in `forward_masking.ts`). */
-export type TimeSampling = NonNullable<CorruptionOptions["timeSampling"]>;
-
-/** How many tokens a pre-training row loses (see `CorruptionOptions.maskCount` in `forward_masking.ts`). */
-export type MaskCount = NonNullable<CorruptionOptions["maskCount"]>;
+// How pre-training draws each row's time `t`, and how many tokens a row loses: the forward process's choices.
+export type { MaskCount, TimeSampling };
 
 // Each choice with one line saying what it does: the keys are what the trainer and the CLI accept (the record
 // type makes the compiler reject a list that misses or invents a choice), the lines are the CLI's help.
