@@ -80,6 +80,7 @@ export * from "./src/io/mod.ts";
 export {
   type Objective,
   objectiveLoss,
+  OBJECTIVES,
   type StepOptions,
   type StepResult,
   type TokenBatch,

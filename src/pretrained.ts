@@ -16,7 +16,7 @@ import type { BackendKind } from "./backend/select.ts";
 import { useBackend } from "./use_backend.ts";
 import { InputError } from "./errors.ts";
 import { loadModel } from "./io/model_files.ts";
-import type { Remasking } from "./llada/reverse_sampling.ts";
+import { type Remasking, REMASKINGS } from "./llada/reverse_sampling.ts";
 import type { LLaDAModel } from "./model/llada.ts";
 import { type Tokenizer, tokenizerFromJSON } from "./tokenizer/tokenizer.ts";
 
@@ -70,8 +70,6 @@ export interface LoadPretrainedOptions {
    */
   backend?: BackendKind | Backend;
 }
-
-const REMASKINGS: readonly Remasking[] = ["low_confidence", "random", "margin", "entropy"];
 
 /** Whether a file exists (false for a missing path, a directory, or one the process may not read). */
 async function isFile(path: string): Promise<boolean> {

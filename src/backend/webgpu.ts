@@ -539,7 +539,7 @@ export class WebGpuBackend implements Backend {
     const key = `${theta}/${headDim}`;
     let table = this.#invFreq.get(key);
     if (!table) {
-      const f = new Float32Array(4 * Math.ceil(headDim / 8));
+      const f = new Float32Array(padTo4(headDim / 2)); // headDim is even (checked by rope)
       for (let i = 0; i < headDim / 2; i++) f[i] = 1 / Math.pow(theta, (2 * i) / headDim);
       table = this.#gpu.upload(f);
       this.#invFreq.set(key, table);
