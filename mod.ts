@@ -74,7 +74,7 @@ export {
 export { Embedding, Linear, RMSNorm, RotaryEmbedding } from "./src/nn/layers.ts";
 export { type BlockConfig, SwiGLU, TransformerBlock } from "./src/nn/block.ts";
 export { MultiHeadAttention } from "./src/nn/attention.ts";
-export { type Init, type Module } from "./src/nn/module.ts";
+export { type Init } from "./src/nn/module.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {

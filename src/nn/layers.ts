@@ -8,10 +8,10 @@
 
 import type { Tensor } from "../tensor.ts";
 import { embedding, linear, rmsNorm, rope } from "../ops/mod.ts";
-import { constantParameter, type Init, type Module, normalParameter } from "./module.ts";
+import { constantParameter, type Init, normalParameter } from "./module.ts";
 
 /** `y = x · Wᵀ`, weight stored `[out_features, in_features]` (PyTorch's layout), no bias (LLaDA has none). */
-export class Linear implements Module {
+export class Linear {
   /** `[out_features, in_features]`. */
   readonly weight: Tensor;
   /**
@@ -29,14 +29,10 @@ export class Linear implements Module {
   forward(x: Tensor): Tensor {
     return linear(x, this.weight);
   }
-  /** `[[prefix.weight, weight]]`. */
-  namedParameters(prefix: string): [string, Tensor][] {
-    return [[`${prefix}.weight`, this.weight]];
-  }
 }
 
 /** Token embedding table `[rows, dim]`. */
-export class Embedding implements Module {
+export class Embedding {
   /** `[rows, dim]`. */
   readonly weight: Tensor;
   /**
@@ -53,14 +49,10 @@ export class Embedding implements Module {
   forward(ids: Tensor): Tensor {
     return embedding(this.weight, ids);
   }
-  /** `[[prefix.weight, weight]]`. */
-  namedParameters(prefix: string): [string, Tensor][] {
-    return [[`${prefix}.weight`, this.weight]];
-  }
 }
 
 /** RMSNorm with a learned weight (initialised to 1): normalise, then multiply by the weight. */
-export class RMSNorm implements Module {
+export class RMSNorm {
   /** `[dim]`, initialised to 1. */
   readonly weight: Tensor;
   /**
@@ -76,10 +68,6 @@ export class RMSNorm implements Module {
   /** x `[..., dim]` normalised by its root mean square, times the weight. */
   forward(x: Tensor): Tensor {
     return rmsNorm(x, this.weight, this.eps);
-  }
-  /** `[[prefix.weight, weight]]`. */
-  namedParameters(prefix: string): [string, Tensor][] {
-    return [[`${prefix}.weight`, this.weight]];
   }
 }
 
