@@ -39,6 +39,7 @@ export * from "./src/data/mod.ts";
 
 // Tensors, autograd, ops and backends.
 export {
+  backward,
   getDefaultBackend,
   keep,
   setDefaultBackend,
@@ -46,7 +47,7 @@ export {
   type TensorOptions,
   tidy,
 } from "./src/tensor.ts";
-export { backward, type GradNode, isGradEnabled, noGrad } from "./src/autograd.ts";
+export { type GradNode, isGradEnabled, noGrad } from "./src/autograd.ts";
 export * as ops from "./src/ops/mod.ts";
 export * from "./src/backend/backend.ts";
 export { CpuBackend } from "./src/backend/cpu.ts";
