@@ -22,6 +22,18 @@ export * from "./src/llada/mod.ts";
 
 // The network, its training and its files.
 export { createModel, LLaDAModel, type ModelOptions, positionsFromMask } from "./src/model/llada.ts";
+export {
+  ConfigError,
+  configFromJSON,
+  configToJSON,
+  type LayoutEntry,
+  type LLaDAConfig,
+  lladaTensorLayout,
+  lladaTensorShapes,
+  OFFICIAL_DEFAULTS,
+  paddedEmbeddingSize,
+  validateConfig,
+} from "./src/model/config.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {

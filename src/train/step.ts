@@ -21,11 +21,44 @@ import { clipGradNorm } from "../optim/clip.ts";
 import { keep, Tensor, tidy } from "../tensor.ts";
 import { crossEntropy, sum } from "../ops/mod.ts";
 import type { Rng } from "../rng.ts";
-import { corruptForPretraining, corruptForSft, maybeTruncateBatch } from "../llada/forward_masking.ts";
+import {
+  corruptForPretraining,
+  corruptForSft,
+  type CorruptionOptions,
+  maybeTruncateBatch,
+} from "../llada/forward_masking.ts";
 import { pretrainingLossWeights, sftLossWeights } from "../llada/loss_bound.ts";
 
 /** What a step trains: the mask predictor on raw text, on SFT pairs, or the causal twin on next tokens. */
 export type Objective = "pretrain" | "sft" | "autoregressive";
+
+/** How pre-training draws each row's time `t` (see `CorruptionOptions.timeSampling` in `forward_masking.ts`). */
+export type TimeSampling = NonNullable<CorruptionOptions["timeSampling"]>;
+
+/** How many tokens a pre-training row loses (see `CorruptionOptions.maskCount` in `forward_masking.ts`). */
+export type MaskCount = NonNullable<CorruptionOptions["maskCount"]>;
+
+// Each choice with one line saying what it does: the keys are what the trainer and the CLI accept (the record
+// type makes the compiler reject a list that misses or invents a choice), the lines are the CLI's help.
+
+/** The objectives. */
+export const OBJECTIVES: Readonly<Record<Objective, string>> = {
+  pretrain: "the mask predictor on raw text (the LLaDA bound, Eq. 3)",
+  sft: "the mask predictor on prompt/response pairs, the prompt never masked",
+  autoregressive: "the causal twin on next tokens",
+};
+
+/** The time samplings. */
+export const TIME_SAMPLINGS: Readonly<Record<TimeSampling, string>> = {
+  iid: "i.i.d. per row (official)",
+  stratified: "stratified over the batch (lower variance)",
+};
+
+/** The mask counts. */
+export const MASK_COUNTS: Readonly<Record<MaskCount, string>> = {
+  independent: "each token with probability t (official, Eq. 3)",
+  exact: "exactly l ~ U{1..L} (Eq. 6)",
+};
 
 /** A batch of clean tokens, row-major `[batch, length]`, with prompt lengths for SFT. */
 export interface TokenBatch {
@@ -48,9 +81,9 @@ export interface StepOptions {
   /** Apply the 1 % random-length truncation of pre-training (default true for "pretrain"). */
   randomLength?: boolean;
   /** Pre-training only: draw the rows' times i.i.d. (default, official) or stratified over the batch. */
-  timeSampling?: "iid" | "stratified";
+  timeSampling?: TimeSampling;
   /** Pre-training only: tokens masked independently (default, official) or exactly `l ~ U{1…L}` per row (Eq. 6). */
-  maskCount?: "independent" | "exact";
+  maskCount?: MaskCount;
 }
 
 /** The step's outputs, still on the device: read them once, then dispose. */
