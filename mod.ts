@@ -60,6 +60,14 @@ export {
   tidy,
 } from "./src/tensor.ts";
 export { type GradNode, isGradEnabled, noGrad } from "./src/autograd.ts";
+export {
+  setTrace,
+  TRACE_ENV,
+  traceFlushed,
+  type TraceLevel,
+  traceLevel,
+  type TraceOptions,
+} from "./src/trace.ts";
 export * as ops from "./src/ops/mod.ts";
 export * from "./src/backend/backend.ts";
 export { CpuBackend } from "./src/backend/cpu.ts";

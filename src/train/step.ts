@@ -21,6 +21,7 @@ import { clipGradNorm } from "../optim/clip.ts";
 import { keep, Tensor, tidy } from "../tensor.ts";
 import { crossEntropy, sum } from "../ops/mod.ts";
 import type { Rng } from "../rng.ts";
+import { traceLevel, traceNote } from "../trace.ts";
 import {
   corruptForPretraining,
   corruptForSft,
@@ -173,7 +174,9 @@ export function trainStep(
       timeSampling: options.timeSampling,
       maskCount: options.maskCount,
     });
+    if (traceLevel() > 0) traceNote("backward");
     loss.backward();
+    if (traceLevel() > 0) traceNote("gradient clipping and the AdamW update");
     const gradNorm = options.clip ? keep(clipGradNorm(optimizer.params, options.clip)) : null;
     optimizer.update(options.lr);
     optimizer.zeroGrad();
