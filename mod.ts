@@ -37,6 +37,7 @@ export {
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {
+  type LossParts,
   type Objective,
   objectiveLoss,
   type StepOptions,
