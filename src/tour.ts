@@ -18,7 +18,7 @@ import {
   loadModelAndTokenizer,
   renderCanvas,
 } from "./cli/common.ts";
-import { generate, type StepState } from "./llada/reverse_sampling.ts";
+import { generate, numTransferTokens, type StepState } from "./llada/reverse_sampling.ts";
 import type { LogitsModel } from "./llada/logits_model.ts";
 import { softmaxNormaliser } from "./llada/softmax.ts";
 import { MASK_EPS } from "./llada/forward_masking.ts";
@@ -106,15 +106,14 @@ async function reverseStep(stages: Stages, model: LogitsModel, tokenizer: Tokeni
     if (shown) return;
     shown = true;
     const before = Array.from(seen.tokens!);
+    const schedule = numTransferTokens(GEN_LENGTH, STEPS);
     stages.show(
       "The canvas at t = 1",
-      "generate → buildCanvas (src/llada/reverse_sampling.ts)",
+      "generate → buildCanvas, numTransferTokens (src/llada/reverse_sampling.ts)",
       [
         `prompt ${JSON.stringify(text)} (${prompt.length} tokens) followed by ${GEN_LENGTH} masks ▒:`,
         `  ${renderCanvas(tokenizer, before)}`,
-        `${STEPS} steps will unmask them, numTransferTokens(${GEN_LENGTH}, ${STEPS}) = ${
-          GEN_LENGTH / STEPS
-        } per step.`,
+        `${STEPS} steps will unmask them, this many per step: [${schedule.join(", ")}]`,
       ],
     );
     const masked = before.flatMap((id, i) => (id === tokenizer.maskId ? [i] : []));
@@ -138,13 +137,14 @@ async function reverseStep(stages: Stages, model: LogitsModel, tokenizer: Tokeni
       [
         "every masked position's prediction x̂ (argmax at temperature 0) and its confidence softmax(x̂),",
         "highest first; the step keeps the top ones and leaves the rest masked (low_confidence remasking):",
-        ...ranked.slice(0, 6).map((i) =>
-          `  position ${String(i).padStart(2)}: x̂ = ${glyph(tokenizer, s.predicted[0][i])}  confidence ${
-            s.confidence[0][i].toFixed(3)
-          }  ${committed.has(i) ? "← committed" : "  stays masked"}`
-        ),
+        ...ranked.slice(0, 6).map((i) => {
+          const xHat = glyph(tokenizer, s.predicted[0][i]);
+          const c = s.confidence[0][i].toFixed(3);
+          const verdict = committed.has(i) ? "← committed" : "  stays masked";
+          return `  position ${String(i).padStart(2)}: x̂ = ${xHat}  confidence ${c}  ${verdict}`;
+        }),
         `  … ${ranked.length - 6} more, all less confident`,
-        `the schedule commits ${s.committed[0].length} this step: the ${s.committed[0].length} most confident.`,
+        `the schedule commits ${committed.size} this step: the ${committed.size} most confident.`,
       ],
     );
     stages.show(
@@ -192,9 +192,7 @@ async function trainingStep(
       const t = (p - MASK_EPS) / (1 - MASK_EPS);
       const maskedHere = [...Array(L).keys()].filter((i) => c.masked[b * L + i]);
       return [
-        `row ${b}: t = ${t.toFixed(3)}, p = (1 − ε)t + ε = ${
-          p.toFixed(3)
-        }, ${maskedHere.length} of ${L} masked`,
+        `row ${b}: t = ${t.toFixed(3)}, p = (1 − ε)t + ε = ${p.toFixed(3)}, ${maskedHere.length}/${L} masked`,
         `  x₀  ${renderCanvas(tokenizer, Array.from(parts.clean.subarray(b * L, (b + 1) * L)))}`,
         `  x_t ${renderCanvas(tokenizer, Array.from(c.noisy.subarray(b * L, (b + 1) * L)))}`,
       ];
@@ -208,16 +206,18 @@ async function trainingStep(
     for (const i of maskedHere.slice(0, 4)) {
       const n = b * L + i;
       const w = parts.weights[n];
+      const ce = (perToken[n] / w).toFixed(3);
+      const token = glyph(tokenizer, parts.clean[n]);
+      const weighted = perToken[n].toFixed(4);
       lines.push(
-        `  position ${String(i).padStart(2)} ${glyph(tokenizer, parts.clean[n])}: CE ${
-          (perToken[n] / w).toFixed(3)
-        }  w ${w.toFixed(5)}  w·CE ${perToken[n].toFixed(4)}`,
+        `  position ${String(i).padStart(2)} ${token}: CE ${ce}  w ${w.toFixed(5)}  w·CE ${weighted}`,
       );
     }
     if (maskedHere.length > 4) lines.push(`  … ${maskedHere.length - 4} more masked positions`);
   }
   const lossValue = await loss.item();
-  lines.push(`loss = Σ w·CE = ${lossValue.toFixed(4)} nats per token (a one-sample estimate of the bound on −log p(x₀) / L)`);
+  lines.push(`loss = Σ w·CE = ${lossValue.toFixed(4)} nats per token`);
+  lines.push("(a one-sample estimate of the bound on −log p(x₀) / L)");
   stages.show(
     "Per-token losses and their weights",
     "pretrainingLossWeights (src/llada/loss_bound.ts), crossEntropy (src/ops/nn.ts), objectiveLoss",
@@ -227,7 +227,9 @@ async function trainingStep(
   const norms: { name: string; norm: number }[] = [];
   for (const [name, p] of model.namedParameters()) {
     const g = await p.grad!.data();
-    norms.push({ name, norm: Math.sqrt(g.reduce((s, v) => s + v * v, 0)) });
+    let squares = 0;
+    for (const v of g) squares += v * v;
+    norms.push({ name, norm: Math.sqrt(squares) });
   }
   norms.sort((a, b) => b.norm - a.norm);
   const width = Math.max(...norms.map((n) => n.name.length));
@@ -240,23 +242,23 @@ async function trainingStep(
       `  … ${norms.length - GRADIENTS_SHOWN} more`,
     ],
   );
-  const gradNorm = await clipGradNorm(optimizer.params, 1).item();
+  const norm = clipGradNorm(optimizer.params, 1);
+  const gradNorm = await norm.item();
   optimizer.update();
   optimizer.zeroGrad();
-  loss.dispose();
-  parts.perToken.dispose();
+  for (const t of [norm, loss, parts.perToken]) t.dispose();
   // The same masks again (the same seed), to see what the update did to this batch's loss.
-  const after = await tidy(() => objectiveLoss(model, batch, "pretrain", new Rng(seed)).loss).item();
+  const again = tidy(() => objectiveLoss(model, batch, "pretrain", new Rng(seed)).loss);
+  const after = await again.item();
+  again.dispose();
+  const before = lossValue.toFixed(4);
+  const clipped = gradNorm > 1 ? ", clipped to 1" : " (under the clip of 1)";
   stages.show(
     "Clip the gradient norm, update with AdamW",
     "clipGradNorm (src/optim/clip.ts), AdamW.update (src/optim/adamw.ts), as trainStep does (src/train/step.ts)",
     [
-      `global gradient norm ${gradNorm.toFixed(4)}${
-        gradNorm > 1 ? ", clipped to 1" : " (under the clip of 1)"
-      }`,
-      `one AdamW step at lr 1e-3: the loss on the same masked batch went ${lossValue.toFixed(4)} → ${
-        after.toFixed(4)
-      }`,
+      `global gradient norm ${gradNorm.toFixed(4)}${clipped}`,
+      `one AdamW step at lr 1e-3; the loss on the same masked batch: ${before} → ${after.toFixed(4)}`,
     ],
   );
 }
