@@ -120,11 +120,9 @@ export function traceNote(text: string): void {
 export function traceOp(op: string, inputs: readonly Tensor[], outputs: readonly (Tensor | null)[]): void {
   const real = outputs.filter((t): t is Tensor => t !== null);
   const backend = (real[0] ?? inputs[0])?.backend.name ?? "";
-  const parts = [
-    `#${++count} ${op.padEnd(18)}`,
-    `${inputs.map(describe).join(", ")} → ${outputs.map((t) => (t ? describe(t) : "none")).join(", ")}`,
-    backend,
-  ];
+  const from = inputs.map(describe).join(", ");
+  const to = outputs.map((t) => (t ? describe(t) : "none")).join(", ");
+  const parts = [`${`#${++count}`.padEnd(6)}${op.padEnd(18)}`, from ? `${from} → ${to}` : `→ ${to}`, backend];
   if (kernels.length > 0) parts.push(kernels.join(", "));
   kernels = [];
   emit(parts.join("  "), real);
