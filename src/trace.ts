@@ -5,7 +5,7 @@
  * - `1` — the op, its inputs' and outputs' dtypes and shapes, the backend, and on WebGPU every WGSL kernel it
  *   dispatched (`file.wgsl:entry` and the workgroup count);
  * - `2` — also summary statistics of each output (mean, std, min, max, NaN count), read back at that point;
- * - `3` — also the host time since the previous line.
+ * - `3` — also the host time since the previous op's line.
  *
  * Where the lines come from: every op ends by calling `record` in `autograd.ts`, which hands its name, inputs and
  * output here; the backward walk in `tensor.ts` reports each op's backward the same way (as `matmul.backward`,
@@ -110,7 +110,7 @@ export function traceKernel(file: string, entry: string, workgroups: readonly nu
 
 /** A line that is not an op, such as the start of a sampling step, printed in order with the ops. */
 export function traceNote(text: string): void {
-  emit(`── ${text}`, []);
+  emit(`── ${text}`, [], false);
 }
 
 /**
@@ -125,7 +125,7 @@ export function traceOp(op: string, inputs: readonly Tensor[], outputs: readonly
   const parts = [`${`#${++count}`.padEnd(6)}${op.padEnd(18)}`, from ? `${from} → ${to}` : `→ ${to}`, backend];
   if (kernels.length > 0) parts.push(kernels.join(", "));
   kernels = [];
-  emit(parts.join("  "), real);
+  emit(parts.join("  "), real, true);
 }
 
 /** `f32[2,12,64]`. */
@@ -133,9 +133,12 @@ function describe(t: Tensor): string {
   return `${t.dtype}[${t.shape.join(",")}]`;
 }
 
-/** Prints `line` now (level 1) or, from level 2, after reading `outputs` back and appending their statistics. */
-function emit(line: string, outputs: readonly Tensor[]): void {
-  if (level === 3) {
+/**
+ * Prints `line` now (level 1) or, from level 2, after reading `outputs` back and appending their statistics; at
+ * level 3 an op's line (`timed`) also gets the time since the previous op's.
+ */
+function emit(line: string, outputs: readonly Tensor[], timed: boolean): void {
+  if (level === 3 && timed) {
     const now = performance.now();
     line += `  ${(now - last).toFixed(3)} ms`;
     last = now;
