@@ -40,7 +40,7 @@ Deno.test("tour: --no-pause walks the nine stages of a reverse and a training st
   assert.equal(await task("tour"), "deno run -A src/tour.ts");
   const { code, stdout, stderr } = await run(denoArgs(await task("tour")).concat("--no-pause"));
   assert.equal(code, 0, stderr);
-  const stages = [...stdout.matchAll(/^━━ (\d)\/9  /gm)].map((m) => Number(m[1]));
+  const stages = [...stdout.matchAll(/^━━ (\d)\/9 {2}/gm)].map((m) => Number(m[1]));
   assert.deepEqual(stages, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.doesNotMatch(stdout, /\[Enter\]/);
   // Each stage names the files that computed what it shows; they must exist for the reader to open them.

@@ -58,9 +58,9 @@ Deno.test("trace: one training step of a fixed tiny model gives the same op line
   const expected = await Deno.readTextFile(SNAPSHOT);
   assert.equal(text, expected, "the op trace changed; see this file's documentation to update the snapshot");
   // What the snapshot must say, whatever it holds: the forward ops with shapes, each backward after them.
-  assert.match(text, /^#\d+ +embedding +f32\[7,8\], i32\[2,4\] → f32\[2,4,8\]  cpu$/m);
-  assert.match(text, /^#\d+ +crossEntropy +f32\[2,4,7\], i32\[2,4\], f32\[2,4\] → f32\[2,4\]  cpu$/m);
-  assert.match(text, /^#\d+ +linear\.backward +f32\[2,4,7\] → f32\[2,4,8\], f32\[7,8\]  cpu$/m);
+  assert.match(text, /^#\d+ +embedding +f32\[7,8\], i32\[2,4\] → f32\[2,4,8\] {2}cpu$/m);
+  assert.match(text, /^#\d+ +crossEntropy +f32\[2,4,7\], i32\[2,4\], f32\[2,4\] → f32\[2,4\] {2}cpu$/m);
+  assert.match(text, /^#\d+ +linear\.backward +f32\[2,4,7\] → f32\[2,4,8\], f32\[7,8\] {2}cpu$/m);
   assert.ok(text.indexOf("embedding.backward") > text.indexOf("crossEntropy.backward"));
 });
 
@@ -83,7 +83,7 @@ Deno.test("trace: level 2 appends the output's statistics (NaNs counted apart), 
     lines[1],
     "#2    add                 f32[4], f32[4] → f32[4]  cpu  mean=4 std=1.633 min=2 max=6 nan=1",
   );
-  assert.match(lines[2], /^#1 +add +f32\[4\], f32\[4\] → f32\[4\]  cpu  \d+\.\d{3} ms  mean=4 /);
+  assert.match(lines[2], /^#1 +add +f32\[4\], f32\[4\] → f32\[4\] {2}cpu {2}\d+\.\d{3} ms {2}mean=4 /);
 });
 
 Deno.test("trace: off (level 0) writes nothing; an unknown level is refused", () => {
@@ -103,7 +103,7 @@ await gpuTest("trace: on WebGPU the same ops name their WGSL kernels", async (gp
   const ops = (lines: string[], backend: string) => lines.map((l) => l.slice(0, l.indexOf(`  ${backend}`)));
   assert.deepEqual(ops(gpuLines, "webgpu"), ops(cpuLines, "cpu"));
   const linear = gpuLines.find((l) => /^#\d+ +linear /.test(l))!;
-  assert.match(linear, /  webgpu  .*matmul\.wgsl:matmul_\w+\(\d+ wg\)/);
+  assert.match(linear, / {2}webgpu {2}.*matmul\.wgsl:matmul_\w+\(\d+ wg\)/);
   const backward = gpuLines.find((l) => /^#\d+ +rmsNorm\.backward /.test(l))!;
   assert.match(backward, /rmsnorm\.wgsl:rmsnorm_backward\w*\(\d+ wg\)/);
 });
@@ -124,9 +124,12 @@ Deno.test("trace: LLADA_TRACE=1 on the command line prints the ops of every samp
   // The shipped model (d_model 96, 90 symbols) on "The" + 8 masks: 11 positions.
   const perStep = stderr.split("── reverse step").slice(1);
   for (const step of perStep) {
-    assert.match(step, /^#\d+ +embedding +f32\[90,96\], i32\[1,11\] → f32\[1,11,96\]  cpu$/m);
-    assert.match(step, /^#\d+ +attention +(f32\[1,11,3,32\], ){2}f32\[1,11,3,32\] → f32\[1,11,3,32\]  cpu$/m);
-    assert.match(step, /^#\d+ +linear +f32\[1,11,96\], f32\[90,96\] → f32\[1,11,90\]  cpu$/m);
+    assert.match(step, /^#\d+ +embedding +f32\[90,96\], i32\[1,11\] → f32\[1,11,96\] {2}cpu$/m);
+    assert.match(
+      step,
+      /^#\d+ +attention +(f32\[1,11,3,32\], ){2}f32\[1,11,3,32\] → f32\[1,11,3,32\] {2}cpu$/m,
+    );
+    assert.match(step, /^#\d+ +linear +f32\[1,11,96\], f32\[90,96\] → f32\[1,11,90\] {2}cpu$/m);
   }
 });
 
