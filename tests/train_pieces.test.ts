@@ -71,9 +71,10 @@ Deno.test("time budget: the plan follows the measured speed until the decay begi
 });
 
 Deno.test("time budget: a plan cut short starts its decay now and cuts the warmup; a bad limit is refused", () => {
-  // 0.2 s per step and 1 s left: 5 more steps planned, but the decay (a quarter of 35) needs 9, so it starts now.
+  // 0.2 s per step and 1 s left: 5 more steps planned, but a quarter of 35 is 9 > 5, so the decay starts now and
+  // is still a quarter of the whole run: 10 of 40 steps (a decay cut to what the budget left would be 9 of 39).
   const late = replan(plan, budget, { step: 30, sessionSteps: 30, sessionSeconds: 6, elapsedSeconds: 99 });
-  assert.deepEqual(late, { steps: 39, decaySteps: 9, warmupSteps: 30 });
+  assert.deepEqual(late, { steps: 40, decaySteps: 10, warmupSteps: 30 });
   const same = { steps: 500, decaySteps: 125, warmupSteps: 50 };
   assert.equal(
     replan(same, budget, { step: 20, sessionSteps: 20, sessionSeconds: 4, elapsedSeconds: 4 }),
@@ -84,6 +85,9 @@ Deno.test("time budget: a plan cut short starts its decay now and cuts the warmu
     /limit \(90 s\) must be at least .*100/,
   );
   checkTimeBudget({ ...budget, limitSeconds: 100 });
+  for (const decayFraction of [0, 1, Number.NaN]) {
+    assert.throws(() => checkTimeBudget({ ...budget, decayFraction }), /decayFraction must be in \(0, 1\)/);
+  }
 });
 
 Deno.test("duties: a line, an evaluation and a checkpoint at their intervals, all three at the last step", () => {

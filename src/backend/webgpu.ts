@@ -267,34 +267,27 @@ export class WebGpuBackend implements Backend {
   // ---- elementwise ------------------------------------------------------------------------------------------
 
   unary(op: UnaryOp, x: Storage, alpha = 0): Storage {
-    const a = this.#gpu.f32(x, "unary");
-    const out = this.#gpu.alloc(a.length, "f32");
-    const params = pack("uf", [a.length, alpha]);
-    const bindings: Binding[] = [[1, a], [2, out]];
-    this.#gpu.dispatch1D(
-      "elementwise",
-      "unary",
-      { OP: opIndex(UNARY_OPS, op) },
-      params,
-      bindings,
-      vec4s(a.length),
-    );
-    return out;
+    return this.#unaryKernel("unary", op, alpha, [this.#gpu.f32(x, "unary")]);
   }
 
   unaryGrad(op: UnaryOp, x: Storage, dy: Storage, alpha = 0): Storage {
-    const a = this.#gpu.f32(x, "unaryGrad");
-    const g = this.#gpu.f32(dy, "unaryGrad");
-    const out = this.#gpu.alloc(a.length, "f32");
-    const params = pack("uf", [a.length, alpha]);
-    const bindings: Binding[] = [[1, a], [2, g], [3, out]];
+    const inputs = [this.#gpu.f32(x, "unaryGrad"), this.#gpu.f32(dy, "unaryGrad")];
+    return this.#unaryKernel("unary_grad", op, alpha, inputs);
+  }
+
+  /** `unary` or `unary_grad` of shaders/elementwise.wgsl: the inputs at bindings 1, 2, …, the output after them. */
+  #unaryKernel(entry: string, op: UnaryOp, alpha: number, inputs: GpuStorage[]): GpuStorage {
+    const constants = { OP: opIndex(UNARY_OPS, op) };
+    const length = inputs[0].length;
+    const out = this.#gpu.alloc(length, "f32");
+    const bindings: Binding[] = [...inputs.map((s, i): Binding => [i + 1, s]), [inputs.length + 1, out]];
     this.#gpu.dispatch1D(
       "elementwise",
-      "unary_grad",
-      { OP: opIndex(UNARY_OPS, op) },
-      params,
+      entry,
+      constants,
+      pack("uf", [length, alpha]),
       bindings,
-      vec4s(a.length),
+      vec4s(length),
     );
     return out;
   }
@@ -546,7 +539,7 @@ export class WebGpuBackend implements Backend {
     const key = `${theta}/${headDim}`;
     let table = this.#invFreq.get(key);
     if (!table) {
-      const f = new Float32Array(4 * Math.ceil(headDim / 8));
+      const f = new Float32Array(padTo4(headDim / 2)); // headDim is even (checked by rope)
       for (let i = 0; i < headDim / 2; i++) f[i] = 1 / Math.pow(theta, (2 * i) / headDim);
       table = this.#gpu.upload(f);
       this.#invFreq.set(key, table);
@@ -577,13 +570,15 @@ export class WebGpuBackend implements Backend {
   // ---- loss -----------------------------------------------------------------------------------------------------
 
   crossEntropy(logits: Storage, targets: Storage, weights: Storage, rows: number, vocab: number): Storage {
-    const X = this.#gpu.f32(logits, "crossEntropy");
-    const T = this.#gpu.use(targets);
-    const W = this.#gpu.f32(weights, "crossEntropy");
     const out = this.#gpu.alloc(rows, "f32");
-    const params = pack("uu", [rows, vocab]);
-    const bindings: Binding[] = [[1, X], [2, T], [3, W], [4, out]];
-    this.#gpu.dispatchRows("cross_entropy", "cross_entropy_forward", {}, params, bindings, rows);
+    this.#crossEntropyRows(
+      "crossEntropy",
+      "cross_entropy_forward",
+      [logits, targets, weights],
+      out,
+      rows,
+      vocab,
+    );
     return out;
   }
 
@@ -595,15 +590,31 @@ export class WebGpuBackend implements Backend {
     rows: number,
     vocab: number,
   ): Storage {
-    const X = this.#gpu.f32(logits, "crossEntropyBackward");
-    const T = this.#gpu.use(targets);
-    const W = this.#gpu.f32(weights, "crossEntropyBackward");
-    const D = this.#gpu.f32(dloss, "crossEntropyBackward");
     const out = this.#gpu.alloc(rows * vocab, "f32");
-    const params = pack("uu", [rows, vocab]);
-    const bindings: Binding[] = [[1, X], [2, T], [3, W], [4, D], [5, out]];
-    this.#gpu.dispatchRows("cross_entropy", "cross_entropy_backward", {}, params, bindings, rows);
+    const inputs = [logits, targets, weights, dloss];
+    this.#crossEntropyRows("crossEntropyBackward", "cross_entropy_backward", inputs, out, rows, vocab);
     return out;
+  }
+
+  /**
+   * One row kernel of shaders/cross_entropy.wgsl: the inputs (logits, targets, weights and, backward, the loss
+   * gradient) at bindings 1, 2, …, the output after them; `op` names the primitive in errors.
+   */
+  #crossEntropyRows(
+    op: string,
+    entry: string,
+    inputs: Storage[],
+    out: GpuStorage,
+    rows: number,
+    vocab: number,
+  ): void {
+    const bindings: Binding[] = inputs.map((
+      s,
+      i,
+    ) => [i + 1, i === 1 ? this.#gpu.use(s) : this.#gpu.f32(s, op)] // targets (binding 2) are i32
+    );
+    bindings.push([inputs.length + 1, out]);
+    this.#gpu.dispatchRows("cross_entropy", entry, {}, pack("uu", [rows, vocab]), bindings, rows);
   }
 
   // ---- attention -----------------------------------------------------------------------------------------------

@@ -13,17 +13,15 @@ import {
   MODEL_OPTION,
   renderCanvas,
 } from "./common.ts";
-import { generate, type GenerateOptions, type Remasking, type StepState } from "../llada/reverse_sampling.ts";
+import {
+  generate,
+  type GenerateOptions,
+  type Remasking,
+  REMASKINGS,
+  type StepState,
+} from "../llada/reverse_sampling.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { LLaDAModel } from "../model/llada.ts";
-
-/** The remasking strategies `generate` offers (the record's type makes the compiler check the list is complete). */
-const REMASKINGS: Readonly<Record<Remasking, true>> = {
-  low_confidence: true,
-  random: true,
-  margin: true,
-  entropy: true,
-};
 
 /** Sampler options shared by `sample` and `chat`. */
 export const SAMPLER_OPTIONS: CommandSpec["options"] = {
@@ -35,7 +33,7 @@ export const SAMPLER_OPTIONS: CommandSpec["options"] = {
   remasking: {
     type: "string",
     default: "low_confidence",
-    choices: Object.keys(REMASKINGS),
+    choices: REMASKINGS,
     help: "which predictions to keep at each step",
   },
   threshold: { type: "number", help: "confidence-threshold parallel decoding (ignores --steps)" },

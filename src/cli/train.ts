@@ -28,7 +28,8 @@ import { type EvalSet, makeEvalSet, makePairEvalSet, unigramBaseline } from "../
 import { checkpointDir, readRunState, trainInterruptibly, type TrainResult } from "../train/trainer.ts";
 import { RESUMABLE_SETTINGS, type TrainSettings, trainSettings } from "../train/settings.ts";
 import type { TimeBudget } from "../train/time_budget.ts";
-import { MASK_COUNTS, OBJECTIVES, TIME_SAMPLINGS } from "../train/step.ts";
+import { OBJECTIVES } from "../train/step.ts";
+import { MASK_COUNTS, TIME_SAMPLINGS } from "../llada/forward_masking.ts";
 import { createProgress } from "../train/progress.ts";
 import { createModel, type LLaDAModel } from "../model/llada.ts";
 import type { Backend } from "../backend/backend.ts";
@@ -55,7 +56,7 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     objective: {
       type: "string",
       default: "pretrain",
-      choices: Object.keys(OBJECTIVES),
+      choices: OBJECTIVES,
       help: "what to train",
     },
     "run-dir": {
@@ -107,14 +108,15 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     "time-sampling": {
       type: "string",
       default: "iid",
-      choices: Object.keys(TIME_SAMPLINGS),
-      help: `pre-training times t: ${Object.values(TIME_SAMPLINGS).join(" or ")}`,
+      choices: TIME_SAMPLINGS,
+      help: "pre-training times t: i.i.d. per row (official) or stratified over the batch (lower variance)",
     },
     "mask-count": {
       type: "string",
       default: "independent",
-      choices: Object.keys(MASK_COUNTS),
-      help: `pre-training masks: ${Object.values(MASK_COUNTS).join(" or ")}`,
+      choices: MASK_COUNTS,
+      help:
+        "pre-training masks: each token with probability t (official, Eq. 3) or exactly l ~ U{1..L} (Eq. 6)",
     },
     seed: { type: "int", default: 0, help: "seed of the weights, the data order and the masks" },
     "log-every": { type: "int", default: 10, min: 1, help: "a metrics line every N steps" },

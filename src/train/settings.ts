@@ -6,14 +6,8 @@
  */
 
 import { type Schedule, warmupStableDecay } from "../optim/schedule.ts";
-import {
-  MASK_COUNTS,
-  type MaskCount,
-  type Objective,
-  OBJECTIVES,
-  TIME_SAMPLINGS,
-  type TimeSampling,
-} from "./step.ts";
+import { MASK_COUNTS, type MaskCount, TIME_SAMPLINGS, type TimeSampling } from "../llada/forward_masking.ts";
+import { type Objective, OBJECTIVES } from "./step.ts";
 
 /**
  * The settings of a run that shape its trajectory; saved in every checkpoint (plain JSON) so that `--resume`
@@ -133,9 +127,9 @@ function checkSettings(s: TrainSettings): void {
   if (!(s.weightDecay >= 0)) throw new Error(`weightDecay must be ≥ 0, got ${s.weightDecay}`);
   if (!(s.beta2 > 0 && s.beta2 < 1)) throw new Error(`beta2 must be in (0, 1), got ${s.beta2}`);
   if (!(s.explodeFactor > 1)) throw new Error(`explodeFactor must be > 1, got ${s.explodeFactor}`);
-  checkChoice("maskCount", s.maskCount, Object.keys(MASK_COUNTS));
-  checkChoice("timeSampling", s.timeSampling, Object.keys(TIME_SAMPLINGS));
-  checkChoice("objective", s.objective, Object.keys(OBJECTIVES));
+  checkChoice("maskCount", s.maskCount, MASK_COUNTS);
+  checkChoice("timeSampling", s.timeSampling, TIME_SAMPLINGS);
+  checkChoice("objective", s.objective, OBJECTIVES);
 }
 
 /** Throws unless `value` is one of `choices`: `maskCount must be independent or exact, got "x"`. */

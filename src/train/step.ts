@@ -26,41 +26,17 @@ import {
   type CorruptedBatch,
   corruptForPretraining,
   corruptForSft,
-  type CorruptionOptions,
+  type MaskCount,
   maybeTruncateBatch,
+  type TimeSampling,
 } from "../llada/forward_masking.ts";
 import { pretrainingLossWeights, sftLossWeights } from "../llada/loss_bound.ts";
 
-/** What a step trains: the mask predictor on raw text, on SFT pairs, or the causal twin on next tokens. */
-export type Objective = "pretrain" | "sft" | "autoregressive";
+/** What a step can train: the mask predictor on raw text, on SFT pairs, or the causal twin on next tokens. */
+export const OBJECTIVES = ["pretrain", "sft", "autoregressive"] as const;
 
-/** How pre-training draws each row's time `t` (see `CorruptionOptions.timeSampling` in `forward_masking.ts`). */
-export type TimeSampling = NonNullable<CorruptionOptions["timeSampling"]>;
-
-/** How many tokens a pre-training row loses (see `CorruptionOptions.maskCount` in `forward_masking.ts`). */
-export type MaskCount = NonNullable<CorruptionOptions["maskCount"]>;
-
-// Each choice with one line saying what it does: the keys are what the trainer and the CLI accept (the record
-// type makes the compiler reject a list that misses or invents a choice), the lines are the CLI's help.
-
-/** The objectives. */
-export const OBJECTIVES: Readonly<Record<Objective, string>> = {
-  pretrain: "the mask predictor on raw text (the LLaDA bound, Eq. 3)",
-  sft: "the mask predictor on prompt/response pairs, the prompt never masked",
-  autoregressive: "the causal twin on next tokens",
-};
-
-/** The time samplings. */
-export const TIME_SAMPLINGS: Readonly<Record<TimeSampling, string>> = {
-  iid: "i.i.d. per row (official)",
-  stratified: "stratified over the batch (lower variance)",
-};
-
-/** The mask counts. */
-export const MASK_COUNTS: Readonly<Record<MaskCount, string>> = {
-  independent: "each token with probability t (official, Eq. 3)",
-  exact: "exactly l ~ U{1..L} (Eq. 6)",
-};
+/** One of {@link OBJECTIVES}. */
+export type Objective = typeof OBJECTIVES[number];
 
 /** A batch of clean tokens, row-major `[batch, length]`, with prompt lengths for SFT. */
 export interface TokenBatch {

@@ -13,7 +13,8 @@ import { createModel } from "../model/llada.ts";
 import type { LLaDAConfig } from "../model/config.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { Rng } from "../rng.ts";
-import { type MaskCount, type TimeSampling, type TokenBatch, trainStep } from "./step.ts";
+import type { MaskCount, TimeSampling } from "../llada/forward_masking.ts";
+import { type TokenBatch, trainStep } from "./step.ts";
 
 /** What {@link timeTrainSteps} runs. */
 export interface StepTiming {

@@ -54,8 +54,11 @@ export interface Progress {
 /** Fewest steps of a session before its speed is trusted for a plan. */
 const MIN_MEASURED_STEPS = 10;
 
-/** @throws when the budget's hard limit is below its planned seconds. */
+/** @throws when the decay's share is not in (0, 1) or the budget's hard limit is below its planned seconds. */
 export function checkTimeBudget(budget: TimeBudget): void {
+  if (!(budget.decayFraction > 0 && budget.decayFraction < 1)) {
+    throw new Error(`the time budget's decayFraction must be in (0, 1), got ${budget.decayFraction}`);
+  }
   if (budget.limitSeconds !== undefined && !(budget.limitSeconds >= budget.seconds)) {
     throw new Error(
       `the time budget's limit (${budget.limitSeconds} s) must be at least its planned seconds (${budget.seconds})`,
@@ -71,9 +74,15 @@ export function replan(plan: Plan, budget: TimeBudget, at: Progress): Plan {
   if (at.step >= plan.steps - plan.decaySteps || at.sessionSteps < MIN_MEASURED_STEPS) return plan;
   const perStep = at.sessionSeconds / at.sessionSteps;
   const planned = at.step + Math.max(0, Math.floor((budget.seconds - at.elapsedSeconds) / perStep));
-  const decay = Math.max(1, Math.round(planned * budget.decayFraction));
-  // The decay starts now at the latest (an overrun of at most the few steps since the last plan).
-  const total = Math.max(planned, at.step + decay);
+  const f = budget.decayFraction;
+  let decay = Math.max(1, Math.round(planned * f));
+  let total = planned;
+  if (at.step + decay > planned) {
+    // The budget is spent sooner than a full decay fits: the decay starts now, still `f` of the whole run
+    // (`decay = f · (step + decay)`), so a slow spell costs a short overrun, never a truncated decay.
+    decay = Math.max(1, Math.round((at.step * f) / (1 - f)));
+    total = at.step + decay;
+  }
   if (total === plan.steps && decay === plan.decaySteps) return plan;
   return { steps: total, decaySteps: decay, warmupSteps: Math.min(plan.warmupSteps, total - decay) };
 }
