@@ -24,6 +24,7 @@ const NOT_RUN: [RegExp, string][] = [
   [/^deno test\b/, "a single test file: the suite runs every test file"],
   [/^deno task bench$/, "the benchmark suite takes minutes; bench/ has its own smoke test"],
   [/^deno jupyter --install/, "registers a Jupyter kernel in the user's configuration"],
+  [/^deno task debug:/, "starts Deno under --inspect-brk, which waits for a debugger to attach"],
 ];
 
 /** The markdown files whose commands are checked. */
