@@ -10,7 +10,8 @@
  *    (`peer.ts`; `null` without PyTorch).
  *
  * `LLADA_BENCH=primitives` or `LLADA_BENCH=model` runs one part only. `--profile` runs none of them and prints
- * instead where the time of a sampling step and of a training step goes (`profile.ts`).
+ * instead where the time of a sampling step and of a training step goes (`profile.ts`; with
+ * `LLADA_BENCH=sample` or `LLADA_BENCH=train_step`, one of the two).
  *
  * @module
  */
@@ -36,7 +37,7 @@ import { DEMO } from "../src/demo.ts";
 const only = Deno.env.get("LLADA_BENCH");
 const profile = Deno.args.includes("--profile");
 
-if (profile) await profileAll();
+if (profile) await profileAll(only);
 
 if (!profile && (!only || only === "primitives")) await benchPrimitives();
 

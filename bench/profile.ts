@@ -234,14 +234,17 @@ async function profileTrainStep(inner: Backend, steps = 3): Promise<void> {
   opt.dispose();
 }
 
-/** Profiles both workloads on WebGPU (timing every kernel, when there is an adapter) and on the CPU. */
-export async function profileAll(): Promise<void> {
+/**
+ * Profiles both workloads (or only `"sample"` or `"train_step"`) on WebGPU (timing every kernel, when there is an
+ * adapter) and on the CPU.
+ */
+export async function profileAll(only?: string): Promise<void> {
   const backends: Backend[] = [];
   if ((await findAdapter()).adapter) backends.push(await WebGpuBackend.create({ profile: true }));
   backends.push(new CpuBackend());
   for (const backend of backends) {
-    await profileSample(backend);
-    await profileTrainStep(backend);
+    if (only !== "train_step") await profileSample(backend);
+    if (only !== "sample") await profileTrainStep(backend);
     if (backend instanceof WebGpuBackend) backend.dispose();
   }
 }

@@ -520,7 +520,9 @@ export class WebGpuBackend implements Backend {
     const { batch, m, n, k, transA, transB } = p;
     const strideA = p.strideA ?? m * k;
     const strideB = p.strideB ?? k * n;
-    const aligned = [m, n, k, strideA, strideB].every((d) => d % 4 === 0);
+    // The kernel reads A and B as vec4s along their rows; the rows of an untransposed A are whole rows of C, which
+    // the kernel clamps and cuts at m by itself, so only a transposed A needs m to be a multiple of 4.
+    const aligned = [n, k, strideA, strideB, transA ? m : 0].every((d) => d % 4 === 0);
     if (aligned) return this.#matmulTiled(A, B, p, strideA, strideB);
     // Pad every dimension to a multiple of 4 with zeros: zero rows of A and columns of B give rows and columns
     // of C that are cut off below, and zeros along k add nothing to the sums.
@@ -1104,10 +1106,11 @@ export class WebGpuBackend implements Backend {
     bindings: Binding[],
     rows: number,
   ): void {
-    // One invocation per row once there are a few hundred rows: plenty for a CPU adapter, and no barriers, which
-    // llvmpipe runs slowly. Fewer rows share a workgroup each. (Two variants only: every variant is a pipeline to
-    // compile, which takes seconds on llvmpipe. A GPU would want whole workgroups per row much sooner.)
-    const tpr = rows >= 256 ? 1 : WG;
+    // One invocation per row once there are a workgroup's worth of rows: enough for a CPU adapter, and no
+    // barriers, which llvmpipe runs slowly (a workgroup per row of 96 floats took ~30 µs a row there, one
+    // invocation per row ~10× less). Fewer rows share a workgroup each. (Two variants only: every variant is a
+    // pipeline to compile, which takes seconds on llvmpipe. A GPU would want whole workgroups per row much sooner.)
+    const tpr = rows >= WG ? 1 : WG;
     const workgroups = this.#fold(Math.ceil(rows / (WG / tpr)));
     this.#dispatch(file, entry, { ...constants, TPR: tpr }, params, bindings, workgroups);
   }
