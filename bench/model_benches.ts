@@ -15,6 +15,7 @@ import { AdamW } from "../src/optim/adamw.ts";
 import { Rng } from "../src/rng.ts";
 import { trainStep } from "../src/train/step.ts";
 import { generate } from "../src/llada/reverse_sampling.ts";
+import { deviceDecodingStats } from "../src/llada/device_sampling.ts";
 import { loadModel } from "../src/io/model_files.ts";
 import { CharTokenizer } from "../src/tokenizer/char.ts";
 import { type PeerFigure, ratio } from "./peer.ts";
@@ -157,6 +158,7 @@ export async function benchSample(backend: Backend, peer: PeerFigure | null) {
   await generate(model, [prompt], options); // warm-up: compiles pipelines, fills the buffer pools
   const times: number[] = [];
   let tokens: number[] = [];
+  const { runs, redone } = deviceDecodingStats;
   for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
     tokens = (await generate(model, [prompt], options)).tokens[0].slice(prompt.length);
@@ -175,6 +177,9 @@ export async function benchSample(backend: Backend, peer: PeerFigure | null) {
     tokens_per_s: tokensPerS,
     ...peerFields(tokensPerS, peer),
     same_tokens: peer?.tokens === undefined ? null : peer.tokens.every((t, i) => t === tokens[i]),
+    // Generations decoded on the device, and those redone on the host for want of a certified step.
+    on_device: deviceDecodingStats.runs - runs,
+    redone_on_host: deviceDecodingStats.redone - redone,
   };
   model.dispose();
   console.log(JSON.stringify(result));

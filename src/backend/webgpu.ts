@@ -31,6 +31,7 @@ import type {
   Backend,
   BinaryOp,
   DType,
+  GreedyStepParams,
   MatmulParams,
   ReduceOp,
   RopeParams,
@@ -923,6 +924,38 @@ export class WebGpuBackend implements Backend {
       bc2,
     ]);
     this.#dispatch1D("adamw", "adamw", {}, params, [[1, P], [2, G], [3, M], [4, V]], vec4s(P.length));
+  }
+
+  // ---- sampling --------------------------------------------------------------------------------------------------
+
+  greedyStep(logits: Storage, canvas: Storage, uncertain: Storage, p: GreedyStepParams): void {
+    const L = this.#f32(logits, "greedyStep");
+    const C = this.#use(canvas);
+    const U = this.#use(uncertain);
+    const span = p.end - p.start;
+    // Per candidate (R, R_lo, R_hi, x̂), between the two kernels (see shaders/sampling.wgsl).
+    const keys = this.#alloc(p.batch * span * 4, "f32");
+    const params = pack("uuuuuuuuf", [
+      p.batch,
+      p.length,
+      p.vocab,
+      p.row,
+      p.start,
+      p.end,
+      p.maskId,
+      p.count,
+      p.tau,
+    ]);
+    this.#dispatch1D(
+      "sampling",
+      "greedy_candidates",
+      {},
+      params,
+      [[1, L], [2, C], [3, keys]],
+      p.batch * span,
+    );
+    this.#dispatch1D("sampling", "greedy_commit", {}, params, [[2, C], [3, keys], [4, U]], p.batch);
+    this.release(keys);
   }
 
   // ---- machinery -------------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@
 import type { LogitsModel } from "./logits_model.ts";
 import { Rng } from "../rng.ts";
 import { guidedLogits } from "./loss_bound.ts";
+import { decodeOnDevice, decodesOnDevice } from "./device_sampling.ts";
 
 /** How the predictions to keep are ranked at each step. */
 export type Remasking = "low_confidence" | "random" | "margin" | "entropy";
@@ -191,6 +192,25 @@ export async function generate(
 
   // ── Each row's own random stream: a function of the seed and the row's prompt, never of its index. ──
   const rngs = prompts.map((prompt) => new Rng(o.seed).fork(hashTokens(prompt)));
+
+  // Greedy low-confidence decoding on a device-backed network runs all its steps on the device and reads back
+  // once (device_sampling.ts); its result is certified to be this loop's, or it is redone here.
+  if (decodesOnDevice(model, o)) {
+    const nfe = await decodeOnDevice(model, {
+      tokens: x,
+      batch: B,
+      length: T,
+      promptLength: P,
+      blockLength: o.blockLength,
+      blocks: o.blocks,
+      schedule: numTransferTokens(o.blockLength, o.stepsPerBlock!), // every block starts fully masked
+      maskId: o.maskId,
+      attentionMask,
+    });
+    if (nfe !== null) {
+      return { tokens: prompts.map((_, b) => Array.from(x.subarray(b * T + pads[b], (b + 1) * T))), nfe };
+    }
+  }
 
   let nfe = 0;
   const scratch = new Float64Array(V); // one position's logits, after the EOS rule
