@@ -6,8 +6,8 @@
  * 2. The model (`model_benches.ts`): a full pre-training step of the tiny LLaDA and of the demo's (the network,
  *    batch and row length `deno task demo` trains), the sampler on the tiny network, and the sampler on the
  *    shipped `models/brown-char` as the official `generate.py` runs it, on the same backends. The training steps
- *    and the shipped-model sampler carry the PyTorch peer's figure, measured in the same run, and our ratio to it
- *    (`peer.ts`; `null` without PyTorch).
+ *    and the shipped-model sampler carry the PyTorch peer's figure, measured just before ours in the same run, and our ratio
+ *    to it (`peer.ts`; `null` without PyTorch).
  *
  * `LLADA_BENCH=primitives` or `LLADA_BENCH=model` runs one part only. `--profile` runs none of them and prints
  * instead where the time of a sampling step and of a training step goes (`profile.ts`; with
@@ -57,25 +57,28 @@ if (!profile && (!only || only === "model")) {
   };
   const tiny = { config: TINY as Record<string, number>, label: "tiny", batch: 16, length: 128 };
   const steps = { warmup: 2, steps: 5 };
-  // The peer's figures first, once, shared by both backends' lines.
-  const peers = {
-    tiny: await peerTrainStep({ config: tiny.config, batch: tiny.batch, length: tiny.length, ...steps }),
-    demo: await peerTrainStep({ config: demo.config, batch: demo.batch, length: demo.length, ...steps }),
-    sample: await peerSample({
-      model_dir: SAMPLE_MODEL.dir,
-      prompt: await samplePrompt(),
-      gen_length: SAMPLE_SETTINGS.genLength,
-      steps: SAMPLE_SETTINGS.steps,
-      repeats: SAMPLE_SETTINGS.repeats,
-    }),
+  const sample = {
+    model_dir: SAMPLE_MODEL.dir,
+    prompt: await samplePrompt(),
+    gen_length: SAMPLE_SETTINGS.genLength,
+    steps: SAMPLE_SETTINGS.steps,
+    repeats: SAMPLE_SETTINGS.repeats,
   };
   const backends: Backend[] = [];
   if ((await findAdapter()).adapter) backends.push(await getBackend("webgpu"));
   backends.push(new CpuBackend());
+  // Each peer figure is measured just before ours, so that both see the same load on a shared machine.
   for (const backend of backends) {
-    await benchTrainStep(backend, { ...tiny, ...steps, peer: peers.tiny });
-    await benchTrainStep(backend, { ...demo, ...steps, peer: peers.demo });
+    for (const run of [tiny, demo]) {
+      const peer = await peerTrainStep({
+        config: run.config,
+        batch: run.batch,
+        length: run.length,
+        ...steps,
+      });
+      await benchTrainStep(backend, { ...run, ...steps, peer });
+    }
     await benchGenerate(backend);
-    await benchSample(backend, peers.sample);
+    await benchSample(backend, await peerSample(sample));
   }
 }

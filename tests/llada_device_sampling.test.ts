@@ -3,11 +3,11 @@
  *
  * - `greedyStep`'s kernel against its CPU loops (`src/backend/cpu_greedy_step.ts`): same canvas, same flag, on
  *   random logits, on logits with exact ties (which must raise the flag) and with a NaN (likewise).
- * - `decodeOnDevice` on the CPU backend and `generate` on WebGPU (which takes the device path) against `generate`'s
+ * - `decodeStepsOnDevice` on the CPU backend and `generate` on WebGPU (which takes the device path) against `generate`'s
  *   host loop (forced by an `onStep` callback, which the device path does not serve) on random networks: prompts of
  *   equal and of different lengths (padding), one block and several, batches.
- * - A network whose logits tie everywhere: every step is uncertain, the device's result is thrown away, and
- *   `generate` still returns the host's tokens (and counts one generation redone).
+ * - A network whose logits tie everywhere: every step is uncertain, the device's first run is thrown away, and
+ *   `generate` still returns the host's tokens (and counts one run redone).
  */
 
 import assert from "node:assert/strict";
@@ -16,7 +16,7 @@ import type { Backend, GreedyStepParams } from "../src/backend/backend.ts";
 import { greedyTau } from "../src/backend/backend.ts";
 import { createModel, type LLaDAModel } from "../src/model/llada.ts";
 import { generate, type GenerateOptions, numTransferTokens } from "../src/llada/reverse_sampling.ts";
-import { decodeOnDevice, deviceDecodingStats } from "../src/llada/device_sampling.ts";
+import { decodeStepsOnDevice, deviceDecodingStats } from "../src/llada/device_sampling.ts";
 import { Rng } from "../src/rng.ts";
 import { Tensor } from "../src/tensor.ts";
 import { gpuTest } from "./parity_helper.ts";
@@ -51,7 +51,7 @@ const CASES: { prompts: number[][]; options: GenerateOptions }[] = [
   { prompts: [[2, 3]], options: { genLength: 24, steps: 6, blockLength: 12, maskId: 0 } },
 ];
 
-Deno.test("decodeOnDevice on the CPU backend gives the host loop's tokens", async () => {
+Deno.test("decodeStepsOnDevice on the CPU backend gives the host loop's tokens", async () => {
   let certified = 0;
   for (const seed of [1, 2, 3]) {
     const model = await smallModel(cpu, seed);
@@ -69,24 +69,23 @@ Deno.test("decodeOnDevice on the CPU backend gives the host loop's tokens", asyn
       });
       const blockLength = options.blockLength ?? options.genLength;
       const blocks = options.genLength / blockLength;
-      const before = tokens.slice();
-      const nfe = await decodeOnDevice(model, {
+      const counts = numTransferTokens(blockLength, options.steps! / blocks);
+      const canvas = {
         tokens,
         batch: prompts.length,
         length: T,
-        promptLength: P,
-        blockLength,
-        blocks,
-        schedule: numTransferTokens(blockLength, options.steps! / blocks),
         maskId: 0,
         attentionMask: prompts.some((p) => p.length < P) ? attention : undefined,
-      });
-      if (nfe === null) {
-        assert.deepEqual(tokens, before, "an uncertain decoding leaves the canvas alone");
-        continue;
+      };
+      let sure = true;
+      for (let block = 0; block < blocks && sure; block++) {
+        const before = tokens.slice();
+        const start = P + block * blockLength;
+        sure = await decodeStepsOnDevice(model, canvas, start, start + blockLength, counts);
+        if (!sure) assert.deepEqual(tokens, before, "an uncertain run leaves the canvas alone");
       }
+      if (!sure) continue;
       certified++;
-      assert.equal(nfe, options.steps);
       const got = prompts.map((p, b) => Array.from(tokens.subarray(b * T + P - p.length, (b + 1) * T)));
       assert.deepEqual(got, expected, `seed ${seed}, ${JSON.stringify(options)}`);
     }
@@ -170,7 +169,7 @@ await gpuTest("webgpu: generate takes the device path and returns the host loop'
     for (const { prompts, options } of CASES) {
       const runs = deviceDecodingStats.runs;
       const { tokens, nfe } = await generate(model, prompts, options);
-      assert.equal(deviceDecodingStats.runs, runs + 1, "the device path ran");
+      assert.ok(deviceDecodingStats.runs > runs, "the device path ran");
       assert.equal(nfe, options.steps);
       assert.deepEqual(
         tokens,

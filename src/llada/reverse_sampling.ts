@@ -59,7 +59,7 @@
 import type { LogitsModel } from "./logits_model.ts";
 import { Rng } from "../rng.ts";
 import { guidedLogits } from "./loss_bound.ts";
-import { decodeOnDevice, decodesOnDevice } from "./device_sampling.ts";
+import { decodesOnDevice, decodeStepsOnDevice, type DeviceLogitsModel } from "./device_sampling.ts";
 
 /** How the predictions to keep are ranked at each step. */
 export type Remasking = "low_confidence" | "random" | "margin" | "entropy";
@@ -193,24 +193,10 @@ export async function generate(
   // ── Each row's own random stream: a function of the seed and the row's prompt, never of its index. ──
   const rngs = prompts.map((prompt) => new Rng(o.seed).fork(hashTokens(prompt)));
 
-  // Greedy low-confidence decoding on a device-backed network runs all its steps on the device and reads back
-  // once (device_sampling.ts); its result is certified to be this loop's, or it is redone here.
-  if (decodesOnDevice(model, o)) {
-    const nfe = await decodeOnDevice(model, {
-      tokens: x,
-      batch: B,
-      length: T,
-      promptLength: P,
-      blockLength: o.blockLength,
-      blocks: o.blocks,
-      schedule: numTransferTokens(o.blockLength, o.stepsPerBlock!), // every block starts fully masked
-      maskId: o.maskId,
-      attentionMask,
-    });
-    if (nfe !== null) {
-      return { tokens: prompts.map((_, b) => Array.from(x.subarray(b * T + pads[b], (b + 1) * T))), nfe };
-    }
-  }
+  // Greedy low-confidence decoding on a device-backed network takes runs of steps on the device, reading back once
+  // per run (device_sampling.ts); a run is certified to be this loop's, or its steps are taken here.
+  let deviceRun = decodesOnDevice(model, o) ? 4 : 0; // steps in the next device run; 0: on the host from now on
+  const canvas = { tokens: x, batch: B, length: T, maskId: o.maskId, attentionMask };
 
   let nfe = 0;
   const scratch = new Float64Array(V); // one position's logits, after the EOS rule
@@ -230,6 +216,17 @@ export async function generate(
       stepsPerBlock === undefined ? blockHasMasks(x, B, T, start, end, o.maskId) : step < stepsPerBlock;
 
     for (let step = 0; more(step); step++) {
+      if (deviceRun > 0) {
+        // Every row has the same schedule here (every block starts fully masked), so row 0's counts serve all.
+        const counts = schedules![0].subarray(step, step + deviceRun);
+        if (await decodeStepsOnDevice(model as DeviceLogitsModel, canvas, start, end, counts)) {
+          nfe += counts.length;
+          step += counts.length - 1;
+          deviceRun = Math.min(2 * deviceRun, 32);
+          continue;
+        }
+        deviceRun = 0; // uncertain: these steps and the rest of the generation on the host
+      }
       // Step 1 — one network evaluation of the whole canvas (both CFG halves in one call).
       const logits = await guidedLogits(model, x, B, T, isPrompt, {
         maskId: o.maskId,
