@@ -191,6 +191,7 @@ export interface AdamWParams {
  * {@link Backend.greedyStep} and `shaders/sampling.wgsl`).
  */
 export interface GreedyStepParams {
+  /** Rows of the canvas. */
   batch: number;
   /** Positions per row of the canvas. */
   length: number;
@@ -198,8 +199,9 @@ export interface GreedyStepParams {
   vocab: number;
   /** Elements between the logits of consecutive positions (≥ vocab; the embedding's padding rows are skipped). */
   row: number;
-  /** The current block: positions `[start, end)` of each row. */
+  /** The current block: positions `[start, end)` of each row; this is `start`. */
   start: number;
+  /** The end of the current block (exclusive). */
   end: number;
   /** The mask token: the positions holding it are the candidates, and it is never predicted. */
   maskId: number;

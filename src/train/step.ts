@@ -82,7 +82,9 @@ export interface StepResult {
 export interface LossParts {
   /** The clean tokens `x₀` the loss scores, after any random-length cut: row-major `[batch, length]`. */
   clean: Int32Array;
+  /** Rows of the batch. */
   batch: number;
+  /** Tokens per row. */
   length: number;
   /** The corrupted batch (`x_t`, the masked flags, each row's `p`); null for the autoregressive twin. */
   corrupted: CorruptedBatch | null;
