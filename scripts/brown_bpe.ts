@@ -3,7 +3,7 @@
  * split (the 450 documents `llada train --corpus brown --seed 0` trains on), GPT-4's split pattern.
  *
  * ```bash
- * deno task bpe:brown                        # writes models/brown-bpe/tokenizer.json (vocabulary 4096)
+ * deno task bpe:brown                        # writes models/brown-bpe/tokenizer.json (vocabulary 2048)
  * deno task bpe:brown --sizes 1024,2048,4096 --out /tmp/bpe  # the sizing measurement, one file per size
  * ```
  *
@@ -22,11 +22,15 @@ import type { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 
 /** The shipped tokenizer's settings: the split seed and held-out fraction are `llada train`'s defaults. */
-export const BROWN_BPE = { vocabSize: 4096, splitSeed: 0, validFraction: 0.1 } as const;
+export const BROWN_BPE = { vocabSize: 2048, splitSeed: 0, validFraction: 0.1 } as const;
 
 /** The Brown training and held-out documents, split as `llada train --corpus brown --seed 0` splits them. */
 export async function brownSplit(): Promise<{ train: string[]; valid: string[] }> {
-  const { docs } = await readCorpus({ corpus: "brown", objective: "pretrain", splitSeed: BROWN_BPE.splitSeed });
+  const { docs } = await readCorpus({
+    corpus: "brown",
+    objective: "pretrain",
+    splitSeed: BROWN_BPE.splitSeed,
+  });
   return splitTrainValid(docs, { validFraction: BROWN_BPE.validFraction, seed: BROWN_BPE.splitSeed });
 }
 
@@ -79,8 +83,12 @@ if (import.meta.main) {
     await Deno.mkdir(dir, { recursive: true });
     await writeFileAtomic(`${dir}/tokenizer.json`, JSON.stringify(tokenizer.toJSON()));
     console.log(
-      `vocabulary ${vocabSize}: trained in ${trainSeconds.toFixed(1)} s; ${row.trainCharsPerToken.toFixed(3)} ` +
-        `chars/token on the training split, ${row.validCharsPerToken.toFixed(3)} held out; ${dir}/tokenizer.json`,
+      `vocabulary ${vocabSize}: trained in ${trainSeconds.toFixed(1)} s; ${
+        row.trainCharsPerToken.toFixed(3)
+      } ` +
+        `chars/token on the training split, ${
+          row.validCharsPerToken.toFixed(3)
+        } held out; ${dir}/tokenizer.json`,
     );
   }
   if (values.results) await writeFileAtomic(values.results, JSON.stringify(rows, null, 2) + "\n");

@@ -1,0 +1,186 @@
+/**
+ * Trains the shipped Brown models: the mask predictor (`models/brown-mdm`) and its autoregressive twin
+ * (`models/brown-arm`), the same blocks, tokenizer (`models/brown-bpe`), data, token budget and seed, each with
+ * its own objective.
+ *
+ * ```bash
+ * deno task train:shipped --model mdm            # runs/brown-mdm, then exports models/brown-mdm
+ * deno task train:shipped --model mdm --resume   # continue after Ctrl-C or in a later sitting
+ * deno task train:shipped --model arm            # the twin, into runs/brown-arm and models/brown-arm
+ * ```
+ *
+ * A run is an ordinary `llada train` run directory (checkpoints every {@link SHIPPED_RECIPE}`.checkpointEvery`
+ * steps, `metrics.jsonl`, the tokenizer and the data settings in the checkpoint), so `--resume` hands it to
+ * `llada train --resume`, which rebuilds the same data from the checkpoint and continues bit-identically. At the
+ * end the model, its tokenizer and its metrics (`training_metrics.jsonl`) are written to the export folder.
+ *
+ * The shape options exist for the sizing runs of `shipped_sizing.ts`; the shipped models use the recipe.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { chooseBackend, tokenizerConfig } from "../src/cli/common.ts";
+import { type CliRecord, trainCommand, trainOnCorpus } from "../src/cli/train.ts";
+import { type CorpusSettings, prepareCorpus } from "../src/train/corpus.ts";
+import { makeEvalSet } from "../src/train/eval.ts";
+import { trainSettings } from "../src/train/settings.ts";
+import type { TrainResult } from "../src/train/trainer.ts";
+import { createModel } from "../src/model/llada.ts";
+import { saveModel } from "../src/io/model_files.ts";
+import { type Tokenizer, tokenizerFromJSON } from "../src/tokenizer/tokenizer.ts";
+
+/** Which of the two shipped models: the mask predictor or its autoregressive twin. */
+export type ShippedModel = "mdm" | "arm";
+
+/** A network shape and a training plan (the recipe, or one configuration of the sizing runs). */
+export interface ShippedConfig {
+  dModel: number;
+  layers: number;
+  heads: number;
+  mlp: number;
+  seqLen: number;
+  batch: number;
+  lr: number;
+  steps: number;
+  seed: number;
+  evalEvery: number;
+  evalSeqs: number;
+  evalSamples: number;
+  checkpointEvery: number;
+}
+
+/**
+ * The shipped models' recipe, chosen by the sizing runs of `docs/results/shipped_model_sizing.md` (their
+ * measured tokens/s put the whole run within three hours on the project's 2-core machine).
+ */
+export const SHIPPED_RECIPE: Readonly<ShippedConfig> = Object.freeze({
+  dModel: 192,
+  layers: 4,
+  heads: 6,
+  mlp: 512,
+  seqLen: 128,
+  batch: 16,
+  lr: 3e-3,
+  steps: 6000,
+  seed: 0,
+  evalEvery: 500,
+  evalSeqs: 64,
+  evalSamples: 16,
+  checkpointEvery: 250,
+});
+
+/** The shipped tokenizer (trained by `scripts/brown_bpe.ts`). */
+export const SHIPPED_TOKENIZER = "models/brown-bpe/tokenizer.json";
+
+/** The training objective of each shipped model. */
+const OBJECTIVE = { mdm: "pretrain", arm: "autoregressive" } as const;
+
+/** Reads the shipped BPE tokenizer, or says how to make it. */
+export async function readShippedTokenizer(path = SHIPPED_TOKENIZER): Promise<Tokenizer> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    throw new Error(`${path} not found; make it with deno task bpe:brown`);
+  }
+  return tokenizerFromJSON(text);
+}
+
+/**
+ * Starts a new run of `model` with `config` in `runDir` (Brown, split seed = `config.seed`, the given BPE
+ * tokenizer) and trains it to the end or to Ctrl-C. The checkpoint records everything `llada train --resume`
+ * needs. Returns how the run ended and the model's parameter count.
+ */
+export async function startRun(r: {
+  model: ShippedModel;
+  config: ShippedConfig;
+  tokenizer: Tokenizer;
+  runDir: string;
+  backend?: string;
+}): Promise<{ result: TrainResult; parameters: number }> {
+  const { config: c, tokenizer } = r;
+  const { backend } = await chooseBackend(r.backend);
+  const objective = OBJECTIVE[r.model];
+  const corpus: CorpusSettings = {
+    corpus: "brown",
+    objective,
+    seqLength: c.seqLen,
+    tokenizer: "bpe",
+    vocabSize: tokenizer.vocabSize,
+    splitSeed: c.seed,
+  };
+  const record: CliRecord = { corpus, evalSeqs: c.evalSeqs };
+  const prepared = await prepareCorpus(corpus, tokenizer);
+  const settings = trainSettings({
+    objective,
+    steps: c.steps,
+    batchSize: c.batch,
+    lr: c.lr,
+    seed: c.seed,
+    evalEvery: c.evalEvery,
+    evalSamples: c.evalSamples,
+    checkpointEvery: c.checkpointEvery,
+  });
+  const model = await createModel({
+    d_model: c.dModel,
+    n_layers: c.layers,
+    n_heads: c.heads,
+    mlp_hidden_size: c.mlp,
+    max_sequence_length: c.seqLen,
+    ...tokenizerConfig(tokenizer),
+  }, { seed: c.seed, backend, causal: objective === "autoregressive" });
+  const evalSet = makeEvalSet(prepared.validTexts, tokenizer, { length: c.seqLen, count: c.evalSeqs });
+  console.log(
+    `train:shipped ${r.model}: ${prepared.description}; ${model.parameterCount} parameters; ` +
+      `${c.steps} steps × ${c.batch} × ${c.seqLen} tokens; run directory ${r.runDir}`,
+  );
+  const result = await trainOnCorpus({
+    model,
+    prepared,
+    tokenizer,
+    settings,
+    runDir: r.runDir,
+    evalSet,
+    resume: false,
+    record,
+  });
+  return { result, parameters: model.parameterCount };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string" },
+      resume: { type: "boolean", default: false },
+      "run-dir": { type: "string" },
+      export: { type: "string" },
+      backend: { type: "string" },
+    },
+  });
+  const which = values.model;
+  if (which !== "mdm" && which !== "arm") {
+    console.error("usage: deno task train:shipped --model mdm|arm [--resume] [--run-dir DIR] [--export DIR]");
+    Deno.exit(2);
+  }
+  const runDir = values["run-dir"] ?? `runs/brown-${which}`;
+  const exportDir = values.export ?? `models/brown-${which}`;
+  const backendArgs = values.backend ? ["--backend", values.backend] : [];
+  // A new run trains until done or interrupted; then (or when resumed) `llada train --resume` finishes it, which
+  // also exports the model: a run that is already complete only exports.
+  if (!values.resume) {
+    const { result } = await startRun({
+      model: which,
+      config: SHIPPED_RECIPE,
+      tokenizer: await readShippedTokenizer(),
+      runDir,
+      backend: values.backend,
+    });
+    console.log(result.message);
+    if (result.status !== "completed") Deno.exit(result.status === "interrupted" ? 130 : 1);
+  }
+  const code = await trainCommand(["--run-dir", runDir, "--resume", "--export", exportDir, ...backendArgs]);
+  if (code === 0) await Deno.copyFile(`${runDir}/metrics.jsonl`, `${exportDir}/training_metrics.jsonl`);
+  Deno.exit(code);
+}
