@@ -154,6 +154,7 @@ if (import.meta.main) {
     batch,
     lr: num(values.lr, r.lr),
     steps,
+    logEvery: 2,
     evalEvery: 0,
     evalSeqs: 32,
     checkpointEvery: 0,

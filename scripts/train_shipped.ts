@@ -44,6 +44,7 @@ export interface ShippedConfig {
   lr: number;
   steps: number;
   seed: number;
+  logEvery: number;
   evalEvery: number;
   evalSeqs: number;
   evalSamples: number;
@@ -64,6 +65,7 @@ export const SHIPPED_RECIPE: Readonly<ShippedConfig> = Object.freeze({
   lr: 3e-3,
   steps: 6000,
   seed: 0,
+  logEvery: 10,
   evalEvery: 500,
   evalSeqs: 64,
   evalSamples: 16,
@@ -118,6 +120,7 @@ export async function startRun(r: {
     batchSize: c.batch,
     lr: c.lr,
     seed: c.seed,
+    logEvery: c.logEvery,
     evalEvery: c.evalEvery,
     evalSamples: c.evalSamples,
     checkpointEvery: c.checkpointEvery,
