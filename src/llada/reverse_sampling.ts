@@ -58,6 +58,7 @@
 
 import type { LogitsModel } from "./logits_model.ts";
 import { Rng } from "../rng.ts";
+import { traceLevel, traceNote } from "../trace.ts";
 import { guidedLogits } from "./guidance.ts";
 import { softmaxNormaliser } from "./softmax.ts";
 
@@ -193,6 +194,7 @@ export async function generate(
       stepsPerBlock === undefined ? blockHasMasks(canvas, start, end, o.maskId) : step < stepsPerBlock;
 
     for (let step = 0; more(step); step++) {
+      if (traceLevel() > 0) traceNote(`reverse step ${step + 1} of block ${block + 1}/${o.blocks}`);
       // Step 1 — one network evaluation of the whole canvas (both CFG halves in one call).
       const { tokens, rows, width, isPrompt, attentionMask } = canvas;
       const logits = await guidedLogits(model, tokens, rows, width, isPrompt, {

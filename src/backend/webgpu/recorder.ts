@@ -15,6 +15,7 @@ import type { DType, Storage, TypedArray } from "../backend.ts";
 import type { GpuContext } from "./device.ts";
 import { BufferPool } from "./pool.ts";
 import type { ShaderFile } from "./shaders.ts";
+import { traceKernel, traceLevel } from "../../trace.ts";
 
 /** Dispatches recorded before the backend submits on its own (also the number of uniform slots per submit). */
 export const MAX_DISPATCHES = 256;
@@ -375,6 +376,7 @@ export class DispatchRecorder {
     this.#pass.setBindGroup(0, group);
     this.#pass.dispatchWorkgroups(...workgroups);
     this.stats.dispatches++;
+    if (traceLevel() > 0) traceKernel(file, entry, workgroups);
   }
 
   /** `count` workgroups as (x, y, 1) with x ≤ the per-dimension limit (see flat_workgroup in common.wgsl). */
