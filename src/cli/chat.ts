@@ -58,6 +58,11 @@ export async function chatCommand(argv: string[]): Promise<number> {
   }
   const { backend } = await chooseBackend(args.string("backend"));
   const { model, tokenizer, dir } = await loadModelAndTokenizer(path, backend);
+  if (model.causal) {
+    throw new UsageError(
+      `${dir} is an autoregressive twin; chat runs a mask predictor fine-tuned with llada train --objective sft`,
+    );
+  }
   const options = samplerOptions(await withGenerationConfig(args, dir), tokenizer);
   const interactive = Deno.stdin.isTerminal();
   const ask = () => interactive && Deno.stdout.writeSync(new TextEncoder().encode("you: "));

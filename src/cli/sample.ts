@@ -1,6 +1,7 @@
 /**
  * `llada sample`: generate text with LLaDA's reverse process (`src/llada/reverse_sampling.ts`), every sampler
- * option on the command line, and `--show-steps` to watch the masks disappear step by step.
+ * option on the command line, and `--show-steps` to watch the masks disappear step by step. A model folder whose
+ * `config.json` marks an autoregressive twin is sampled left to right instead (`autoregressive_decoding.ts`).
  *
  * @module
  */
@@ -20,6 +21,7 @@ import {
   REMASKINGS,
   type StepState,
 } from "../llada/reverse_sampling.ts";
+import { decodeAutoregressive } from "../llada/autoregressive_decoding.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { LLaDAModel } from "../model/llada.ts";
 
@@ -157,6 +159,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const prompt = tokenizer.encode(args.string("prompt")!);
   const options = samplerOptions(args, tokenizer);
   checkFits(model, prompt.length, options.genLength);
+  if (model.causal) return await sampleTwin({ given, args, model, tokenizer, prompt, dir });
   const showSteps = args.bool("show-steps");
   const color = useColor();
   const total = options.threshold === undefined ? String(options.steps) : "?";
@@ -175,12 +178,64 @@ export async function sampleCommand(argv: string[]): Promise<number> {
           console.log(traceLine(tokenizer, state, total, { maskChar: args.string("mask-char"), color }))
         : undefined,
     });
-    const answer = tokens[0].slice(prompt.length);
-    const end = answer.indexOf(tokenizer.eosId);
-    const text = tokenizer.decode(end < 0 ? answer : answer.slice(0, end), { skipSpecial: true });
     if (showSteps) console.log(`(${nfe} network evaluations)`);
-    console.log(args.string("prompt") + text);
-    if (i + 1 < args.number("samples")!) console.log("---");
+    printSample(args, tokenizer, tokens[0].slice(prompt.length), i);
+  }
+  return 0;
+}
+
+/** Prints one sample: the prompt and the generated text up to the first EOS; `---` between samples. */
+function printSample(args: ParsedArgs, tokenizer: Tokenizer, answer: number[], i: number): void {
+  const end = answer.indexOf(tokenizer.eosId);
+  const text = tokenizer.decode(end < 0 ? answer : answer.slice(0, end), { skipSpecial: true });
+  console.log(args.string("prompt") + text);
+  if (i + 1 < args.number("samples")!) console.log("---");
+}
+
+/** The options that only the mask predictor's reverse process reads. */
+const REVERSE_PROCESS_ONLY = [
+  "steps",
+  "block-length",
+  "cfg",
+  "remasking",
+  "threshold",
+  "logits-eos-inf",
+  "confidence-eos-inf",
+  "show-steps",
+];
+
+/**
+ * `sample` for an autoregressive twin (its `config.json` says so): left-to-right decoding, greedy at temperature 0
+ * and sampled above it, with `--gen-length`, `--samples` and `--seed`. Options of the reverse process given on
+ * the command line are refused rather than silently ignored.
+ */
+async function sampleTwin(r: {
+  given: ParsedArgs;
+  args: ParsedArgs;
+  model: LLaDAModel;
+  tokenizer: Tokenizer;
+  prompt: number[];
+  dir: string;
+}): Promise<number> {
+  const { args, tokenizer } = r;
+  const refused = REVERSE_PROCESS_ONLY.filter((k) => r.given.has(k));
+  if (refused.length > 0) {
+    throw new UsageError(
+      `${r.dir} is an autoregressive twin, which writes left to right: ${
+        refused.map((k) => `--${k}`).join(", ")
+      } belong to the mask predictor's reverse process; drop them (the twin takes --gen-length, --temperature, ` +
+        `--samples and --seed)`,
+    );
+  }
+  for (let i = 0; i < args.number("samples")!; i++) {
+    const { tokens } = await decodeAutoregressive(r.model, [r.prompt], {
+      genLength: args.number("gen-length")!,
+      temperature: args.number("temperature"),
+      seed: args.number("seed")! + i,
+      eosId: tokenizer.eosId,
+      maskId: tokenizer.maskId,
+    });
+    printSample(args, tokenizer, tokens[0].slice(r.prompt.length), i);
   }
   return 0;
 }
