@@ -30,6 +30,8 @@ import { writeFileAtomic } from "../src/io/atomic.ts";
 /** One sizing run's record. */
 export interface SizingRun {
   name: string;
+  /** The mask predictor or the autoregressive twin. */
+  model: "mdm" | "arm";
   command: string;
   config: ShippedConfig;
   vocabSize: number;
@@ -89,13 +91,15 @@ export function sizingMarkdown(runs: SizingRun[]): string {
     `The last column is the wall time of the recipe's token budget (${budget.toLocaleString("en")} tokens:`,
     `${SHIPPED_RECIPE.steps} steps × ${SHIPPED_RECIPE.batch} × ${SHIPPED_RECIPE.seqLen}) at that run's throughput.`,
     "",
-    "| run | d_model × layers (heads, mlp) | seq × batch | lr | parameters | MB (F32) | tokens | held-out bound, bits/char | tokens/s | load avg | recipe budget, h |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| run | model | d_model × layers (heads, mlp) | seq × batch | lr | parameters | MB (F32) | tokens | held-out bound, bits/char | tokens/s | load avg | recipe budget, h |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of runs) {
     const c = r.config;
     lines.push(
-      `| ${r.name} | ${c.dModel} × ${c.layers} (${c.heads}, ${c.mlp}) | ${c.seqLen} × ${c.batch} | ${c.lr} | ` +
+      `| ${r.name} | ${
+        r.model ?? "mdm"
+      } | ${c.dModel} × ${c.layers} (${c.heads}, ${c.mlp}) | ${c.seqLen} × ${c.batch} | ${c.lr} | ` +
         `${r.parameters.toLocaleString("en")} | ${r.sizeMB.toFixed(1)} | ${
           r.tokens.toLocaleString("en")
         } | ` +
@@ -106,7 +110,51 @@ export function sizingMarkdown(runs: SizingRun[]): string {
     );
   }
   lines.push("", "Commands:", "", "```bash", ...runs.map((r) => r.command), "```", "");
+  lines.push(...recipeSection(runs, budget));
   return lines.join("\n");
+}
+
+/** Whether a sizing run trained the recipe's network and rows (its learning rate and length may differ). */
+function hasRecipeShape(r: SizingRun): boolean {
+  const c = r.config;
+  const x = SHIPPED_RECIPE;
+  return c.dModel === x.dModel && c.layers === x.layers && c.heads === x.heads && c.mlp === x.mlp &&
+    c.seqLen === x.seqLen && c.batch === x.batch;
+}
+
+/** The recipe, its size, and its wall time at the throughput measured for its shape (mask predictor and twin). */
+function recipeSection(runs: SizingRun[], budget: number): string[] {
+  const x = SHIPPED_RECIPE;
+  const lines = [
+    "## The recipe",
+    "",
+    `\`scripts/train_shipped.ts\` (\`deno task train:shipped --model mdm|arm [--resume]\`): d_model ${x.dModel}, ` +
+    `${x.layers} layers, ${x.heads} heads, MLP ${x.mlp}, rows of ${x.seqLen} tokens, batch ${x.batch}, peak lr ` +
+    `${x.lr} (warmup 5 %, decay over the last 20 % to a tenth), ${x.steps} steps = ` +
+    `${budget.toLocaleString("en")} tokens, seed ${x.seed}, a checkpoint every ${x.checkpointEvery} steps.`,
+    "",
+  ];
+  const same = runs.filter(hasRecipeShape);
+  if (same.length === 0) {
+    lines.push("No sizing run has the recipe's shape yet, so there is no measured wall time for it.", "");
+    return lines;
+  }
+  for (const r of same) {
+    lines.push(
+      `- ${r.model === "arm" ? "Twin" : "Mask predictor"} (run ${r.name}): ${
+        r.parameters.toLocaleString("en")
+      } ` +
+        `parameters, ${r.sizeMB.toFixed(1)} MB as F32; at the measured ${
+          r.tokensPerSecond.toFixed(0)
+        } tokens/s ` +
+        `(load average ${r.loadAverage[0].toFixed(1)}–${r.loadAverage[1].toFixed(1)}) the budget takes ` +
+        `${
+          hours(budget, r.tokensPerSecond).toFixed(1)
+        } h of training steps, evaluations and checkpoints not counted.`,
+    );
+  }
+  lines.push("");
+  return lines;
 }
 
 /** Writes the JSON and the Markdown report. */
@@ -121,6 +169,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       name: { type: "string" },
+      model: { type: "string", default: "mdm" },
       report: { type: "boolean", default: false },
       backend: { type: "string" },
       "d-model": { type: "string" },
@@ -139,6 +188,8 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   if (!values.name) throw new Error("give --name NAME for the run (or --report)");
+  const model = values.model;
+  if (model !== "mdm" && model !== "arm") throw new Error(`--model must be mdm or arm, got ${model}`);
   const num = (given: string | undefined, fallback: number) => given === undefined ? fallback : Number(given);
   const r = SHIPPED_RECIPE;
   const seqLen = num(values["seq-len"], r.seqLen);
@@ -180,6 +231,7 @@ if (import.meta.main) {
   );
   const entry: SizingRun = {
     name: values.name,
+    model,
     command: `deno task sizing:shipped ${Deno.args.join(" ")}`,
     config,
     vocabSize: tokenizer.vocabSize,

@@ -27,7 +27,6 @@ import { makeEvalSet } from "../src/train/eval.ts";
 import { trainSettings } from "../src/train/settings.ts";
 import type { TrainResult } from "../src/train/trainer.ts";
 import { createModel } from "../src/model/llada.ts";
-import { saveModel } from "../src/io/model_files.ts";
 import { type Tokenizer, tokenizerFromJSON } from "../src/tokenizer/tokenizer.ts";
 
 /** Which of the two shipped models: the mask predictor or its autoregressive twin. */
