@@ -6,7 +6,16 @@
  * Re-exports only. Reading order: `src/llada/` (the three LLaDA modules), `src/model/llada.ts` (the network),
  * `src/ops/` and `src/autograd.ts` (how gradients flow), `src/backend/` and `shaders/` (where the arithmetic runs).
  *
- * @example
+ * @example Generate with the shipped model, on WebGPU where an adapter exists
+ * ```ts
+ * import { generateText, loadPretrained, useBackend } from "./mod.ts";
+ * const { name, reason } = await useBackend("auto");
+ * console.log(`backend: ${name} (${reason})`);
+ * const pretrained = await loadPretrained("models/brown-char");
+ * const { text, nfe } = await generateText(pretrained, "The jury said", { genLength: 32 });
+ * ```
+ *
+ * @example The sampler on a fresh network, token ids in and out
  * ```ts
  * import { createModel, generate } from "./mod.ts";
  * const model = await createModel({ d_model: 64, n_layers: 2, n_heads: 4, vocab_size: 32,
@@ -17,12 +26,39 @@
  * @module
  */
 
+// Start here: a trained model from a directory, text in and out, the backend it runs on, and user errors.
+export {
+  type GenerationConfig,
+  loadPretrained,
+  type LoadPretrainedOptions,
+  type Pretrained,
+  readGenerationConfig,
+  resolveModelDir,
+} from "./src/pretrained.ts";
+export {
+  encodePrompt,
+  generateText,
+  type GenerateTextOptions,
+  type GenerateTextResult,
+  type ResolvedSampling,
+  resolveSampling,
+  SAMPLING_DEFAULTS,
+  type SamplingSettings,
+  type TraceStep,
+} from "./src/generate_text.ts";
+export { type BackendChoice, useBackend } from "./src/use_backend.ts";
+export { BACKEND_ENV, type BackendKind } from "./src/backend/select.ts";
+export { InputError } from "./src/errors.ts";
+export { VERSION } from "./src/version.ts";
+
 // The three LLaDA modules and the interface they see a network through.
 export * from "./src/llada/mod.ts";
 
 // The network, its training and its files.
 export { createModel, LLaDAModel, type ModelOptions, positionsFromMask } from "./src/model/llada.ts";
 export {
+  BLOCK_TENSOR_NAMES,
+  type BlockTensorName,
   ConfigError,
   configFromJSON,
   configToJSON,
@@ -31,20 +67,55 @@ export {
   lladaTensorLayout,
   lladaTensorShapes,
   OFFICIAL_DEFAULTS,
+  type OuterTensorName,
   paddedEmbeddingSize,
   validateConfig,
 } from "./src/model/config.ts";
+export { Embedding, Linear, RMSNorm, RotaryEmbedding } from "./src/nn/layers.ts";
+export { type BlockConfig, SwiGLU, TransformerBlock } from "./src/nn/block.ts";
+export { MultiHeadAttention } from "./src/nn/attention.ts";
+export { type Init } from "./src/nn/module.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {
   type LossParts,
   type Objective,
   objectiveLoss,
+  OBJECTIVES,
   type StepOptions,
   type StepResult,
   type TokenBatch,
   trainStep,
 } from "./src/train/step.ts";
+export {
+  checkpointDir,
+  readRunState,
+  type StepInfo,
+  train,
+  type TrainOptions,
+  type TrainResult,
+} from "./src/train/trainer.ts";
+export { type TrainSettings, trainSettings, type TrainSettingsInput } from "./src/train/settings.ts";
+export { type TimeBudget } from "./src/train/time_budget.ts";
+export {
+  type EvalSet,
+  type EvalSetOptions,
+  heldOutBitsPerChar,
+  type HeldOutEstimate,
+  heldOutEstimate,
+  type HeldOutOptions,
+  makeEvalSet,
+  makePairEvalSet,
+  type UnigramBaseline,
+  unigramBaseline,
+} from "./src/train/eval.ts";
+export {
+  createProgress,
+  type ProgressOptions,
+  type ProgressReporter,
+  type ProgressUpdate,
+  silentProgress,
+} from "./src/train/progress.ts";
 
 // Text.
 export * from "./src/tokenizer/mod.ts";

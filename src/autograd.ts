@@ -16,7 +16,9 @@ import { traceLevel, traceOp } from "./trace.ts";
 
 /** How a tensor was computed: the op's name, its inputs and how to send a gradient back to them. */
 export interface GradNode {
+  /** The op's name, e.g. `"matmul"` (for error messages and graph dumps). */
   readonly op: string;
+  /** The tensors the op read, in order; `backward` returns one gradient per input. */
   readonly inputs: readonly Tensor[];
   /** Given dL/d(output), returns dL/d(input) for each input, or null where an input needs none. */
   backward(dy: Tensor): (Tensor | null)[];

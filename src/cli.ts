@@ -7,14 +7,20 @@
  *     chat     talk to an SFT model, one stdin line per user turn
  *     bench    tokens per second of training steps (the whole benchmark suite is `deno task bench`)
  *
- * Each command has `--help`. A user's mistake (an unknown option, a bad value, a missing file) is reported as
- * one line on stderr with a non-zero exit code, never a stack trace; set `LLADA_DEBUG=1` to see the stack of
- * an unexpected error.
+ * Each command has `--help` (also `llada help <command>`); `llada --version` prints the version. Results go to
+ * stdout, status (the backend, the model, progress) to stderr. A user's mistake (an unknown option, a bad value,
+ * a missing or malformed file, a request the model cannot serve: a `UsageError`, an `InputError` or a
+ * `ConfigError`) is reported as one line on stderr with exit code 2, never a stack trace; anything else is a bug,
+ * reported with exit code 1 (set `LLADA_DEBUG=1` to see its stack).
  *
  * @module
  */
 
 import { suggest, UsageError } from "./cli/args.ts";
+import { InputError } from "./errors.ts";
+import { ConfigError } from "./model/config.ts";
+import { SafetensorsError } from "./io/safetensors_format.ts";
+import { VERSION } from "./version.ts";
 import { trainCommand } from "./cli/train.ts";
 import { sampleCommand } from "./cli/sample.ts";
 import { evalCommand } from "./cli/eval.ts";
@@ -41,13 +47,22 @@ function usage(): string {
     "Commands:",
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`),
     "",
-    "Run `deno task llada <command> --help` for a command's options.",
+    "Run `deno task llada help <command>` (or `<command> --help`) for a command's options;",
+    "`deno task llada --version` prints the version.",
   ].join("\n");
 }
 
 /** Runs the CLI on `argv` and returns the exit code (errors are printed, not thrown). */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [first, ...afterFirst] = argv;
+  if (first === "--version" || first === "-V") {
+    console.log(`llada-ts ${VERSION}`);
+    return 0;
+  }
+  // `help <command>` is `<command> --help`; `help` alone (or no command) is the overview.
+  const [name, rest] = first === "help" && afterFirst.length > 0
+    ? [afterFirst[0], ["--help"]]
+    : [first, afterFirst];
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
     return name === undefined ? 2 : 0;
@@ -66,7 +81,9 @@ export async function main(argv: string[]): Promise<number> {
     const error = e instanceof Error ? e : new Error(String(e));
     if (Deno.env.get("LLADA_DEBUG")) console.error(error.stack);
     console.error(`error: ${error.message}`);
-    return error instanceof UsageError ? 2 : 1;
+    const userError = error instanceof UsageError || error instanceof InputError ||
+      error instanceof ConfigError || error instanceof SafetensorsError;
+    return userError ? 2 : 1;
   }
 }
 

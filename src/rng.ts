@@ -30,7 +30,9 @@ function splitmix32(state: { s: number }): number {
 
 /** The saved state of an {@link Rng}: four unsigned 32-bit words (plus a cached normal, if any). */
 export interface RngState {
+  /** The generator's four 32-bit words. */
   s: [number, number, number, number];
+  /** The second normal of the last Box–Muller pair, not yet drawn, or null. */
   spareNormal: number | null;
 }
 
@@ -40,6 +42,8 @@ export class Rng {
   #spareNormal: number | null = null;
 
   /**
+   * A generator started from a seed, or resumed from a saved state.
+   *
    * @param seed any integer (only its low 32 bits matter) or a saved {@link RngState}.
    */
   constructor(seed: number | RngState = 0) {

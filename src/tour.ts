@@ -11,13 +11,9 @@
  */
 
 import { parseCommand, UsageError } from "./cli/args.ts";
-import {
-  BACKEND_OPTION,
-  chooseBackend,
-  DEFAULT_MODEL,
-  loadModelAndTokenizer,
-  renderCanvas,
-} from "./cli/common.ts";
+import { BACKEND_OPTION, chooseBackend, DEFAULT_MODEL, modelPath } from "./cli/common.ts";
+import { loadPretrained } from "./pretrained.ts";
+import { renderCanvas } from "./tokenizer/render.ts";
 import { generate, numTransferTokens, type StepState } from "./llada/reverse_sampling.ts";
 import type { LogitsModel } from "./llada/logits_model.ts";
 import { softmaxNormaliser } from "./llada/softmax.ts";
@@ -173,7 +169,7 @@ async function reverseStep(stages: Stages, model: LogitsModel, tokenizer: Tokeni
 /** The training step: corruption, per-token losses and weights, the loss, gradients, the update. */
 async function trainingStep(
   stages: Stages,
-  model: Awaited<ReturnType<typeof loadModelAndTokenizer>>["model"],
+  model: Awaited<ReturnType<typeof loadPretrained>>["model"],
   tokenizer: Tokenizer,
 ) {
   const rows = TRAIN_TEXT.map((t) => tokenizer.encode(t).slice(0, TRAIN_LENGTH));
@@ -269,7 +265,7 @@ export async function tour(argv: string[]): Promise<number> {
   if (args === null) return 0;
   const { backend, description } = await chooseBackend(args.string("backend"));
   console.log(description);
-  const { model, tokenizer, dir } = await loadModelAndTokenizer(args.string("model")!, backend);
+  const { model, tokenizer, dir } = await loadPretrained(modelPath(args), { backend });
   console.log(`model: ${dir} (${model.parameterCount} parameters)`);
   const stages = new Stages(9, !args.bool("no-pause"));
   console.log("\nPart 1: one reverse step (sampling)");

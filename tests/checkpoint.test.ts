@@ -70,7 +70,7 @@ Deno.test("loadModel reports a config that does not match the weights, and a mis
     loadModel(dir, { backend }),
     /missing tensors \(9\)[\s\S]*blocks\.2\.attn_norm\.weight/,
   );
-  await assert.rejects(loadModel(`${dir}/nowhere`, { backend }), /config\.json not found/);
+  await assert.rejects(loadModel(`${dir}/nowhere`, { backend }), /config\.json: not found/);
   await Deno.remove(dir, { recursive: true });
 });
 

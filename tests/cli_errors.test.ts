@@ -43,8 +43,8 @@ const cases: [string, string[], number, RegExp][] = [
   [
     cli,
     ["train", "--corpus", "/no/such/corpus.txt", "--steps", "1"],
-    1,
-    /^error: corpus "\/no\/such\/corpus.txt" is neither one of brown, tang, copy, reversal, synthetic nor an existing file$/,
+    2,
+    /^error: corpus "\/no\/such\/corpus.txt": is neither one of brown, tang, copy, reversal, synthetic nor an existing file; give one of/,
   ],
   [
     cli,
@@ -56,7 +56,7 @@ const cases: [string, string[], number, RegExp][] = [
     cli,
     ["sample", "--model", "/no/such/model"],
     2,
-    /^error: model directory \/no\/such\/model does not exist$/,
+    /^error: \/no\/such\/model: does not exist; give a model directory/,
   ],
   [
     cli,
@@ -70,7 +70,12 @@ const cases: [string, string[], number, RegExp][] = [
     2,
     /^error: --show-steps is a flag; give it alone, or as --show-steps=true \/ --show-steps=false$/,
   ],
-  [cli, ["eval", "--file", "/no/such/file.txt"], 2, /^error: file \/no\/such\/file.txt does not exist$/],
+  [
+    cli,
+    ["eval", "--file", "/no/such/file.txt"],
+    2,
+    /^error: --file \/no\/such\/file.txt: does not exist; give a readable UTF-8 text file/,
+  ],
   [cli, ["eval"], 2, /^error: eval needs either --file FILE or --answer TEXT \(with --prompt\), not both$/],
   [cli, ["chat"], 2, /^error: chat needs an SFT model: --model DIR/],
   [

@@ -84,7 +84,10 @@ Deno.test({
     for (const [i, line] of trace.entries()) {
       assert.match(line, new RegExp(`^step ${i}/4 │abc`));
     }
-    assert.match(r.stdout, /\(4 network evaluations\)/);
+    // Status on stderr (the backend, the model, the evaluations); results on stdout.
+    assert.match(r.stderr, /^backend: cpu — /m);
+    assert.match(r.stderr, /\(4 network evaluations\)/);
+    assert.doesNotMatch(r.stdout, /network evaluations|^backend:/m);
     // The final text: the prompt and 12 generated characters (EOS forbidden, so no early end).
     const text = r.stdout.trimEnd().split("\n").at(-1)!;
     assert.equal([...text].length, 15, text);
@@ -117,12 +120,13 @@ Deno.test("sample --mask-char and a too-long request; eval on a file and on an a
   assert.equal(tooLong.code, 2);
   assert.match(
     tooLong.stderr,
-    /^error: the prompt \(6 tokens\) plus --gen-length 30 exceed the model's max_sequence_length 32; shorten one of them\n$/,
+    /^error: --gen-length: 30 tokens after a 6-token prompt exceed the model's max_sequence_length 32; pass at most 26, or a shorter prompt\n$/m,
   );
+  assert.ok(tooLong.stderr.endsWith("or a shorter prompt\n"), "the error is the last line");
   assert.equal(evalFile.code, 0, evalFile.stderr);
   // A random model over 13 symbols + 5 specials: about log2(18) ≈ 4.2 bits/char, certainly between 2 and 8.
   const bpc = Number(
-    /upper bound on the negative log-likelihood ([\d.]+) bits\/char/.exec(evalFile.stdout)?.[1],
+    /upper bound on the negative log-likelihood ([\d.]+) ± [\d.]+ bits\/char/.exec(evalFile.stdout)?.[1],
   );
   assert.ok(bpc > 2 && bpc < 8, evalFile.stdout);
   assert.match(evalFile.stdout, /\(15 sequences of 16 tokens, 240 characters, 2 mask samples each, seed 0\)/);
@@ -162,6 +166,9 @@ Deno.test("a model's generation_config.json sets sampler defaults; command-line 
   await Deno.writeTextFile(`${dir}/generation_config.json`, JSON.stringify({ temperature: "hot" }));
   const bad = await run(["sample", "--model", dir]);
   assert.equal(bad.code, 2);
-  assert.equal(bad.stderr, `error: ${dir}/generation_config.json: temperature expects a number, got "hot"\n`);
+  assert.equal(
+    bad.stderr,
+    `error: ${dir}/generation_config.json: temperature: expected a number ≥ 0, got "hot"; fix or delete the field\n`,
+  );
   await Deno.remove(dir, { recursive: true });
 });

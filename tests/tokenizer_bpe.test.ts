@@ -102,8 +102,11 @@ Deno.test("split patterns: GPT-4 (JS form) and GPT-2 chunking, and no character 
 
 Deno.test("BPE survives a JSON round trip and validates what it loads", () => {
   const json = JSON.parse(JSON.stringify(tok.toJSON()));
-  assert.equal(json.type, "bpe");
-  assert.equal(json.pattern, GPT4_SPLIT_PATTERN);
+  // Hugging Face's tokenizer.json format: a byte-level BPE model, the split pattern as its pre-tokenizer.
+  assert.equal(json.model.type, "BPE");
+  assert.equal(json.decoder.type, "ByteLevel");
+  assert.equal(json.pre_tokenizer.pretokenizers[0].pattern.Regex, GPT4_SPLIT_PATTERN);
+  assert.equal(json.model.merges.length, tok.merges.length);
   const copy = tokenizerFromJSON(json);
   assert.ok(copy instanceof BpeTokenizer);
   const text = "Grand Jury: 秦川 1963 ✓";

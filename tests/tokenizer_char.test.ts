@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CharTokenizer } from "../src/tokenizer/char.ts";
 import { tokenizerFromJSON } from "../src/tokenizer/tokenizer.ts";
+import { keepEncodable } from "../src/tokenizer/coverage.ts";
 import { BOS_ID, EOS_ID, MASK_ID, NUM_SPECIAL_TOKENS, SPECIAL_TOKENS } from "../src/tokenizer/special.ts";
 
 Deno.test("special tokens sit at the documented fixed ids", () => {
@@ -79,4 +80,16 @@ Deno.test("char tokenizer survives a JSON round trip through tokenizerFromJSON",
   );
   assert.throws(() => new CharTokenizer(["a", "a"]), /appears twice/);
   assert.throws(() => new CharTokenizer(["ab"]), /exactly one character/);
+});
+
+Deno.test("keepEncodable leaves out what a strict character tokenizer cannot encode, and counts it", () => {
+  const strict = CharTokenizer.fromTexts("abc ");
+  const kept = keepEncodable(strict, "a café, a cab");
+  assert.equal(kept.text, "a ca a cab");
+  assert.deepEqual([...kept.leftOut], [["f", 1], ["é", 1], [",", 1]]);
+  assert.equal(kept.leftOutCount, 3);
+  assert.deepEqual(strict.encode(kept.text).length, kept.text.length);
+  // A tokenizer with a fallback symbol encodes everything: nothing is left out.
+  const lenient = CharTokenizer.fromTexts("abc ", { unknown: "?" });
+  assert.equal(keepEncodable(lenient, "café").text, "café");
 });

@@ -33,13 +33,17 @@ export type TypedArray = Float32Array | Float64Array | Int32Array;
 
 /** A backend-owned block of `length` elements of `dtype`. Opaque above the backend. */
 export interface Storage {
+  /** Number of elements. */
   readonly length: number;
+  /** Element type. */
   readonly dtype: DType;
 }
 
 /** Where an n-d array lives in flat storage: element index = offset + Σ_d index_d · strides[d]. */
 export interface View {
+  /** Index of the first element. */
   offset: number;
+  /** Elements to skip per step along each axis (0 broadcasts the axis). */
   strides: number[];
 }
 
@@ -93,6 +97,7 @@ export type ReduceOp = "sum" | "max";
 
 /** Batched matrix product `C[b] = op(A[b]) · op(B[b])` with `op` an optional transpose. */
 export interface MatmulParams {
+  /** Number of independent products. */
   batch: number;
   /** Rows of C. */
   m: number;
@@ -112,9 +117,13 @@ export interface MatmulParams {
 
 /** Rotary position embedding over `x` laid out `[batch, seq, heads, headDim]`. */
 export interface RopeParams {
+  /** Rows of the batch. */
   batch: number;
+  /** Positions per row. */
   seq: number;
+  /** Attention heads. */
   heads: number;
+  /** Size of each head (even: rotated in pairs). */
   headDim: number;
   /** Base θ of `inv_freq_i = θ^(−2i/headDim)`. */
   theta: number;
@@ -143,10 +152,15 @@ export function attentionRow(
 
 /** Scaled dot-product attention over q `[B,H,Tq,D]`, k and v `[B,H,Tk,D]` (or `[B,T,H,D]`, see `layout`). */
 export interface AttentionParams {
+  /** Rows of the batch. */
   batch: number;
+  /** Attention heads. */
   heads: number;
+  /** Query positions. */
   tq: number;
+  /** Key (and value) positions. */
   tk: number;
+  /** Size of each head. */
   headDim: number;
   /** Multiplies q·k (usually 1/√headDim). */
   scale: number;
@@ -158,11 +172,17 @@ export interface AttentionParams {
 
 /** AdamW hyper-parameters for one update (the step count `t` starts at 1). */
 export interface AdamWParams {
+  /** Learning rate. */
   lr: number;
+  /** Decay of the first-moment average. */
   beta1: number;
+  /** Decay of the second-moment average. */
   beta2: number;
+  /** Added to the root of the second moment. */
   eps: number;
+  /** Decoupled weight decay. */
   weightDecay: number;
+  /** The update's step count `t` (from 1), for the bias corrections. */
   step: number;
 }
 
@@ -171,6 +191,7 @@ export interface AdamWParams {
  * {@link Backend.greedyStep} and `shaders/sampling.wgsl`).
  */
 export interface GreedyStepParams {
+  /** Rows of the canvas. */
   batch: number;
   /** Positions per row of the canvas. */
   length: number;
@@ -178,8 +199,9 @@ export interface GreedyStepParams {
   vocab: number;
   /** Elements between the logits of consecutive positions (≥ vocab; the embedding's padding rows are skipped). */
   row: number;
-  /** The current block: positions `[start, end)` of each row. */
+  /** The current block: positions `[start, end)` of each row; this is `start`. */
   start: number;
+  /** The end of the current block (exclusive). */
   end: number;
   /** The mask token: the positions holding it are the candidates, and it is never predicted. */
   maskId: number;

@@ -55,6 +55,11 @@ export class CpuBackend implements Backend {
   /** Store `f32` tensors as float64 (for finite-difference gradient checks); off by default. */
   readonly float64: boolean;
 
+  /**
+   * The CPU backend, in float32 unless asked for float64.
+   *
+   * @param options `float64`: store `f32` tensors as float64 (for finite-difference gradient checks).
+   */
   constructor(options: { float64?: boolean } = {}) {
     this.float64 = options.float64 ?? false;
     this.description = this.float64 ? "CPU (TypeScript loops, float64)" : "CPU (TypeScript loops)";

@@ -30,6 +30,8 @@ export interface OptionSpec {
   max?: number;
   /** Name of the value in `--help` (default: the type). */
   placeholder?: string;
+  /** Said after the default in `--help`, e.g. where it comes from (`from generation_config.json`). */
+  defaultNote?: string;
 }
 
 /** A command: its name, a summary, options and examples. */
@@ -283,7 +285,10 @@ export function formatHelp(spec: CommandSpec, program = "deno task llada"): stri
     const value = o.type === "boolean"
       ? ""
       : ` <${o.placeholder ?? (o.choices ? o.choices.join("|") : o.type)}>`;
-    const def = o.default !== undefined && o.type !== "boolean" ? ` (default ${o.default})` : "";
+    const note = o.defaultNote ? `, ${o.defaultNote}` : "";
+    const def = o.default !== undefined && (o.type !== "boolean" || o.default === true)
+      ? ` (default ${o.default}${note})`
+      : "";
     return [`  --${name}${value}`, o.help + def];
   });
   rows.push(["  --help", "show this help"]);

@@ -10,10 +10,12 @@
  */
 
 import { type CommandSpec, parseCommand, UsageError } from "./args.ts";
-import { chooseBackend, loadModelAndTokenizer } from "./common.ts";
-import { checkFits, SAMPLER_OPTIONS, samplerOptions, withGenerationConfig } from "./sample.ts";
+import { loadForCommand } from "./common.ts";
+import { givenSettings, SAMPLER_OPTIONS, samplerOptions } from "./sample.ts";
 import { generate } from "../llada/reverse_sampling.ts";
 import { type ChatTurn, decodeChatAnswer, encodeChatPrompt } from "../tokenizer/chat.ts";
+import { encodePrompt } from "../generate_text.ts";
+import { InputError } from "../errors.ts";
 
 /** The `chat` command's options. */
 export const CHAT_SPEC: CommandSpec = {
@@ -56,14 +58,18 @@ export async function chatCommand(argv: string[]): Promise<number> {
   if (path === undefined) {
     throw new UsageError("chat needs an SFT model: --model DIR (train one with llada train --objective sft)");
   }
-  const { backend } = await chooseBackend(args.string("backend"));
-  const { model, tokenizer, dir } = await loadModelAndTokenizer(path, backend);
+  const pretrained = await loadForCommand(args);
+  const { model, tokenizer } = pretrained;
   if (model.causal) {
     throw new UsageError(
-      `${dir} is an autoregressive twin; chat runs a mask predictor fine-tuned with llada train --objective sft`,
+      `${pretrained.dir} is an autoregressive twin; chat runs a mask predictor fine-tuned with llada train ` +
+        "--objective sft",
     );
   }
-  const options = samplerOptions(await withGenerationConfig(args, dir), tokenizer);
+  const settings = givenSettings(args);
+  // Chat's own default answer length (shorter than sample's); a model's generation_config.json still wins.
+  const defaults = { genLength: args.number("gen-length")! };
+  const answerLength = settings.genLength ?? pretrained.generationConfig.gen_length ?? defaults.genLength;
   const interactive = Deno.stdin.isTerminal();
   const ask = () => interactive && Deno.stdout.writeSync(new TextEncoder().encode("you: "));
   if (interactive) console.log("chat: type a message; /reset starts over, /quit ends");
@@ -79,20 +85,22 @@ export async function chatCommand(argv: string[]): Promise<number> {
       const candidate: ChatTurn[] = [...turns, { role: "user", content: text }];
       let prompt: number[];
       try {
+        encodePrompt(tokenizer, text, "your message");
         prompt = encodeChatPrompt(tokenizer, candidate);
       } catch (e) {
+        if (!(e instanceof InputError)) throw e;
         // A character the model has never seen: say so and wait for the next line.
-        console.error(`error: ${(e as Error).message}`);
+        console.error(`error: ${e.message}`);
         ask();
         continue;
       }
       turns = candidate;
       // Drop the oldest exchange (a user turn and its answer) until the conversation fits.
-      while (prompt.length + options.genLength > model.config.max_sequence_length && turns.length > 1) {
+      while (prompt.length + answerLength > model.config.max_sequence_length && turns.length > 1) {
         turns = turns.slice(2);
         prompt = encodeChatPrompt(tokenizer, turns);
       }
-      checkFits(model, prompt.length, options.genLength);
+      const options = samplerOptions(pretrained, prompt.length, settings, defaults);
       const { tokens } = await generate(model, [prompt], options);
       const answer = decodeChatAnswer(tokenizer, tokens[0].slice(prompt.length));
       console.log(`assistant: ${answer}`);

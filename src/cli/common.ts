@@ -1,19 +1,20 @@
 /**
  * What the CLI commands share: model-size presets, choosing the compute backend, finding and loading a model
- * with its tokenizer, and drawing a canvas of tokens with its masks visible.
+ * with its tokenizer (the library's `loadPretrained`), and where status lines go.
+ *
+ * Streams: results (generated text, scores, JSON lines) go to standard output; status (the backend chosen, the
+ * model loaded, defaults adapted to it, progress) goes to standard error, so `llada sample … > out.txt` and
+ * `llada eval --json … | jq` see only results.
  *
  * @module
  */
 
-import type { Backend } from "../backend/backend.ts";
-import { BACKEND_ENV, describeBackend, getBackend } from "../backend/select.ts";
-import { setDefaultBackend } from "../tensor.ts";
-import { loadModel } from "../io/model_files.ts";
-import type { LLaDAModel } from "../model/llada.ts";
+import { type BackendChoice, useBackend } from "../use_backend.ts";
+import type { BackendKind } from "../backend/select.ts";
 import { paddedEmbeddingSize } from "../model/config.ts";
-import { type Tokenizer, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
-import { isSpecialId } from "../tokenizer/special.ts";
-import { type OptionSpec, UsageError } from "./args.ts";
+import { loadPretrained, type Pretrained } from "../pretrained.ts";
+import type { Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { OptionSpec, ParsedArgs } from "./args.ts";
 
 /** Network shape of a preset (LLaDA field names). */
 export interface ModelShape {
@@ -51,80 +52,57 @@ export const BACKEND_OPTION: OptionSpec = {
 /** The model to use when a command's `--model` is not given: the model shipped in the repository. */
 export const DEFAULT_MODEL = "models/brown-char";
 
+/** {@link DEFAULT_MODEL} found from this file, so it loads from any working directory. */
+export const DEFAULT_MODEL_PATH: string = decodeURIComponent(
+  new URL(`../../${DEFAULT_MODEL}`, import.meta.url).pathname,
+);
+
 /** The `--model` option of the commands that read a model (`sample`, `eval`). */
 export const MODEL_OPTION: OptionSpec = {
   type: "string",
   default: DEFAULT_MODEL,
   placeholder: "DIR",
-  help: "model directory or run directory",
+  help: "model directory or run directory (the default is the shipped model, found from any directory)",
 };
 
 /**
- * Makes `name` the default backend (`--backend`, else `LLADA_BACKEND`, else `auto`: WebGPU when an adapter
- * exists, else the CPU; see `backend/select.ts`) and returns it with the line describing the choice. On these
- * machines WebGPU is Mesa's llvmpipe, which runs the demo model's training steps about four times faster than
- * the CPU backend.
+ * Makes the backend of `--backend` (else `LLADA_BACKEND`, else `auto`: WebGPU when an adapter exists, else the
+ * CPU; see `backend/select.ts`) the default, and returns it with the line describing the choice, e.g.
+ * `backend: webgpu — llvmpipe (LLVM 15.0.6, 256 bits) (fallback adapter) [auto: a WebGPU adapter was found]`.
+ * On these machines WebGPU is Mesa's llvmpipe, which runs the demo model's training steps about four times faster
+ * than the CPU backend.
+ *
+ * @throws {InputError} for an unknown name, or `webgpu` without an adapter.
  */
 export async function chooseBackend(
   name: string | undefined,
-): Promise<{ backend: Backend; description: string }> {
-  const chosen = name ?? Deno.env.get(BACKEND_ENV) ?? "auto";
-  if (!(BACKEND_CHOICES as readonly string[]).includes(chosen)) {
-    throw new UsageError(
-      `unknown backend ${JSON.stringify(chosen)}; expected one of ${BACKEND_CHOICES.join(", ")}`,
-    );
-  }
-  let backend: Backend;
-  try {
-    backend = await getBackend(chosen);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  setDefaultBackend(backend);
-  return { backend, description: await describeBackend(chosen) };
+): Promise<BackendChoice & { description: string }> {
+  const choice = await useBackend(name as BackendKind | undefined);
+  return { ...choice, description: `backend: ${choice.name} — ${choice.description} [${choice.reason}]` };
+}
+
+/** The `--model` path: the option's value, or the shipped model (found from the project, not the working directory). */
+export function modelPath(args: ParsedArgs): string {
+  return args.has("model") ? args.string("model")! : DEFAULT_MODEL_PATH;
 }
 
 /**
- * The model directory for `path`: `path` itself when it holds `config.json`, or `path/checkpoint` for a run
- * directory.
+ * Chooses the backend and loads the model of `--model` on it, printing both choices on standard error.
  *
- * @throws {UsageError} when neither exists.
+ * @throws {InputError} when the backend cannot be had or the model's files are missing or do not fit.
  */
-export async function resolveModelDir(path: string): Promise<string> {
-  const isFile = (p: string) => Deno.stat(p).then((s) => s.isFile, () => false);
-  const clean = path.replace(/\/+$/, "");
-  if (await isFile(`${clean}/config.json`)) return clean;
-  if (await isFile(`${clean}/checkpoint/config.json`)) return `${clean}/checkpoint`;
-  const exists = await Deno.stat(clean).then(() => true, () => false);
-  throw new UsageError(
-    exists
-      ? `${path} holds no model (expected config.json, or a run directory with checkpoint/config.json)`
-      : `model directory ${path} does not exist`,
-  );
+export async function loadForCommand(args: ParsedArgs): Promise<Pretrained & { backendLine: string }> {
+  const { backend, description } = await chooseBackend(args.string("backend"));
+  const pretrained = await loadPretrained(modelPath(args), { backend });
+  // Printed once both succeeded, so a mistake in either is the only line on stderr.
+  status(description);
+  status(`model: ${pretrained.dir} (${pretrained.model.parameterCount.toLocaleString("en-US")} parameters)`);
+  return { ...pretrained, backendLine: description };
 }
 
-/** Loads a model and the tokenizer saved beside it. */
-export async function loadModelAndTokenizer(
-  path: string,
-  backend: Backend,
-): Promise<{ model: LLaDAModel; tokenizer: Tokenizer; dir: string }> {
-  const dir = await resolveModelDir(path);
-  let tokenizerText: string;
-  try {
-    tokenizerText = await Deno.readTextFile(`${dir}/tokenizer.json`);
-  } catch {
-    throw new UsageError(
-      `${dir} has no tokenizer.json; a model trained by llada-ts saves one beside its weights`,
-    );
-  }
-  const tokenizer = tokenizerFromJSON(tokenizerText);
-  const model = await loadModel(dir, { backend });
-  if (tokenizer.vocabSize !== model.config.vocab_size) {
-    throw new UsageError(
-      `${dir}: tokenizer.json has ${tokenizer.vocabSize} ids but config.json says vocab_size ${model.config.vocab_size}`,
-    );
-  }
-  return { model, tokenizer, dir };
+/** Prints a status line on standard error (results go to standard output). */
+export function status(line: string): void {
+  console.error(line);
 }
 
 /** The fields of a LLaDA config that a tokenizer decides: the vocabulary (padded, see paddedEmbeddingSize) and the special ids. */
@@ -142,30 +120,4 @@ export function tokenizerConfig(tokenizer: Tokenizer): {
     eos_token_id: tokenizer.eosId,
     pad_token_id: tokenizer.padId,
   };
-}
-
-/** How {@link renderCanvas} draws special tokens. */
-export interface RenderOptions {
-  /** Drawn for each masked position (default `▒`). */
-  maskChar?: string;
-}
-
-/**
- * Draws token ids as one line of text: masked positions as `▒` (one per token), EOS as `¶`, other special
- * tokens as `·`, newlines as `↵` and tabs as `→`, so a denoising trace keeps one line per step.
- */
-export function renderCanvas(
-  tokenizer: Tokenizer,
-  ids: readonly number[],
-  options: RenderOptions = {},
-): string {
-  const mask = options.maskChar ?? "▒";
-  let out = "";
-  for (const id of ids) {
-    if (id === tokenizer.maskId) out += mask;
-    else if (id === tokenizer.eosId) out += "¶";
-    else if (isSpecialId(id)) out += "·";
-    else out += tokenizer.decode([id]).replaceAll("\n", "↵").replaceAll("\t", "→");
-  }
-  return out;
 }

@@ -1,33 +1,37 @@
 /**
  * `llada sample`: generate text with LLaDA's reverse process (`src/llada/reverse_sampling.ts`), every sampler
  * option on the command line, and `--show-steps` to watch the masks disappear step by step. A model folder whose
- * `config.json` marks an autoregressive twin is sampled left to right instead (`autoregressive_decoding.ts`).
+ * `config.json` marks the autoregressive twin is decoded left to right instead (`autoregressive_decoding.ts`).
  *
  * @module
  */
 
-import { type CommandSpec, parseCommand, type ParsedArgs, UsageError, withDefaults } from "./args.ts";
 import {
-  BACKEND_OPTION,
-  chooseBackend,
-  loadModelAndTokenizer,
-  MODEL_OPTION,
-  renderCanvas,
-} from "./common.ts";
-import {
-  generate,
-  type GenerateOptions,
-  type Remasking,
-  REMASKINGS,
-  type StepState,
-} from "../llada/reverse_sampling.ts";
+  type CommandSpec,
+  formatHelp,
+  type OptionSpec,
+  parseArgs,
+  type ParsedArgs,
+  UsageError,
+} from "./args.ts";
+import { BACKEND_OPTION, loadForCommand, MODEL_OPTION, modelPath, status } from "./common.ts";
+import { generate, type GenerateOptions, REMASKINGS, type StepState } from "../llada/reverse_sampling.ts";
 import { decodeAutoregressive } from "../llada/autoregressive_decoding.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
-import type { LLaDAModel } from "../model/llada.ts";
+import { renderCanvas } from "../tokenizer/render.ts";
+import { InputError } from "../errors.ts";
+import { type GenerationConfig, readGenerationConfig, resolveModelDir } from "../pretrained.ts";
+import { encodePrompt, resolveSampling, type SamplingSettings } from "../generate_text.ts";
 
 /** Sampler options shared by `sample` and `chat`. */
 export const SAMPLER_OPTIONS: CommandSpec["options"] = {
-  "gen-length": { type: "int", default: 64, min: 1, help: "tokens to generate" },
+  "gen-length": {
+    type: "int",
+    default: 64,
+    min: 1,
+    help: "tokens to generate",
+    defaultNote: "capped to what fits the model after the prompt",
+  },
   steps: { type: "int", min: 1, help: "denoising steps (default: --gen-length, one token per step)" },
   "block-length": { type: "int", min: 1, help: "semi-autoregressive block length (default: --gen-length)" },
   temperature: { type: "number", default: 0, min: 0, help: "0: greedy; above 0: Gumbel-max sampling" },
@@ -51,11 +55,17 @@ export const SAMPLE_SPEC: CommandSpec = {
   summary: "generate text by iterative unmasking",
   description:
     `Starts from [prompt | ▒ × gen-length] and reveals the masked positions step by step. A model folder may
-recommend sampler settings in generation_config.json (the shipped model does); options given here win.
-With --show-steps every step's canvas is printed, ▒ marking positions still masked (¶ is EOS, ↵ a newline).`,
+recommend sampler settings in generation_config.json (the shipped model does): they replace the defaults
+below, which show the model's own where it has them; options given here win. Defaults that do not fit the
+model (a generation longer than its max_sequence_length allows) are adapted to it, with a note on stderr.
+With --show-steps every step's canvas is printed, ▒ marking positions still masked (¶ is EOS, ↵ a newline).
+Results go to stdout (with --json, one JSON object per sample: prompt, completion, tokens, nfe, backend,
+model); the backend, the model and notes go to stderr.`,
   options: {
     model: MODEL_OPTION,
     prompt: { type: "string", default: "", help: "text to continue" },
+    "prompt-file": { type: "string", placeholder: "FILE", help: "read the prompt from FILE (- for stdin)" },
+    json: { type: "boolean", help: "print one JSON object per sample instead of text" },
     samples: { type: "int", default: 1, min: 1, help: "how many samples (seeds seed, seed+1, …)" },
     "show-steps": { type: "boolean", help: "print the denoising trace" },
     "mask-char": { type: "string", default: "▒", help: "how --show-steps draws a masked position" },
@@ -65,64 +75,108 @@ With --show-steps every step's canvas is printed, ▒ marking positions still ma
     'deno task llada sample --prompt "The jury said" --show-steps',
     'deno task llada sample --prompt "He was" --gen-length 96 --block-length 32 --steps 48 --temperature 0.8',
     "deno task llada sample --model runs/demo --samples 3",
+    'echo "The jury said" | deno task llada sample --prompt-file - --json',
   ],
 };
 
+/** Sampler option names on the command line, by the library's setting names (for notes and errors). */
+const OPTION_NAMES: Readonly<Record<keyof SamplingSettings, string>> = {
+  genLength: "gen-length",
+  steps: "steps",
+  blockLength: "block-length",
+  temperature: "temperature",
+  cfgScale: "cfg",
+  remasking: "remasking",
+  threshold: "threshold",
+  logitsEosInf: "logits-eos-inf",
+  confidenceEosInf: "confidence-eos-inf",
+  seed: "seed",
+};
+
+/** The same text with the library's setting names (`genLength`) written as options (`--gen-length`). */
+function asOptions(text: string): string {
+  return text.replace(
+    /\b(genLength|blockLength|steps|cfgScale|threshold)\b/g,
+    (name) => `--${OPTION_NAMES[name as keyof SamplingSettings]}`,
+  );
+}
+
+/** The sampler settings given on the command line (not their defaults: those come from the model or the library). */
+export function givenSettings(args: ParsedArgs): SamplingSettings {
+  const settings: Record<string, unknown> = {};
+  for (const [key, option] of Object.entries(OPTION_NAMES)) {
+    if (!args.has(option)) continue;
+    const spec = args.spec.options[option];
+    settings[key] = spec.type === "boolean"
+      ? args.bool(option)
+      : spec.type === "string"
+      ? args.string(option)
+      : args.number(option);
+  }
+  return settings as SamplingSettings;
+}
+
 /**
- * The options with the model's recommended sampler settings as defaults: `generation_config.json` beside the
- * weights (as in Hugging Face model folders), e.g. `{ "remasking": "random", "temperature": 0.8 }` with the
- * sampler options' names (`block_length`, `gen_length`, …). Options given on the command line win.
+ * The sampler options for a prompt: given options, else the model's generation_config.json, else the defaults,
+ * adapted to the model (see `resolveSampling`); each adaptation is noted on stderr, and errors name options.
  */
-export async function withGenerationConfig(args: ParsedArgs, modelDir: string): Promise<ParsedArgs> {
-  const path = `${modelDir}/generation_config.json`;
-  let text: string;
+export function samplerOptions(
+  pretrained: Parameters<typeof resolveSampling>[0],
+  promptLength: number,
+  settings: SamplingSettings,
+  defaults: Parameters<typeof resolveSampling>[3] = {},
+): GenerateOptions {
   try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    return args;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
+    const resolved = resolveSampling(pretrained, promptLength, settings, defaults);
+    for (const note of resolved.notes) status(`note: ${asOptions(note)}`);
+    return resolved.options;
   } catch (e) {
-    throw new UsageError(`${path} is not valid JSON: ${(e as Error).message}`);
+    if (!(e instanceof InputError)) throw e;
+    throw new InputError(asOptions(e.argument), asOptions(e.problem), asOptions(e.fix));
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new UsageError(`${path} must hold a JSON object of sampler settings`);
-  }
-  const known = Object.keys(SAMPLER_OPTIONS).map((k) => k.replaceAll("-", "_"));
-  const settings = Object.fromEntries(Object.entries(json).filter(([k]) => known.includes(k)));
-  return withDefaults(args, settings, path);
 }
 
-/** The sampler settings from parsed options (shared with `chat`). */
-export function samplerOptions(args: ParsedArgs, tokenizer: Tokenizer): GenerateOptions {
-  const genLength = args.number("gen-length")!;
-  const threshold = args.number("threshold");
-  return {
-    genLength,
-    steps: threshold === undefined ? args.number("steps") ?? genLength : undefined,
-    blockLength: args.number("block-length") ?? genLength,
-    temperature: args.number("temperature"),
-    cfgScale: args.number("cfg"),
-    remasking: args.string("remasking") as Remasking,
-    threshold,
-    maskId: tokenizer.maskId,
-    padId: tokenizer.padId,
-    eosId: tokenizer.eosId,
-    logitsEosInf: args.bool("logits-eos-inf"),
-    confidenceEosInf: args.bool("confidence-eos-inf"),
-    seed: args.number("seed"),
-  };
+/** The `--help` text with the defaults that apply to the model of `--model` (its generation_config.json). */
+export async function helpWithModelDefaults(spec: CommandSpec, args: ParsedArgs): Promise<string> {
+  let config: GenerationConfig = {};
+  let source = "";
+  try {
+    const dir = await resolveModelDir(modelPath(args));
+    config = await readGenerationConfig(dir);
+    source = args.has("model")
+      ? `${dir}/generation_config.json`
+      : "the shipped model's generation_config.json";
+  } catch {
+    // No model there (yet): the help shows the built-in defaults.
+  }
+  const options: Record<string, OptionSpec> = {};
+  for (const [name, option] of Object.entries(spec.options)) {
+    const value = (config as Record<string, unknown>)[name.replaceAll("-", "_")];
+    options[name] = value === undefined || !(name in SAMPLER_OPTIONS)
+      ? option
+      : { ...option, default: value as string | number | boolean, defaultNote: `from ${source}` };
+  }
+  return formatHelp({ ...spec, options });
 }
 
-/** Checks that prompt + generation fit the model, with a message that says what to shorten. */
-export function checkFits(model: LLaDAModel, promptLength: number, genLength: number): void {
-  const max = model.config.max_sequence_length;
-  if (promptLength + genLength > max) {
-    throw new UsageError(
-      `the prompt (${promptLength} tokens) plus --gen-length ${genLength} exceed the model's ` +
-        `max_sequence_length ${max}; shorten one of them`,
+/**
+ * The prompt text: `--prompt`, or the contents of `--prompt-file` (`-` reads standard input) without its final
+ * line break (the one `echo` and editors add).
+ */
+export async function readPrompt(args: ParsedArgs): Promise<string> {
+  const file = args.string("prompt-file");
+  if (file === undefined) return args.string("prompt") ?? "";
+  if (args.has("prompt")) throw new UsageError("give the prompt with --prompt or --prompt-file, not both");
+  try {
+    const text = file === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(file);
+    return text.replace(/\r?\n$/, "");
+  } catch (e) {
+    throw new InputError(
+      `--prompt-file ${file}`,
+      e instanceof Deno.errors.NotFound ? "does not exist" : `cannot be read (${(e as Error).message})`,
+      "give a readable UTF-8 text file, or - for standard input",
     );
   }
 }
@@ -145,51 +199,68 @@ export function traceLine(
 }
 
 /** Whether to colour the trace: a terminal, and `NO_COLOR` unset. */
-export function useColor(): boolean {
-  return Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+export function useColor(stream: { isTerminal(): boolean } = Deno.stdout): boolean {
+  return stream.isTerminal() && !Deno.env.get("NO_COLOR");
 }
 
 /** Runs `llada sample`; returns the exit code. */
 export async function sampleCommand(argv: string[]): Promise<number> {
-  const given = parseCommand(SAMPLE_SPEC, argv);
-  if (!given) return 0;
-  const { backend } = await chooseBackend(given.string("backend"));
-  const { model, tokenizer, dir } = await loadModelAndTokenizer(given.string("model")!, backend);
-  const args = await withGenerationConfig(given, dir);
-  const prompt = tokenizer.encode(args.string("prompt")!);
-  const options = samplerOptions(args, tokenizer);
-  checkFits(model, prompt.length, options.genLength);
-  if (model.causal) return await sampleTwin({ given, args, model, tokenizer, prompt, dir });
+  const args = parseArgs(SAMPLE_SPEC, argv);
+  if (args.help) {
+    console.log(await helpWithModelDefaults(SAMPLE_SPEC, args));
+    return 0;
+  }
+  const promptText = await readPrompt(args);
+  const pretrained = await loadForCommand(args);
+  const { model, tokenizer } = pretrained;
+  const prompt = encodePrompt(tokenizer, promptText, args.has("prompt-file") ? "--prompt-file" : "--prompt");
+  const options = samplerOptions(pretrained, prompt.length, givenSettings(args));
+  if (model.causal) refuseReverseProcessOptions(args, pretrained.dir);
+  const json = args.bool("json");
   const showSteps = args.bool("show-steps");
-  const color = useColor();
+  // The trace is a result of --show-steps; with --json the results are the JSON lines, so it goes to stderr.
+  const trace = json ? (line: string) => console.error(line) : (line: string) => console.log(line);
+  const color = useColor(json ? Deno.stderr : Deno.stdout);
+  const maskChar = args.string("mask-char");
   const total = options.threshold === undefined ? String(options.steps) : "?";
-  const seed = args.number("seed")!;
-  for (let i = 0; i < args.number("samples")!; i++) {
-    if (showSteps) {
-      console.log(
-        traceLine(tokenizer, initialState(prompt, options), total, { maskChar: args.string("mask-char") }),
-      );
+  const seed = options.seed ?? 0;
+  const samples = args.number("samples")!;
+  for (let i = 0; i < samples; i++) {
+    if (showSteps) trace(traceLine(tokenizer, initialState(prompt, options), total, { maskChar }));
+    const { tokens, nfe } = model.causal
+      ? await decodeAutoregressive(model, [prompt], {
+        genLength: options.genLength,
+        temperature: options.temperature,
+        seed: seed + i,
+        eosId: tokenizer.eosId,
+        maskId: tokenizer.maskId,
+      })
+      : await generate(model, [prompt], {
+        ...options,
+        seed: seed + i,
+        onStep: showSteps
+          ? (state) => trace(traceLine(tokenizer, state, total, { maskChar, color }))
+          : undefined,
+      });
+    const answer = tokens[0].slice(prompt.length);
+    const end = answer.indexOf(tokenizer.eosId);
+    const completion = tokenizer.decode(end < 0 ? answer : answer.slice(0, end), { skipSpecial: true });
+    if (json) {
+      console.log(JSON.stringify({
+        prompt: promptText,
+        completion,
+        tokens: answer,
+        nfe,
+        backend: pretrained.backend.name,
+        model: pretrained.dir,
+      }));
+      continue;
     }
-    const { tokens, nfe } = await generate(model, [prompt], {
-      ...options,
-      seed: seed + i,
-      onStep: showSteps
-        ? (state) =>
-          console.log(traceLine(tokenizer, state, total, { maskChar: args.string("mask-char"), color }))
-        : undefined,
-    });
-    if (showSteps) console.log(`(${nfe} network evaluations)`);
-    printSample(args, tokenizer, tokens[0].slice(prompt.length), i);
+    if (showSteps) status(`(${nfe} network evaluations)`);
+    console.log(promptText + completion);
+    if (i + 1 < samples) console.log("---");
   }
   return 0;
-}
-
-/** Prints one sample: the prompt and the generated text up to the first EOS; `---` between samples. */
-function printSample(args: ParsedArgs, tokenizer: Tokenizer, answer: number[], i: number): void {
-  const end = answer.indexOf(tokenizer.eosId);
-  const text = tokenizer.decode(end < 0 ? answer : answer.slice(0, end), { skipSpecial: true });
-  console.log(args.string("prompt") + text);
-  if (i + 1 < args.number("samples")!) console.log("---");
 }
 
 /** The options that only the mask predictor's reverse process reads. */
@@ -205,39 +276,19 @@ const REVERSE_PROCESS_ONLY = [
 ];
 
 /**
- * `sample` for an autoregressive twin (its `config.json` says so): left-to-right decoding, greedy at temperature 0
- * and sampled above it, with `--gen-length`, `--samples` and `--seed`. Options of the reverse process given on
- * the command line are refused rather than silently ignored.
+ * A model folder marked as the autoregressive twin is decoded left to right (greedy at temperature 0, sampled
+ * above it; `--gen-length`, `--temperature`, `--samples` and `--seed` apply): options of the reverse process given
+ * on the command line are refused rather than silently ignored.
  */
-async function sampleTwin(r: {
-  given: ParsedArgs;
-  args: ParsedArgs;
-  model: LLaDAModel;
-  tokenizer: Tokenizer;
-  prompt: number[];
-  dir: string;
-}): Promise<number> {
-  const { args, tokenizer } = r;
-  const refused = REVERSE_PROCESS_ONLY.filter((k) => r.given.has(k));
-  if (refused.length > 0) {
-    throw new UsageError(
-      `${r.dir} is an autoregressive twin, which writes left to right: ${
-        refused.map((k) => `--${k}`).join(", ")
-      } belong to the mask predictor's reverse process; drop them (the twin takes --gen-length, --temperature, ` +
-        `--samples and --seed)`,
-    );
-  }
-  for (let i = 0; i < args.number("samples")!; i++) {
-    const { tokens } = await decodeAutoregressive(r.model, [r.prompt], {
-      genLength: args.number("gen-length")!,
-      temperature: args.number("temperature"),
-      seed: args.number("seed")! + i,
-      eosId: tokenizer.eosId,
-      maskId: tokenizer.maskId,
-    });
-    printSample(args, tokenizer, tokens[0].slice(r.prompt.length), i);
-  }
-  return 0;
+function refuseReverseProcessOptions(args: ParsedArgs, dir: string): void {
+  const refused = REVERSE_PROCESS_ONLY.filter((k) => args.has(k));
+  if (refused.length === 0) return;
+  throw new UsageError(
+    `${dir} is an autoregressive twin, which writes left to right: ${
+      refused.map((k) => `--${k}`).join(", ")
+    } belong to the mask predictor's reverse process; drop them (the twin takes --gen-length, --temperature, ` +
+      "--samples and --seed)",
+  );
 }
 
 /** The canvas before the first step (prompt and all masks), as a step-0 state for the trace. */

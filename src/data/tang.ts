@@ -20,6 +20,12 @@
  * large for a small model, so `CharTokenizer.fromTexts(…, { maxSymbols, unknown })` can keep the frequent ones.
  * Loading all 58 files takes under a second; the result is cached in memory.
  *
+ * The package is 350 MB, and nothing but this loader reads it, so it is fetched on the first call that needs it
+ * rather than with the project: the loader imports its `package.json` through a specifier built at run time,
+ * which neither `deno check` nor the module graph of `deno task demo` follows, and `deno.json` does not list it.
+ * The test task records it in its own lockfile (`tests/deno.lock`), so the project's `deno.lock` stays without
+ * it and a fresh clone's demo never downloads it.
+ *
  * Each poem's `text` is one couplet per line (`秦川雄帝宅，函谷壯皇居。\n…`); {@link tangCouplets} gives the
  * (first line, second line) pairs used for the forward/reversal poem-completion experiment of the LLaDA paper
  * (its reversal-reasoning study: given one line, produce the next, or the previous).
@@ -27,7 +33,8 @@
  * @module
  */
 
-import { npmPackageDir } from "./npm_package.ts";
+/** The npm package of the poems, pinned: its files are read by path, so their layout must not move. */
+const CHINESE_POETRY = "npm:chinese-poetry@2.0.1";
 
 /** A regular Tang poem. */
 export interface TangPoem {
@@ -111,8 +118,35 @@ export async function loadTangPoems(options: TangOptions = {}): Promise<readonly
   return all.filter((p) => charsPerLine.includes(p.charsPerLine) && forms.includes(p.form));
 }
 
+/**
+ * The `file:` URL of the installed `chinese-poetry` folder, fetching the package on first use (Deno installs it
+ * into `node_modules/` when the import runs).
+ */
+async function chinesePoetryDir(): Promise<URL> {
+  // Built at run time so that static analysis (type checks, the demo's module graph, its lockfile) skips it.
+  const specifier = [CHINESE_POETRY, "package.json"].join("/");
+  try {
+    await import(specifier, { with: { type: "json" } });
+  } catch (e) {
+    throw new Error(
+      `the Tang corpus needs the npm package ${
+        CHINESE_POETRY.slice(4)
+      } (350 MB), which could not be fetched ` +
+        `(${(e as Error).message}); check the connection to the npm registry and run again`,
+    );
+  }
+  const resolved = import.meta.resolve(specifier);
+  if (!resolved.startsWith("file:")) {
+    throw new Error(
+      `${CHINESE_POETRY}: resolved to ${resolved}, not a local folder; run from the project root, whose deno.json ` +
+        `sets "nodeModulesDir": "auto", so the package's data files are on disk`,
+    );
+  }
+  return new URL("./", resolved);
+}
+
 async function readTang(): Promise<readonly TangPoem[]> {
-  const dir = new URL("dist/quantangshi/", npmPackageDir("chinese-poetry"));
+  const dir = new URL("dist/quantangshi/", await chinesePoetryDir());
   const files: { name: string; start: number }[] = [];
   for await (const entry of Deno.readDir(dir)) {
     const m = /^poet\.tang\.(\d+)\.json$/.exec(entry.name);

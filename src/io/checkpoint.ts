@@ -28,7 +28,9 @@ import { writeDirAtomic } from "./atomic.ts";
 
 /** JSON-safe trainer state saved with a checkpoint. `step` is the number of optimiser steps taken. */
 export interface TrainerState {
+  /** Optimiser steps taken. */
   step: number;
+  /** Whatever else the trainer saves (settings, random states, the caller's extra state). */
   [key: string]: unknown;
 }
 

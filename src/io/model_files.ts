@@ -21,6 +21,7 @@ import { checkTensorSet, readModelTensors } from "./safetensors_read.ts";
 import { serializeSafetensors } from "./safetensors_write.ts";
 import type { TensorToWrite } from "./safetensors_format.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { InputError } from "../errors.ts";
 
 /** Options for {@link saveModel}. */
 export interface SaveOptions {
@@ -79,19 +80,27 @@ export interface LoadOptions {
 }
 
 /** A model folder asked to run as the other objective than the one it was trained with. */
-export class ObjectiveMismatchError extends Error {
+export class ObjectiveMismatchError extends InputError {
   /**
    * @param dir the model folder.
    * @param recorded what its `config.json` says the weights are.
    */
   constructor(dir: string, recorded: "mask_predictor" | "autoregressive") {
-    super(
-      recorded === "autoregressive"
-        ? `${dir} holds an autoregressive twin (config.json: "${OBJECTIVE_FIELD}": "autoregressive"), which ` +
-          `cannot run as a mask predictor; load it as the twin (--causal, or leave the choice to config.json)`
-        : `${dir} holds a mask predictor (its config.json records no "${OBJECTIVE_FIELD}": "autoregressive"), ` +
-          `which cannot run as an autoregressive twin; drop --causal`,
-    );
+    if (recorded === "autoregressive") {
+      super(
+        dir,
+        `holds an autoregressive twin (config.json: "${OBJECTIVE_FIELD}": "autoregressive"), which cannot run as ` +
+          "a mask predictor",
+        "load it as the twin (--causal, or leave the choice to config.json)",
+      );
+    } else {
+      super(
+        dir,
+        `holds a mask predictor (its config.json records no "${OBJECTIVE_FIELD}": "autoregressive"), which ` +
+          "cannot run as an autoregressive twin",
+        "drop --causal",
+      );
+    }
     this.name = "ObjectiveMismatchError";
   }
 }
@@ -99,8 +108,10 @@ export class ObjectiveMismatchError extends Error {
 /**
  * Loads a model from a directory with `config.json` and `model.safetensors` (or a sharded
  * `model.safetensors.index.json`). Every tensor the config implies must be present with its shape, and no other;
- * a mismatch is reported in one error that lists every difference. The model is the mask predictor or the
- * autoregressive twin as `config.json` records ({@link OBJECTIVE_FIELD}), unless `options.causal` says otherwise.
+ * a mismatch is reported in one error that lists every difference. Weights that are NaN or infinite (a run that
+ * diverged, a damaged file) are refused with the tensor's name, rather than producing garbage later. The model is
+ * the mask predictor or the autoregressive twin as `config.json` records ({@link OBJECTIVE_FIELD}), unless
+ * `options.causal` says otherwise.
  *
  * @throws ObjectiveMismatchError when `options.causal` contradicts the recorded objective.
  */
@@ -110,8 +121,10 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     text = await Deno.readTextFile(`${dir}/config.json`);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `loadModel: ${dir}/config.json not found; expected a model directory (config.json + model.safetensors)`,
+      throw new InputError(
+        `${dir}/config.json`,
+        "not found",
+        "give a model directory (config.json + model.safetensors)",
       );
     }
     throw e;
@@ -128,7 +141,19 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   for (const [name, p] of model.namedParameters()) {
     const stored = file.tensors.get(name)!;
     if (!(stored.data instanceof Float32Array)) {
-      throw new Error(`loadModel: ${name} in ${dir} is not a float tensor`);
+      throw new InputError(
+        `${dir}: ${name}`,
+        "is not a float tensor",
+        "store the weights as F32, F16 or BF16",
+      );
+    }
+    const bad = stored.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new InputError(
+        `${dir}: ${name}`,
+        `holds ${stored.data[bad]} at element ${bad} (shape [${p.shape.join(", ")}])`,
+        "the weights are damaged or come from a run that diverged; use another checkpoint",
+      );
     }
     p.assign(Tensor.from(stored.data, p.shape, { backend: model.backend }));
   }

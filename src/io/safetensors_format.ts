@@ -110,6 +110,8 @@ export class SafetensorsError extends Error {
   readonly file: string;
 
   /**
+   * An error about one file: `file: problem`.
+   *
    * @param file the path, or a label for in-memory bytes.
    * @param problem what is wrong and, where possible, what to do.
    */

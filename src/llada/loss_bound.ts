@@ -492,6 +492,8 @@ export interface BoundReport {
   tokens: number;
   /** The bound on the total NLL, in nats (Σ over sequences). */
   nats: number;
+  /** Each sequence's share of {@link nats} (its own bound), for the spread between sequences. */
+  sequenceNats: number[];
   /** `nats / tokens`. */
   natsPerToken: number;
   /** `natsPerToken / ln 2`. */
@@ -536,7 +538,7 @@ export async function evaluateBound(
   // Step 1 — every sequence's corrupted copies, grouped by length so that rows of one call share a length.
   const groups = new Map<
     number,
-    { clean: Int32Array; noisy: Int32Array; masked: Uint8Array; weight: number }[]
+    { clean: Int32Array; noisy: Int32Array; masked: Uint8Array; weight: number; sequence: number }[]
   >();
   let tokens = 0;
   sequences.forEach((s, j) => {
@@ -549,13 +551,13 @@ export async function evaluateBound(
     for (const l of counts) {
       const m = maskExactly(clean, 0, l, { maskId, seed: rng });
       // (L/l) per sample, averaged over the sequence's samples.
-      group.push({ clean, noisy: m.noisy, masked: m.masked, weight: L / l / mcSamples });
+      group.push({ clean, noisy: m.noisy, masked: m.masked, weight: L / l / mcSamples, sequence: j });
     }
     groups.set(L, group);
   });
 
   // Step 2 — score the rows batchSize at a time: Σ weight·Σ_masked log p is minus the bound.
-  let logLikelihood = 0;
+  const sequenceNats = new Array<number>(sequences.length).fill(0);
   for (const [T, rows] of groups) {
     for (let start = 0; start < rows.length; start += batchSize) {
       const chunk = rows.slice(start, start + batchSize);
@@ -567,15 +569,16 @@ export async function evaluateBound(
         length: T,
       };
       const sums = await maskedLogProbSums(model, batch, { promptLength: 0, maskId, cfgScale: 0 });
-      chunk.forEach((r, i) => logLikelihood += r.weight * sums[i]);
+      chunk.forEach((r, i) => sequenceNats[r.sequence] -= r.weight * sums[i]);
     }
   }
   // Step 3 — report: nats (Eq. 4's right-hand side), then per token and per character.
-  const nats = -logLikelihood;
+  const nats = sequenceNats.reduce((a, b) => a + b, 0);
   const report: BoundReport = {
     sequences: sequences.length,
     tokens,
     nats,
+    sequenceNats,
     natsPerToken: nats / tokens,
     bitsPerToken: nats / tokens / Math.LN2,
   };

@@ -106,11 +106,20 @@ export interface GenerateOptions {
   remasking?: Remasking;
   /** Confidence threshold τ for parallel decoding: commit every candidate with confidence ≥ τ (at least one). */
   threshold?: number;
-  /** The id of the mask token `M`. */
-  maskId: number;
-  /** The left-padding token for prompts of different lengths (required then; must differ from `maskId`). */
+  /**
+   * The id of the mask token `M`. Default: the model's `config.mask_token_id` when the model carries a LLaDA
+   * config (a loaded or created `LLaDAModel` does); required otherwise.
+   */
+  maskId?: number;
+  /**
+   * The left-padding token for prompts of different lengths (required then; must differ from `maskId`).
+   * Default: the model's `config.pad_token_id`, when it has one.
+   */
   padId?: number;
-  /** The EOS token id (required by `logitsEosInf` and `confidenceEosInf`). */
+  /**
+   * The EOS token id (required by `logitsEosInf` and `confidenceEosInf`). Default: the model's
+   * `config.eos_token_id`, when it has one.
+   */
   eosId?: number;
   /** Forbid EOS: its logit is set to `−∞` before sampling and confidences. */
   logitsEosInf?: boolean;
@@ -120,6 +129,11 @@ export interface GenerateOptions {
   seed?: number;
   /** Called after every step with the canvas, the committed positions and the confidences (may be async). */
   onStep?: (state: StepState) => void | Promise<void>;
+  /**
+   * Stops generation: checked before every network evaluation (before every run of steps decoded on the
+   * device), so the step under way finishes and {@link generate} rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** What {@link generate} returns. */
@@ -205,6 +219,7 @@ export async function generate(
       stepsPerBlock === undefined ? blockHasMasks(canvas, start, end, o.maskId) : step < stepsPerBlock;
 
     for (let step = 0; more(step); step++) {
+      o.signal?.throwIfAborted();
       if (deviceRun > 0) {
         // Every row has the same schedule here (every block starts fully masked), so row 0's counts serve all.
         const counts = schedules![0].subarray(step, step + deviceRun);
@@ -445,6 +460,7 @@ interface ResolvedOptions {
   confidenceEosInf: boolean;
   seed: number;
   onStep?: (state: StepState) => void | Promise<void>;
+  signal?: AbortSignal;
 }
 
 /** Checks every option and prompt, with errors that say what to change. */
@@ -469,11 +485,20 @@ function resolveOptions(
     const names = REMASKINGS.map((r) => `"${r}"`).join(", ");
     fail(`remasking must be one of ${names}, got ${JSON.stringify(remasking)}`);
   }
-  const ids = resolveTokenIds(V, options);
+  const ids = resolveTokenIds(V, options, (model as { config?: ModelSpecialIds }).config);
   const seed = options.seed ?? 0;
   if (!Number.isFinite(seed)) fail(`seed must be a finite number, got ${seed}`);
   checkPrompts(V, prompts, schedule.genLength, ids);
-  return { ...schedule, ...ids, temperature, cfgScale, remasking, seed, onStep: options.onStep };
+  return {
+    ...schedule,
+    ...ids,
+    temperature,
+    cfgScale,
+    remasking,
+    seed,
+    onStep: options.onStep,
+    signal: options.signal,
+  };
 }
 
 /** Throws a `generate:` error. */
@@ -521,9 +546,15 @@ function resolveSchedule(
 function resolveTokenIds(
   V: number,
   options: GenerateOptions,
+  config: ModelSpecialIds | undefined,
 ): Pick<ResolvedOptions, "maskId" | "padId" | "eosId" | "logitsEosInf" | "confidenceEosInf"> {
-  const { maskId, eosId, padId } = options;
-  if (maskId === undefined) fail("maskId is required (the id of the mask token)");
+  // Each id defaults to the model's LLaDA config, when the model carries one.
+  const maskId = options.maskId ?? config?.mask_token_id;
+  const eosId = options.eosId ?? config?.eos_token_id;
+  const padId = options.padId ?? config?.pad_token_id;
+  if (maskId === undefined) {
+    fail("maskId is required (the id of the mask token) for a model without a LLaDA config");
+  }
   if (!isTokenId(maskId, V)) fail(`maskId must be a token id in [0, ${V}), got ${maskId}`);
   const logitsEosInf = options.logitsEosInf ?? false;
   const confidenceEosInf = options.confidenceEosInf ?? false;
@@ -540,6 +571,13 @@ function resolveTokenIds(
     fail(`padId must be a token id in [0, ${V}) other than maskId (${maskId}), got ${padId}`);
   }
   return { maskId, padId, eosId, logitsEosInf, confidenceEosInf };
+}
+
+/** The special ids of a LLaDA config, which a model may carry (`LLaDAModel.config`). */
+interface ModelSpecialIds {
+  mask_token_id?: number;
+  eos_token_id?: number;
+  pad_token_id?: number;
 }
 
 /** Every prompt holds token ids other than the mask, and prompts of different lengths come with a `padId`. */

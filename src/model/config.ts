@@ -104,6 +104,8 @@ export class ConfigError extends Error {
   readonly problems: readonly string[];
 
   /**
+   * An error listing every problem of a config at once.
+   *
    * @param problems one line per problem, each starting with the field name.
    * @param source where the config came from (a path), if known.
    */

@@ -70,12 +70,24 @@ export interface ModelOptions {
 
 /** The LLaDA network (or its causal twin). Implements {@link LogitsModel}. */
 export class LLaDAModel implements LogitsModel {
+  /** The token embedding `wte`, `[embedding_size, d_model]`. */
   readonly wte: Embedding;
+  /** The transformer blocks, in order. */
   readonly blocks: TransformerBlock[];
+  /** The final RMSNorm `ln_f`. */
   readonly lnF: RMSNorm;
+  /** The output layer `ff_out`, `d_model → embedding_size` (untied from `wte`). */
   readonly ffOut: Linear;
+  /** Where the parameters live. */
   readonly backend: Backend;
 
+  /**
+   * A network of `config`'s shape with freshly initialised parameters (use `createModel`, which also seeds them).
+   *
+   * @param config the LLaDA config (official field names).
+   * @param causal the autoregressive twin (causal attention) instead of the mask predictor.
+   * @param init where parameters go and how they are drawn.
+   */
   constructor(readonly config: LLaDAConfig, readonly causal: boolean, init: Init) {
     const c = config;
     this.backend = init.backend;

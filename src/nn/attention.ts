@@ -15,13 +15,29 @@ import { Linear, RotaryEmbedding } from "./layers.ts";
 
 /** Multi-head attention with rotary positions. */
 export class MultiHeadAttention {
+  /** Query projection `q_proj`. */
   readonly qProj: Linear;
+  /** Key projection `k_proj`. */
   readonly kProj: Linear;
+  /** Value projection `v_proj`. */
   readonly vProj: Linear;
+  /** Output projection `attn_out`. */
   readonly attnOut: Linear;
+  /** The rotary embedding applied to queries and keys. */
   readonly rope: RotaryEmbedding;
+  /** `d_model / n_heads`. */
   readonly headDim: number;
 
+  /**
+   * Attention with freshly drawn projections.
+   *
+   * @param dModel model width (a multiple of `nHeads`).
+   * @param nHeads number of heads.
+   * @param theta RoPE base θ.
+   * @param causal causal masking (the autoregressive twin).
+   * @param init where the weights go and their generator.
+   * @param outStd standard deviation of `attn_out`.
+   */
   constructor(
     readonly dModel: number,
     readonly nHeads: number,

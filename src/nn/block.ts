@@ -19,14 +19,26 @@ import { MultiHeadAttention } from "./attention.ts";
 
 /** The SiLU-gated feed-forward `ff_out(silu(ff_proj(h)) · up_proj(h))`. */
 export class SwiGLU {
+  /** The gated branch `ff_proj`, `d_model → hidden`. */
   readonly ffProj: Linear;
+  /** The linear branch `up_proj`, `d_model → hidden`. */
   readonly upProj: Linear;
+  /** The output `ff_out`, `hidden → d_model`. */
   readonly ffOut: Linear;
+  /**
+   * The three projections, freshly drawn.
+   *
+   * @param dModel the model width.
+   * @param hidden the MLP width (`mlp_hidden_size`).
+   * @param init where the weights go and their generator.
+   * @param outStd standard deviation of `ff_out`.
+   */
   constructor(dModel: number, hidden: number, init: Init, outStd: number) {
     this.ffProj = new Linear(dModel, hidden, init);
     this.upProj = new Linear(dModel, hidden, init);
     this.ffOut = new Linear(hidden, dModel, init, outStd);
   }
+  /** h `[..., d_model]` → `[..., d_model]`. */
   forward(h: Tensor): Tensor {
     return this.ffOut.forward(swiglu(this.ffProj.forward(h), this.upProj.forward(h)));
   }
@@ -34,11 +46,17 @@ export class SwiGLU {
 
 /** Settings of one block. */
 export interface BlockConfig {
+  /** Model width. */
   dModel: number;
+  /** Attention heads. */
   nHeads: number;
+  /** MLP width. */
   mlpHidden: number;
+  /** RoPE base θ. */
   ropeTheta: number;
+  /** RMSNorm ε. */
   eps: number;
+  /** Causal attention (the autoregressive twin) instead of bidirectional. */
   causal: boolean;
   /** Standard deviation of the two output projections (`attn_out`, `ff_out`). */
   outStd: number;
@@ -46,11 +64,21 @@ export interface BlockConfig {
 
 /** One pre-norm transformer block. */
 export class TransformerBlock {
+  /** The norm before attention (`attn_norm`). */
   readonly attnNorm: RMSNorm;
+  /** Self-attention with rotary positions. */
   readonly attention: MultiHeadAttention;
+  /** The norm before the MLP (`ff_norm`). */
   readonly ffNorm: RMSNorm;
+  /** The SwiGLU MLP. */
   readonly mlp: SwiGLU;
 
+  /**
+   * A block with freshly drawn weights.
+   *
+   * @param c its settings.
+   * @param init where the weights go and their generator.
+   */
   constructor(c: BlockConfig, init: Init) {
     this.attnNorm = new RMSNorm(c.dModel, c.eps, init);
     this.attention = new MultiHeadAttention(c.dModel, c.nHeads, c.ropeTheta, c.causal, init, c.outStd);

@@ -14,7 +14,9 @@ import { keep, Tensor } from "../tensor.ts";
 
 /** How parameters are created: where, from which generator, with which standard deviation. */
 export interface Init {
+  /** Where parameters are created. */
   backend: Backend;
+  /** The generator the weights are drawn from. */
   rng: Rng;
   /** Standard deviation of normally initialised weights (LLaDA's `init_std`). */
   std: number;

@@ -20,10 +20,15 @@ import { keep, Tensor } from "../tensor.ts";
 
 /** AdamW settings. */
 export interface AdamWOptions {
+  /** Learning rate (default 1e-3). */
   lr?: number;
+  /** Decay of the first-moment average (default 0.9). */
   beta1?: number;
+  /** Decay of the second-moment average (default 0.95, as LLaDA). */
   beta2?: number;
+  /** Added to the root of the second moment (default 1e-8). */
   eps?: number;
+  /** Decoupled weight decay (default 0.1). */
   weightDecay?: number;
 }
 
@@ -31,14 +36,25 @@ export interface AdamWOptions {
 export class AdamW {
   /** Steps taken so far (the bias correction uses step + 1 for the next update). */
   step = 0;
+  /** Learning rate. */
   readonly lr: number;
+  /** Decay of the first-moment average. */
   readonly beta1: number;
+  /** Decay of the second-moment average. */
   readonly beta2: number;
+  /** Added to the root of the second moment. */
   readonly eps: number;
+  /** Decoupled weight decay. */
   readonly weightDecay: number;
   readonly #m: Tensor[];
   readonly #v: Tensor[];
 
+  /**
+   * An optimiser of `params`, its moment estimates starting at zero on each parameter's backend.
+   *
+   * @param params the parameters to update, by name.
+   * @param options the settings; defaults as in {@link AdamWOptions}.
+   */
   constructor(readonly params: readonly [string, Tensor][], options: AdamWOptions = {}) {
     this.lr = options.lr ?? 1e-3;
     this.beta1 = options.beta1 ?? 0.9;

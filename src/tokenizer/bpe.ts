@@ -19,7 +19,8 @@
  * the lowest merge index until none is mergeable. Decoding concatenates the bytes and reads them as UTF-8
  * (invalid byte sequences, e.g. a multi-byte character cut in half by sampling, become U+FFFD).
  *
- * Saved as JSON: the split pattern and the list of merged pairs; the vocabulary is rebuilt from them.
+ * Saved as Hugging Face's `tokenizer.json` (see `hf_json.ts`: the bytes and merges as a byte-level BPE model,
+ * the split pattern as its pre-tokenizer); the vocabulary is rebuilt from the merges.
  *
  * Left out on purpose (as in minbpe): Unicode normalisation, the GPT-2 byte-to-printable-character remapping
  * (ids map to raw bytes directly), incremental pair counting during training (each merge recounts all chunks:
@@ -32,6 +33,7 @@
 
 import { checkTokenId, NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, TokenizerWithSpecials } from "./special.ts";
 import type { Tokenizer } from "./tokenizer.ts";
+import { bpeToHuggingFace, type HfTokenizerJSON, isHuggingFaceJSON, parseHuggingFace } from "./hf_json.ts";
 
 /**
  * GPT-4's split pattern (tiktoken's `cl100k_base`), rewritten for JavaScript regular expressions:
@@ -40,22 +42,26 @@ import type { Tokenizer } from "./tokenizer.ts";
  * letter. It splits `"Hello world's 12345!!"` into `"Hello" " world" "'s" " " "123" "45" "!!"`.
  * Compiled with flags `gu`.
  */
-export const GPT4_SPLIT_PATTERN = String
+export const GPT4_SPLIT_PATTERN: string = String
   .raw`'(?:[sdmtSDMT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`;
 
 /** GPT-2's split pattern (works in JavaScript unchanged, with flags `gu`). */
-export const GPT2_SPLIT_PATTERN = String
+export const GPT2_SPLIT_PATTERN: string = String
   .raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
 
 /** Id of byte 0; byte `b` has id `BYTE_OFFSET + b`. */
-export const BYTE_OFFSET = NUM_SPECIAL_TOKENS;
+export const BYTE_OFFSET: number = NUM_SPECIAL_TOKENS;
 /** Id of the first merged token: specials and the 256 bytes come first. */
 const FIRST_MERGE_ID = BYTE_OFFSET + 256;
 /** Pairs are keyed as `left * PAIR_KEY + right`; ids stay below 2^21, so keys are exact doubles. */
 const PAIR_KEY = 2 ** 21;
 
-/** The saved form of a {@link BpeTokenizer}. */
+/**
+ * llada-ts's own saved form of a {@link BpeTokenizer}: read, and written only for a tokenizer that Hugging Face's
+ * format cannot hold (see `hf_json.ts`).
+ */
 export interface BpeTokenizerJSON {
+  /** Which tokenizer: `"bpe"`. */
   type: "bpe";
   /** Format version, for future changes. */
   version: 1;
@@ -190,7 +196,9 @@ export function trainBpe(texts: string | Iterable<string>, options: BpeTrainOpti
 
 /** Byte-level BPE with byte fallback; see the module documentation. Build one with {@link trainBpe}. */
 export class BpeTokenizer extends TokenizerWithSpecials implements Tokenizer {
+  /** Which tokenizer: `"bpe"`. */
   readonly type = "bpe" as const;
+  /** Number of ids, special tokens included. */
   readonly vocabSize: number;
   /** The split pattern (flags `gu`), or null when each text is one chunk. */
   readonly pattern: string | null;
@@ -206,6 +214,8 @@ export class BpeTokenizer extends TokenizerWithSpecials implements Tokenizer {
   #decoder = new TextDecoder("utf-8");
 
   /**
+   * A tokenizer applying these merges, in order, to UTF-8 bytes split by `pattern`.
+   *
    * @param merges the learned pairs in order; `merges[i]` becomes id `261 + i` and may only use smaller ids.
    * @param pattern the split pattern used in training (flags `gu`), or null.
    */
@@ -240,8 +250,15 @@ export class BpeTokenizer extends TokenizerWithSpecials implements Tokenizer {
     this.vocabSize = FIRST_MERGE_ID + merges.length;
   }
 
-  /** Rebuilds a tokenizer from {@link toJSON}'s output. */
+  /** Rebuilds a tokenizer from {@link toJSON}'s output (Hugging Face's format, or llada-ts's own form). */
   static fromJSON(json: unknown): BpeTokenizer {
+    if (isHuggingFaceJSON(json)) {
+      const parsed = parseHuggingFace(json);
+      if (parsed.type !== "bpe") {
+        throw new Error("BpeTokenizer.fromJSON: this tokenizer.json holds a character tokenizer");
+      }
+      return new BpeTokenizer(parsed.merges, parsed.pattern);
+    }
     const j = json as Partial<BpeTokenizerJSON> | null;
     if (!j || j.type !== "bpe" || !Array.isArray(j.merges) || j.pattern === undefined) {
       throw new Error(
@@ -308,9 +325,12 @@ export class BpeTokenizer extends TokenizerWithSpecials implements Tokenizer {
     return this.#decoder.decode(bytes);
   }
 
-  /** The JSON form; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`. */
-  toJSON(): BpeTokenizerJSON {
-    return {
+  /**
+   * Hugging Face's `tokenizer.json` form (see `hf_json.ts`), or llada-ts's own form in the rare case that two
+   * tokens spell the same bytes; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`.
+   */
+  toJSON(): HfTokenizerJSON | BpeTokenizerJSON {
+    return bpeToHuggingFace(this.pattern, this.merges, (id) => this.#bytes[id]) ?? {
       type: "bpe",
       version: 1,
       specialTokens: [...SPECIAL_TOKENS],

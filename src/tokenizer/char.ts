@@ -6,7 +6,8 @@
  * came in. For the Brown corpus this is about 85 symbols (pure ASCII after detokenisation), a vocabulary of 90.
  *
  * Text outside the vocabulary is an error that names the character, its code point and its index, because a
- * silently dropped or replaced character changes what the model is scored on. A tokenizer built with an
+ * silently dropped or replaced character changes what the model is scored on. Code that scores arbitrary text
+ * leaves such characters out first, and says how many (`keepEncodable` in `coverage.ts`). A tokenizer built with an
  * `unknown` symbol instead maps every unseen character to that symbol; {@link CharTokenizer.fromTexts} can keep
  * only the most frequent characters that way (useful for Chinese, whose long tail of rare characters would
  * otherwise dominate the vocabulary).
@@ -18,11 +19,13 @@
  * @module
  */
 
-import { NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, TokenizerWithSpecials } from "./special.ts";
+import { NUM_SPECIAL_TOKENS, TokenizerWithSpecials } from "./special.ts";
 import type { Tokenizer } from "./tokenizer.ts";
+import { charToHuggingFace, type HfTokenizerJSON, isHuggingFaceJSON, parseHuggingFace } from "./hf_json.ts";
 
-/** The saved form of a {@link CharTokenizer}. */
+/** llada-ts's own saved form of a {@link CharTokenizer}, still read; {@link CharTokenizer.toJSON} writes Hugging Face's. */
 export interface CharTokenizerJSON {
+  /** Which tokenizer: `"char"`. */
   type: "char";
   /** Format version, for future changes. */
   version: 1;
@@ -59,7 +62,9 @@ function codePointName(ch: string): string {
 
 /** One id per character; see the module documentation. */
 export class CharTokenizer extends TokenizerWithSpecials implements Tokenizer {
+  /** Which tokenizer: `"char"`. */
   readonly type = "char" as const;
+  /** Number of ids, special tokens included. */
   readonly vocabSize: number;
   /** Content symbols in id order (`symbols[i]` has id `NUM_SPECIAL_TOKENS + i`). */
   readonly symbols: readonly string[];
@@ -69,6 +74,8 @@ export class CharTokenizer extends TokenizerWithSpecials implements Tokenizer {
   #unknownId: number;
 
   /**
+   * A tokenizer of exactly these symbols, in id order after the special tokens.
+   *
    * @param symbols distinct single characters (code points), in id order.
    * @param unknown optional fallback symbol; must be one of `symbols`.
    */
@@ -117,8 +124,15 @@ export class CharTokenizer extends TokenizerWithSpecials implements Tokenizer {
     return new CharTokenizer(kept.sort(byCodePoint), unknown ?? null);
   }
 
-  /** Rebuilds a tokenizer from {@link toJSON}'s output. */
+  /** Rebuilds a tokenizer from {@link toJSON}'s output (Hugging Face's format) or llada-ts's own form. */
   static fromJSON(json: unknown): CharTokenizer {
+    if (isHuggingFaceJSON(json)) {
+      const parsed = parseHuggingFace(json);
+      if (parsed.type !== "char") {
+        throw new Error("CharTokenizer.fromJSON: this tokenizer.json holds a byte-level BPE tokenizer");
+      }
+      return new CharTokenizer(parsed.symbols, parsed.unknown);
+    }
     const j = json as Partial<CharTokenizerJSON> | null;
     if (!j || j.type !== "char" || !Array.isArray(j.symbols)) {
       throw new Error('CharTokenizer.fromJSON: expected { type: "char", symbols: [...] }');
@@ -160,14 +174,11 @@ export class CharTokenizer extends TokenizerWithSpecials implements Tokenizer {
     return run.map((id) => this.symbols[id - NUM_SPECIAL_TOKENS]).join("");
   }
 
-  /** The JSON form; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`. */
-  toJSON(): CharTokenizerJSON {
-    return {
-      type: "char",
-      version: 1,
-      specialTokens: [...SPECIAL_TOKENS],
-      symbols: [...this.symbols],
-      unknown: this.unknown,
-    };
+  /**
+   * Hugging Face's `tokenizer.json` form (a BPE model without merges: one token per character; see
+   * `hf_json.ts`); `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`.
+   */
+  toJSON(): HfTokenizerJSON {
+    return charToHuggingFace(this.symbols, this.unknown);
   }
 }

@@ -35,7 +35,7 @@ export const USER_ID = 3;
 /** Id of the assistant-turn marker (`<|assistant|>`). */
 export const ASSISTANT_ID = 4;
 /** Padding is EOS, as in LLaDA's SFT: padded answers teach the model to stop. */
-export const PAD_ID = EOS_ID;
+export const PAD_ID: number = EOS_ID;
 
 /** The special tokens' strings, indexed by id: `SPECIAL_TOKENS[MASK_ID] === "<|mdm_mask|>"`. */
 export const SPECIAL_TOKENS: readonly string[] = Object.freeze([
@@ -47,7 +47,7 @@ export const SPECIAL_TOKENS: readonly string[] = Object.freeze([
 ]);
 
 /** Number of reserved ids; the first content token has this id. */
-export const NUM_SPECIAL_TOKENS = SPECIAL_TOKENS.length;
+export const NUM_SPECIAL_TOKENS: number = SPECIAL_TOKENS.length;
 
 /** True when `id` is one of the reserved special ids. */
 export function isSpecialId(id: number): boolean {
@@ -74,17 +74,17 @@ export function checkTokenId(id: number, vocabSize: number, who: string, positio
  */
 export abstract class TokenizerWithSpecials {
   /** Id of the mask token `M`. */
-  readonly maskId = MASK_ID;
+  readonly maskId: number = MASK_ID;
   /** Id of end of sequence. */
-  readonly eosId = EOS_ID;
+  readonly eosId: number = EOS_ID;
   /** Id used to pad (EOS). */
-  readonly padId = PAD_ID;
+  readonly padId: number = PAD_ID;
   /** Id of beginning of sequence. */
-  readonly bosId = BOS_ID;
+  readonly bosId: number = BOS_ID;
   /** Id of the user-turn marker. */
-  readonly userId = USER_ID;
+  readonly userId: number = USER_ID;
   /** Id of the assistant-turn marker. */
-  readonly assistantId = ASSISTANT_ID;
+  readonly assistantId: number = ASSISTANT_ID;
   /** Number of ids, special tokens included. */
   abstract readonly vocabSize: number;
 

@@ -6,14 +6,16 @@
  * ids of `special.ts` (mask 0, EOS/pad 1, BOS 2, user 3, assistant 4), so the rest of the library only ever
  * needs `vocabSize`, the special ids and `encode`/`decode`.
  *
- * A tokenizer is saved as plain JSON (`toJSON()`), next to a checkpoint's weights, and read back with
- * {@link tokenizerFromJSON}, which dispatches on the `type` field.
+ * A tokenizer is saved as Hugging Face's `tokenizer.json` format (`toJSON()`; see `hf_json.ts`), next to a
+ * checkpoint's weights, and read back with {@link tokenizerFromJSON}, which also reads llada-ts's earlier form
+ * (a JSON object with `type: "char"` or `"bpe"`).
  *
  * @module
  */
 
 import { BpeTokenizer, type BpeTokenizerJSON } from "./bpe.ts";
 import { CharTokenizer, type CharTokenizerJSON } from "./char.ts";
+import { type HfTokenizerJSON, isHuggingFaceJSON, parseHuggingFace } from "./hf_json.ts";
 
 /** Options for {@link Tokenizer.decode}. */
 export interface DecodeOptions {
@@ -21,19 +23,22 @@ export interface DecodeOptions {
   skipSpecial?: boolean;
 }
 
-/** The saved form of any tokenizer: a JSON object whose `type` says which class reads it. */
-export type TokenizerJSON = CharTokenizerJSON | BpeTokenizerJSON;
+/**
+ * The saved form of any tokenizer: Hugging Face's `tokenizer.json` format, or llada-ts's own form (a JSON object
+ * whose `type` says which class reads it).
+ */
+export type TokenizerJSON = HfTokenizerJSON | CharTokenizerJSON | BpeTokenizerJSON;
 
 /** The tokenizer types, each with what it is (the keys are also the choices of `llada train --tokenizer`). */
-export const TOKENIZER_TYPES: Readonly<Record<TokenizerJSON["type"], string>> = {
+export const TOKENIZER_TYPES: Readonly<Record<Tokenizer["type"], string>> = {
   char: "one id per character, the vocabulary read off the corpus",
   bpe: "byte-level BPE trained on the training split",
 };
 
 /** Maps text to token ids and back, with LLaDA's special tokens at fixed ids. */
 export interface Tokenizer {
-  /** Which implementation this is; also the `type` field of {@link toJSON}'s result. */
-  readonly type: TokenizerJSON["type"];
+  /** Which implementation this is. */
+  readonly type: "char" | "bpe";
   /** Number of ids, special tokens included: every id is in `[0, vocabSize)`. */
   readonly vocabSize: number;
   /** Id of the mask token `M` (0). */
@@ -57,18 +62,31 @@ export interface Tokenizer {
 }
 
 /**
- * Rebuilds a tokenizer saved with `toJSON()`.
+ * Rebuilds a tokenizer saved with `toJSON()`: Hugging Face's `tokenizer.json` format as llada-ts writes it, or
+ * llada-ts's earlier form.
  *
  * @param json the parsed JSON object (or its text).
- * @throws when `type` is missing or unknown, or the fields do not describe a valid tokenizer.
+ * @throws when the text is not JSON, or it describes no tokenizer llada-ts can rebuild; the message says why.
  */
 export function tokenizerFromJSON(json: unknown): Tokenizer {
-  const obj = typeof json === "string" ? JSON.parse(json) : json;
+  let obj = json;
+  if (typeof json === "string") {
+    try {
+      obj = JSON.parse(json);
+    } catch (e) {
+      throw new Error(`tokenizer.json is not valid JSON (${(e as Error).message})`);
+    }
+  }
+  if (isHuggingFaceJSON(obj)) {
+    return parseHuggingFace(obj).type === "char" ? CharTokenizer.fromJSON(obj) : BpeTokenizer.fromJSON(obj);
+  }
   const type = (obj as { type?: unknown } | null)?.type;
   if (type === "char") return CharTokenizer.fromJSON(obj);
   if (type === "bpe") return BpeTokenizer.fromJSON(obj);
   throw new Error(
-    `tokenizerFromJSON: unknown tokenizer type ${JSON.stringify(type)}; expected "char" or "bpe" ` +
-      `(is this a tokenizer.json written by llada-ts?)`,
+    `tokenizerFromJSON: unknown tokenizer type ${
+      JSON.stringify(type)
+    }; expected Hugging Face's tokenizer.json ` +
+      `format or llada-ts's earlier form with type "char" or "bpe" (is this a tokenizer.json written by llada-ts?)`,
   );
 }

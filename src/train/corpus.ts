@@ -21,6 +21,7 @@
  * @module
  */
 
+import { InputError } from "../errors.ts";
 import { loadBrown } from "../data/brown.ts";
 import { loadTangPoems, tangCouplets } from "../data/tang.ts";
 import { copyTask, reversalFacts, type TextPair } from "../data/synthetic.ts";
@@ -29,7 +30,7 @@ import { packSequences, type TokenRows } from "../data/packing.ts";
 import { padSftPairs, type SftRows } from "../data/sft.ts";
 import { CharTokenizer } from "../tokenizer/char.ts";
 import { trainBpe } from "../tokenizer/bpe.ts";
-import type { Tokenizer, TokenizerJSON } from "../tokenizer/tokenizer.ts";
+import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { Objective } from "./step.ts";
 import { encodeChatPair } from "../tokenizer/chat.ts";
 
@@ -45,7 +46,7 @@ export interface CorpusSettings {
   /** Tokens per training row. For SFT, the padded row length (pairs longer than this are an error). */
   seqLength: number;
   /** `"char"` (default) or `"bpe"`. */
-  tokenizer?: TokenizerJSON["type"];
+  tokenizer?: Tokenizer["type"];
   /** Vocabulary size of a BPE tokenizer (default 512), or the most symbols a character tokenizer keeps. */
   vocabSize?: number;
   /** Seed of the train/validation split and of the synthetic generators. */
@@ -107,15 +108,18 @@ export async function readCorpus(
   try {
     text = await Deno.readTextFile(corpus);
   } catch (e) {
+    const fix = `give one of ${CORPUS_NAMES.join(", ")}, or the path of a UTF-8 text file`;
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `corpus ${JSON.stringify(corpus)} is neither one of ${CORPUS_NAMES.join(", ")} nor an existing file`,
+      throw new InputError(
+        `corpus ${JSON.stringify(corpus)}`,
+        `is neither one of ${CORPUS_NAMES.join(", ")} nor an existing file`,
+        fix,
       );
     }
     if (e instanceof Deno.errors.IsADirectory) {
-      throw new Error(`corpus ${corpus} is a directory, not a text file`);
+      throw new InputError(`corpus ${corpus}`, "is a directory, not a text file", fix);
     }
-    throw new Error(`cannot read the corpus file ${corpus}: ${(e as Error).message}`);
+    throw new InputError(`corpus ${corpus}`, `cannot be read (${(e as Error).message})`, fix);
   }
   if (sft) {
     const pairs: TextPair[] = [];

@@ -127,30 +127,58 @@ export async function heldOutBitsPerChar(
   set: EvalSet,
   options: HeldOutOptions = {},
 ): Promise<number> {
+  return (await heldOutEstimate(model, set, options)).bitsPerChar;
+}
+
+/** What {@link heldOutEstimate} returns. */
+export interface HeldOutEstimate {
+  /** The score of {@link heldOutBitsPerChar}, bits per character. */
+  bitsPerChar: number;
+  /**
+   * Its standard error from the spread between sequences (`√n ·` their standard deviation, over the characters):
+   * how much the score would move with other held-out text of the same kind, Monte Carlo noise included. `NaN`
+   * for a single sequence.
+   */
+  stdErr: number;
+}
+
+/** {@link heldOutBitsPerChar} with its standard error over the sequences of the set. */
+export async function heldOutEstimate(
+  model: LLaDAModel,
+  set: EvalSet,
+  options: HeldOutOptions = {},
+): Promise<HeldOutEstimate> {
   const mcSamples = options.mcSamples ?? 16;
   const batchSize = options.batchSize ?? 64;
   const seed = options.seed ?? 0;
   const maskId = model.config.mask_token_id;
+  let nats: number[];
   if (model.causal) {
-    return (await autoregressiveNats(model, set, batchSize)) / Math.LN2 / set.charCount;
+    nats = await autoregressiveNats(model, set, batchSize);
+  } else {
+    nats = [];
+    for (let j = 0; j < set.sequences.length; j++) {
+      const est = await estimateConditionalLogLikelihood(
+        model,
+        Array.from(set.prompts[j]),
+        Array.from(set.sequences[j]),
+        { maskId, mcSamples, batchSize: Math.min(batchSize, mcSamples), seed: seed + j },
+      );
+      nats.push(-est.logLikelihood);
+    }
   }
-  let nats = 0;
-  for (let j = 0; j < set.sequences.length; j++) {
-    const est = await estimateConditionalLogLikelihood(
-      model,
-      Array.from(set.prompts[j]),
-      Array.from(set.sequences[j]),
-      { maskId, mcSamples, batchSize: Math.min(batchSize, mcSamples), seed: seed + j },
-    );
-    nats -= est.logLikelihood;
-  }
-  return nats / Math.LN2 / set.charCount;
+  const n = nats.length;
+  const total = nats.reduce((a, b) => a + b, 0);
+  const mean = total / n;
+  const variance = nats.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1);
+  const perChar = 1 / Math.LN2 / set.charCount;
+  return { bitsPerChar: total * perChar, stdErr: n > 1 ? Math.sqrt(n * variance) * perChar : NaN };
 }
 
-/** Exact negative log-likelihood (nats, summed) of the set under the causal twin: each sequence given its context. */
-async function autoregressiveNats(model: LLaDAModel, set: EvalSet, batchSize: number): Promise<number> {
+/** Exact negative log-likelihood (nats) of each sequence of the set under the causal twin, given its context. */
+async function autoregressiveNats(model: LLaDAModel, set: EvalSet, batchSize: number): Promise<number[]> {
   const V = model.vocabSize;
-  let nats = 0;
+  const nats = new Array<number>(set.sequences.length).fill(0);
   // Input = context ‖ s[0 … L−2]; position (context length − 1 + i) predicts s[i]. The last token is never input.
   const rows = set.sequences.map((s, j) => {
     const context = Array.from(set.prompts[j]);
@@ -158,6 +186,7 @@ async function autoregressiveNats(model: LLaDAModel, set: EvalSet, batchSize: nu
       input: Int32Array.from([...context, ...s.subarray(0, s.length - 1)]),
       first: context.length - 1,
       s,
+      j,
     };
   });
   // Rows of equal length go through the network together.
@@ -171,7 +200,7 @@ async function autoregressiveNats(model: LLaDAModel, set: EvalSet, batchSize: nu
       const logits = await model.logits(tokens, chunk.length, T);
       chunk.forEach((r, i) => {
         for (let k = 0; k < r.s.length; k++) {
-          nats -= logSoftmaxAt(logits, (i * T + r.first + k) * V, V, r.s[k]);
+          nats[r.j] -= logSoftmaxAt(logits, (i * T + r.first + k) * V, V, r.s[k]);
         }
       });
     }

@@ -40,8 +40,11 @@ export type Objective = typeof OBJECTIVES[number];
 
 /** A batch of clean tokens, row-major `[batch, length]`, with prompt lengths for SFT. */
 export interface TokenBatch {
+  /** Row-major `[batch, length]` token ids. */
   tokens: Int32Array;
+  /** Number of rows. */
   batch: number;
+  /** Tokens per row. */
   length: number;
   /** SFT only: `[batch]` prompt lengths (those positions are never masked nor scored). */
   promptLengths?: Int32Array;
@@ -49,6 +52,7 @@ export interface TokenBatch {
 
 /** Settings of one step. */
 export interface StepOptions {
+  /** Which loss: LLaDA pre-training (Eq. 3), SFT (Eq. 5) or the autoregressive twin's next-token loss. */
   objective: Objective;
   /** Learning rate for this step (from the schedule). */
   lr: number;
@@ -78,7 +82,9 @@ export interface StepResult {
 export interface LossParts {
   /** The clean tokens `x₀` the loss scores, after any random-length cut: row-major `[batch, length]`. */
   clean: Int32Array;
+  /** Rows of the batch. */
   batch: number;
+  /** Tokens per row. */
   length: number;
   /** The corrupted batch (`x_t`, the masked flags, each row's `p`); null for the autoregressive twin. */
   corrupted: CorruptedBatch | null;
