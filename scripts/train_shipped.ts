@@ -6,15 +6,24 @@
  * ```bash
  * deno task train:shipped --model mdm            # runs/brown-mdm, then exports models/brown-mdm
  * deno task train:shipped --model mdm --resume   # continue after Ctrl-C or in a later sitting
- * deno task train:shipped --model arm            # the twin, into runs/brown-arm and models/brown-arm
+ * deno task train:shipped --model arm            # the twin, after the mask predictor: same steps, same tokens
  * ```
+ *
+ * The mask predictor trains against a wall-clock budget ({@link SHIPPED_RECIPE}`.budgetSeconds`, with a hard
+ * limit at three hours): it re-plans its number of steps from its measured speed while the learning rate is
+ * stable (`train/time_budget.ts`), so a loaded machine shortens the run instead of overrunning it. The twin then
+ * takes the mask predictor's final plan (steps, warmup, decay) from its checkpoint, so both see exactly the same
+ * tokens in the same order; it is no slower per step (the same network, and its evaluation is one pass instead
+ * of Monte Carlo samples).
  *
  * A run is an ordinary `llada train` run directory (checkpoints every {@link SHIPPED_RECIPE}`.checkpointEvery`
  * steps, `metrics.jsonl`, the tokenizer and the data settings in the checkpoint), so `--resume` hands it to
- * `llada train --resume`, which rebuilds the same data from the checkpoint and continues bit-identically. At the
- * end the model, its tokenizer and its metrics (`training_metrics.jsonl`) are written to the export folder.
+ * `llada train --resume`, which rebuilds the same data from the checkpoint and finishes the saved plan
+ * bit-identically. At the end the model, its tokenizer and its metrics (`training_metrics.jsonl`) are written to
+ * the export folder.
  *
- * The shape options exist for the sizing runs of `shipped_sizing.ts`; the shipped models use the recipe.
+ * The shape options of {@link startRun} exist for the sizing runs of `shipped_sizing.ts`; the shipped models use
+ * the recipe.
  *
  * @module
  */
@@ -25,7 +34,8 @@ import { type CliRecord, trainCommand, trainOnCorpus } from "../src/cli/train.ts
 import { type CorpusSettings, prepareCorpus } from "../src/train/corpus.ts";
 import { makeEvalSet } from "../src/train/eval.ts";
 import { trainSettings } from "../src/train/settings.ts";
-import type { TrainResult } from "../src/train/trainer.ts";
+import { readRunState, type TrainResult } from "../src/train/trainer.ts";
+import type { TimeBudget } from "../src/train/time_budget.ts";
 import { createModel } from "../src/model/llada.ts";
 import { type Tokenizer, tokenizerFromJSON } from "../src/tokenizer/tokenizer.ts";
 
@@ -41,6 +51,7 @@ export interface ShippedConfig {
   seqLen: number;
   batch: number;
   lr: number;
+  /** Steps: the first plan of a run with a time budget (it sets the warmup), else the length of the run. */
   steps: number;
   seed: number;
   logEvery: number;
@@ -50,11 +61,19 @@ export interface ShippedConfig {
   checkpointEvery: number;
 }
 
+/** The recipe: a shape and plan, and the mask predictor's wall-clock budget. */
+export interface ShippedRecipe extends ShippedConfig {
+  /** Seconds of training the mask predictor plans for (evaluations and checkpoints included). */
+  budgetSeconds: number;
+  /** Seconds after which it stops even in the middle of its decay. */
+  limitSeconds: number;
+}
+
 /**
- * The shipped models' recipe, chosen by the sizing runs of `docs/results/shipped_model_sizing.md` (their
- * measured tokens/s put the whole run within three hours on the project's 2-core machine).
+ * The shipped models' recipe, chosen from the sizing runs of `docs/results/shipped_model_sizing.md`; `steps` is
+ * the first plan, which the time budget then re-plans.
  */
-export const SHIPPED_RECIPE: Readonly<ShippedConfig> = Object.freeze({
+export const SHIPPED_RECIPE: Readonly<ShippedRecipe> = Object.freeze({
   dModel: 192,
   layers: 4,
   heads: 6,
@@ -69,6 +88,8 @@ export const SHIPPED_RECIPE: Readonly<ShippedConfig> = Object.freeze({
   evalSeqs: 64,
   evalSamples: 16,
   checkpointEvery: 250,
+  budgetSeconds: 10_200,
+  limitSeconds: 10_800,
 });
 
 /** The shipped tokenizer (trained by `scripts/brown_bpe.ts`). */
@@ -99,6 +120,10 @@ export async function startRun(r: {
   tokenizer: Tokenizer;
   runDir: string;
   backend?: string;
+  /** Re-plan the steps to fit this budget (see `train/time_budget.ts`). */
+  timeBudget?: TimeBudget;
+  /** Warmup and decay steps (default: the settings' shares of `config.steps`). */
+  schedule?: { warmupSteps: number; decaySteps: number };
 }): Promise<{ result: TrainResult; parameters: number }> {
   const { config: c, tokenizer } = r;
   const { backend } = await chooseBackend(r.backend);
@@ -123,6 +148,7 @@ export async function startRun(r: {
     evalEvery: c.evalEvery,
     evalSamples: c.evalSamples,
     checkpointEvery: c.checkpointEvery,
+    ...r.schedule,
   });
   const model = await createModel({
     d_model: c.dModel,
@@ -146,8 +172,31 @@ export async function startRun(r: {
     evalSet,
     resume: false,
     record,
+    timeBudget: r.timeBudget,
   });
   return { result, parameters: model.parameterCount };
+}
+
+/**
+ * The twin's plan: the mask predictor's final steps, warmup and decay, read from its completed run.
+ *
+ * @throws when the mask predictor's run has no checkpoint or has not finished its plan.
+ */
+export async function maskPredictorPlan(
+  mdmRunDir: string,
+): Promise<{ steps: number; warmupSteps: number; decaySteps: number }> {
+  const state = await readRunState(mdmRunDir);
+  if (!state) {
+    throw new Error(`${mdmRunDir} has no checkpoint: train the mask predictor first (--model mdm)`);
+  }
+  const { steps, warmupSteps, decaySteps } = state.settings;
+  if (state.step < steps) {
+    throw new Error(
+      `the mask predictor in ${mdmRunDir} has trained ${state.step} of its ${steps} steps; finish it first ` +
+        "(--model mdm --resume), so the twin gets its final plan",
+    );
+  }
+  return { steps, warmupSteps, decaySteps };
 }
 
 if (import.meta.main) {
@@ -155,6 +204,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       model: { type: "string" },
+      "mdm-run-dir": { type: "string", default: "runs/brown-mdm" },
       resume: { type: "boolean", default: false },
       "run-dir": { type: "string" },
       export: { type: "string" },
@@ -163,7 +213,9 @@ if (import.meta.main) {
   });
   const which = values.model;
   if (which !== "mdm" && which !== "arm") {
-    console.error("usage: deno task train:shipped --model mdm|arm [--resume] [--run-dir DIR] [--export DIR]");
+    console.error(
+      "usage: deno task train:shipped --model mdm|arm [--resume] [--run-dir DIR] [--export DIR] [--mdm-run-dir DIR]",
+    );
     Deno.exit(2);
   }
   const runDir = values["run-dir"] ?? `runs/brown-${which}`;
@@ -172,12 +224,18 @@ if (import.meta.main) {
   // A new run trains until done or interrupted; then (or when resumed) `llada train --resume` finishes it, which
   // also exports the model: a run that is already complete only exports.
   if (!values.resume) {
+    const recipe = SHIPPED_RECIPE;
+    const plan = which === "arm" ? await maskPredictorPlan(values["mdm-run-dir"]) : undefined;
     const { result } = await startRun({
       model: which,
-      config: SHIPPED_RECIPE,
+      config: plan ? { ...recipe, steps: plan.steps } : recipe,
       tokenizer: await readShippedTokenizer(),
       runDir,
       backend: values.backend,
+      schedule: plan,
+      timeBudget: plan
+        ? undefined
+        : { seconds: recipe.budgetSeconds, decayFraction: 0.2, limitSeconds: recipe.limitSeconds },
     });
     console.log(result.message);
     if (result.status !== "completed") Deno.exit(result.status === "interrupted" ? 130 : 1);

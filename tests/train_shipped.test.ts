@@ -5,14 +5,19 @@
  */
 
 import assert from "node:assert/strict";
-import { readShippedTokenizer, SHIPPED_RECIPE, startRun } from "../scripts/train_shipped.ts";
+import {
+  maskPredictorPlan,
+  readShippedTokenizer,
+  SHIPPED_RECIPE,
+  startRun,
+} from "../scripts/train_shipped.ts";
 import { trainCommand } from "../src/cli/train.ts";
 import { loadModel } from "../src/io/model_files.ts";
 import { tokenizerFromJSON } from "../src/tokenizer/tokenizer.ts";
 import { CpuBackend } from "../src/backend/cpu.ts";
 import { readRunState } from "../src/train/trainer.ts";
 
-Deno.test("a twin's shipped run resumes with llada train --resume and exports a marked model folder", async () => {
+Deno.test("a shipped run resumes with llada train --resume, exports a marked folder and hands on its plan", async () => {
   const dir = await Deno.makeTempDir();
   const tokenizer = await readShippedTokenizer();
   const config = {
@@ -42,6 +47,9 @@ Deno.test("a twin's shipped run resumes with llada train --resume and exports a 
   assert.ok(parameters > 2 * tokenizer.vocabSize * 16);
   const state = await readRunState(dir);
   assert.equal(state!.settings.objective, "autoregressive");
+  // The plan another run copies: the finished run's steps, warmup and decay.
+  assert.deepEqual(await maskPredictorPlan(dir), { steps: 2, warmupSteps: 1, decaySteps: 0 });
+  await assert.rejects(() => maskPredictorPlan(`${dir}/nothing`), /train the mask predictor first/);
 
   const code = await trainCommand([
     "--run-dir",
@@ -60,6 +68,8 @@ Deno.test("a twin's shipped run resumes with llada train --resume and exports a 
   assert.equal(exported.config.vocab_size, tokenizer.vocabSize);
   const saved = tokenizerFromJSON(await Deno.readTextFile(`${dir}/export/tokenizer.json`));
   assert.deepEqual(saved.toJSON(), tokenizer.toJSON());
+  // Resumed to 3 steps, the run is unfinished until it has trained them: its plan is not handed on before.
+  assert.deepEqual((await maskPredictorPlan(dir)).steps, 3);
   const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) =>
     JSON.parse(l)
   );
