@@ -14,6 +14,7 @@ import {
   configFromJSON,
   configToJSON,
   lladaTensorShapes,
+  type ModelObjective,
   OBJECTIVE_FIELD,
   objectiveFromJSON,
 } from "../model/config.ts";
@@ -82,25 +83,22 @@ export interface LoadOptions {
 /** A model folder asked to run as the other objective than the one it was trained with. */
 export class ObjectiveMismatchError extends InputError {
   /**
+   * An error naming the folder, what it holds and what to do.
+   *
    * @param dir the model folder.
    * @param recorded what its `config.json` says the weights are.
    */
-  constructor(dir: string, recorded: "mask_predictor" | "autoregressive") {
-    if (recorded === "autoregressive") {
-      super(
-        dir,
-        `holds an autoregressive twin (config.json: "${OBJECTIVE_FIELD}": "autoregressive"), which cannot run as ` +
-          "a mask predictor",
-        "load it as the twin (--causal, or leave the choice to config.json)",
-      );
-    } else {
-      super(
-        dir,
-        `holds a mask predictor (its config.json records no "${OBJECTIVE_FIELD}": "autoregressive"), which ` +
+  constructor(dir: string, recorded: ModelObjective) {
+    const twin = recorded === "autoregressive";
+    super(
+      dir,
+      twin
+        ? `holds an autoregressive twin (config.json: "${OBJECTIVE_FIELD}": "autoregressive"), which cannot ` +
+          "run as a mask predictor"
+        : `holds a mask predictor (its config.json records no "${OBJECTIVE_FIELD}": "autoregressive"), which ` +
           "cannot run as an autoregressive twin",
-        "drop --causal",
-      );
-    }
+      twin ? "load it as the twin (--causal, or leave the choice to config.json)" : "drop --causal",
+    );
     this.name = "ObjectiveMismatchError";
   }
 }
