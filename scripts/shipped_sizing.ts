@@ -216,7 +216,7 @@ if (import.meta.main) {
   const load0 = Deno.loadavg()[0];
   const t0 = performance.now();
   const { result, parameters } = await startRun({
-    model: "mdm",
+    model,
     config,
     tokenizer,
     runDir,

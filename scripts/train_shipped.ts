@@ -74,17 +74,17 @@ export interface ShippedRecipe extends ShippedConfig {
  * the first plan, which the time budget then re-plans.
  */
 export const SHIPPED_RECIPE: Readonly<ShippedRecipe> = Object.freeze({
-  dModel: 192,
+  dModel: 128,
   layers: 4,
-  heads: 6,
-  mlp: 512,
+  heads: 4,
+  mlp: 352,
   seqLen: 128,
   batch: 16,
   lr: 3e-3,
-  steps: 6000,
+  steps: 2500,
   seed: 0,
   logEvery: 10,
-  evalEvery: 500,
+  evalEvery: 250,
   evalSeqs: 64,
   evalSamples: 16,
   checkpointEvery: 250,
