@@ -231,7 +231,8 @@ export function encodePrompt(tokenizer: Tokenizer, text: string, argument = "pro
  * number of network evaluations and the denoising trace. Settings not given come from the model's
  * `generation_config.json`, else the defaults, adapted to fit the model (see {@link resolveSampling}).
  *
- * @throws {InputError} when the prompt has characters outside the vocabulary or the settings do not fit.
+ * @throws {InputError} when the prompt has characters outside the vocabulary or the settings do not fit, or the
+ *   model is an autoregressive twin.
  *
  * @example
  * ```ts
@@ -245,6 +246,13 @@ export async function generateText(
   options: GenerateTextOptions = {},
 ): Promise<GenerateTextResult> {
   const { tokenizer, model } = pretrained;
+  if (model.causal) {
+    throw new InputError(
+      pretrained.dir,
+      "is an autoregressive twin, which the reverse process cannot run",
+      "decode it left to right with decodeAutoregressive (llada/autoregressive_decoding.ts) or llada sample",
+    );
+  }
   const ids = encodePrompt(tokenizer, prompt);
   const sampling = resolveSampling(pretrained, ids.length, options);
   const { signal, onStep } = options;

@@ -5,7 +5,7 @@ import { CpuBackend } from "../src/backend/cpu.ts";
 import { createModel } from "../src/model/llada.ts";
 import { CharTokenizer } from "../src/tokenizer/char.ts";
 import { heldOutBitsPerChar, makeEvalSet, unigramBaseline } from "../src/train/eval.ts";
-import { logSoftmaxAt } from "../src/llada/loss_bound.ts";
+import { estimateConditionalLogLikelihood, logSoftmaxAt } from "../src/llada/loss_bound.ts";
 
 Deno.test("unigramBaseline: entropy on the training text, add-½ cross-entropy on the held-out text", () => {
   const u = unigramBaseline("aab", "ab");
@@ -20,44 +20,75 @@ Deno.test("unigramBaseline: entropy on the training text, add-½ cross-entropy o
   assert.throws(() => unigramBaseline("", "a"), /training text is empty/);
 });
 
-Deno.test("makeEvalSet takes non-overlapping sequences spread over the whole held-out text", () => {
-  const tok = CharTokenizer.fromTexts("abcdefghij");
-  const text = "abcdefghij".repeat(10); // 100 characters = 25 chunks of 4
-  const set = makeEvalSet([text.slice(0, 50), text.slice(50)], tok, { length: 4, count: 5 });
-  assert.equal(set.sequences.length, 5);
-  // Chunks 0, 5, 10, 15, 20: starting at characters 0, 20, 40, 60, 80.
-  assert.deepEqual(set.sequences.map((s) => tok.decode(s)), ["abcd", "abcd", "abcd", "abcd", "abcd"]);
-  assert.equal(set.charCount, 20);
-  assert.equal(set.text, "abcd".repeat(5));
-  const all = makeEvalSet([text], tok, { length: 4, count: 100 });
-  assert.equal(all.sequences.length, 25);
-  assert.equal(all.text, text);
-  assert.throws(() => makeEvalSet(["abc"], tok, { length: 4, count: 1 }), /fewer than one sequence of 4/);
+Deno.test("makeEvalSet cuts windows as training rows are packed (EOS after each document); the first token is context", () => {
+  const tok = CharTokenizer.fromTexts("abcdefg");
+  // Stream a b c EOS d e f g EOS → rows [a b c] [EOS d e] [f g EOS].
+  const set = makeEvalSet(["abc", "defg"], tok, { length: 3, count: 10 });
+  assert.deepEqual(set.prompts.map((p) => tok.decode(p)), ["a", "<|eos|>", "f"]);
+  assert.deepEqual(set.sequences.map((s) => tok.decode(s)), ["bc", "de", "g<|eos|>"]);
+  // Five characters and one scored EOS.
+  assert.equal(set.charCount, 6);
+  assert.equal(set.text, "bcdeg");
+  // Spread over the whole text: 25 rows of 4 in 102 tokens, every fifth taken.
+  const text = "abcdefghij".repeat(10);
+  const letters = CharTokenizer.fromTexts(text);
+  const spread = makeEvalSet([text.slice(0, 50), text.slice(50)], letters, { length: 4, count: 5 });
+  // Windows start at tokens 0, 20, 40 (first document) and 60, 80 (the second starts at token 51).
+  assert.deepEqual(spread.prompts.map((p) => letters.decode(p)), ["a", "a", "a", "j", "j"]);
+  assert.equal(spread.charCount, 15);
+  assert.throws(
+    () => makeEvalSet(["ab"], tok, { length: 4, count: 1 }),
+    /3 tokens, fewer than one sequence of 4/,
+  );
 });
 
-Deno.test("the twin's held-out score is its exact NLL: every character scored once, after a leading EOS", async () => {
-  const tok = CharTokenizer.fromTexts("abcdef");
-  const config = {
-    d_model: 16,
-    n_layers: 1,
-    n_heads: 2,
-    mlp_hidden_size: 16,
-    vocab_size: tok.vocabSize,
-    mask_token_id: tok.maskId,
-    eos_token_id: tok.eosId,
-    pad_token_id: tok.padId,
-  };
-  const backend = new CpuBackend();
-  const twin = await createModel({ ...config, max_sequence_length: 6 }, { seed: 2, backend, causal: true });
+const tok = CharTokenizer.fromTexts("abcdef");
+const config = {
+  d_model: 16,
+  n_layers: 1,
+  n_heads: 2,
+  mlp_hidden_size: 16,
+  vocab_size: tok.vocabSize,
+  mask_token_id: tok.maskId,
+  eos_token_id: tok.eosId,
+  pad_token_id: tok.padId,
+  max_sequence_length: 6,
+};
+const backend = new CpuBackend();
+
+Deno.test("the twin's held-out score is its exact NLL of every token after a window's first", async () => {
+  const twin = await createModel(config, { seed: 2, backend, causal: true });
+  // Stream: 12 characters and EOS → two windows "abcdef", "abcdef" (the EOS is dropped with the remainder).
   const set = makeEvalSet(["abcdefabcdef"], tok, { length: 6, count: 2 });
   const bpc = await heldOutBitsPerChar(twin, set);
-  // By hand with a longer context window: the same weights, input [EOS, s], position i predicts s[i].
-  const wide = await createModel({ ...config, max_sequence_length: 7 }, { seed: 2, backend, causal: true });
+  // By hand: the whole window through the network, position i predicts token i + 1.
   let nats = 0;
-  for (const s of set.sequences) {
-    const input = Int32Array.from([tok.eosId, ...s]);
-    const logits = await wide.logits(input, 1, 7);
-    for (let i = 0; i < 6; i++) nats -= logSoftmaxAt(logits, i * tok.vocabSize, tok.vocabSize, s[i]);
+  for (let j = 0; j < 2; j++) {
+    const window = Int32Array.from([...set.prompts[j], ...set.sequences[j]]);
+    assert.equal(tok.decode(window), "abcdef");
+    const logits = await twin.logits(window, 1, 6);
+    for (let i = 0; i < 5; i++) nats -= logSoftmaxAt(logits, i * tok.vocabSize, tok.vocabSize, window[i + 1]);
   }
-  assert.ok(Math.abs(bpc - nats / Math.LN2 / 12) < 1e-5, `${bpc} vs ${nats / Math.LN2 / 12}`);
+  assert.equal(set.charCount, 10);
+  assert.ok(Math.abs(bpc - nats / Math.LN2 / 10) < 1e-5, `${bpc} vs ${nats / Math.LN2 / 10}`);
+});
+
+Deno.test("the mask predictor's held-out bound scores the same tokens given the same first token", async () => {
+  const mdm = await createModel(config, { seed: 2, backend });
+  const set = makeEvalSet(["abcdefabcdef", "fedcba"], tok, { length: 6, count: 3 });
+  const bpc = await heldOutBitsPerChar(mdm, set, { mcSamples: 8, seed: 5 });
+  let nats = 0;
+  for (let j = 0; j < set.sequences.length; j++) {
+    const est = await estimateConditionalLogLikelihood(mdm, [...set.prompts[j]], [...set.sequences[j]], {
+      maskId: tok.maskId,
+      mcSamples: 8,
+      batchSize: 8,
+      seed: 5 + j,
+    });
+    nats -= est.logLikelihood;
+  }
+  assert.ok(Math.abs(bpc - nats / Math.LN2 / set.charCount) < 1e-9);
+  // Random weights know nothing: the bound is above the uniform code length of the scored tokens.
+  const uniform = (set.sequences.length * 5 * Math.log2(tok.vocabSize - 1)) / set.charCount;
+  assert.ok(bpc > 0.9 * uniform, `${bpc} vs uniform ${uniform}`);
 });

@@ -60,6 +60,12 @@ export async function chatCommand(argv: string[]): Promise<number> {
   }
   const pretrained = await loadForCommand(args);
   const { model, tokenizer } = pretrained;
+  if (model.causal) {
+    throw new UsageError(
+      `${pretrained.dir} is an autoregressive twin; chat runs a mask predictor fine-tuned with llada train ` +
+        "--objective sft",
+    );
+  }
   const settings = givenSettings(args);
   // Chat's own default answer length (shorter than sample's); a model's generation_config.json still wins.
   const defaults = { genLength: args.number("gen-length")! };

@@ -1,6 +1,7 @@
 /**
  * `llada sample`: generate text with LLaDA's reverse process (`src/llada/reverse_sampling.ts`), every sampler
- * option on the command line, and `--show-steps` to watch the masks disappear step by step.
+ * option on the command line, and `--show-steps` to watch the masks disappear step by step. A model folder whose
+ * `config.json` marks the autoregressive twin is decoded left to right instead (`autoregressive_decoding.ts`).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import {
 } from "./args.ts";
 import { BACKEND_OPTION, loadForCommand, MODEL_OPTION, modelPath, status } from "./common.ts";
 import { generate, type GenerateOptions, REMASKINGS, type StepState } from "../llada/reverse_sampling.ts";
+import { decodeAutoregressive } from "../llada/autoregressive_decoding.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { renderCanvas } from "../tokenizer/render.ts";
 import { InputError } from "../errors.ts";
@@ -213,6 +215,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const { model, tokenizer } = pretrained;
   const prompt = encodePrompt(tokenizer, promptText, args.has("prompt-file") ? "--prompt-file" : "--prompt");
   const options = samplerOptions(pretrained, prompt.length, givenSettings(args));
+  if (model.causal) refuseReverseProcessOptions(args, pretrained.dir);
   const json = args.bool("json");
   const showSteps = args.bool("show-steps");
   // The trace is a result of --show-steps; with --json the results are the JSON lines, so it goes to stderr.
@@ -224,13 +227,21 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const samples = args.number("samples")!;
   for (let i = 0; i < samples; i++) {
     if (showSteps) trace(traceLine(tokenizer, initialState(prompt, options), total, { maskChar }));
-    const { tokens, nfe } = await generate(model, [prompt], {
-      ...options,
-      seed: seed + i,
-      onStep: showSteps
-        ? (state) => trace(traceLine(tokenizer, state, total, { maskChar, color }))
-        : undefined,
-    });
+    const { tokens, nfe } = model.causal
+      ? await decodeAutoregressive(model, [prompt], {
+        genLength: options.genLength,
+        temperature: options.temperature,
+        seed: seed + i,
+        eosId: tokenizer.eosId,
+        maskId: tokenizer.maskId,
+      })
+      : await generate(model, [prompt], {
+        ...options,
+        seed: seed + i,
+        onStep: showSteps
+          ? (state) => trace(traceLine(tokenizer, state, total, { maskChar, color }))
+          : undefined,
+      });
     const answer = tokens[0].slice(prompt.length);
     const end = answer.indexOf(tokenizer.eosId);
     const completion = tokenizer.decode(end < 0 ? answer : answer.slice(0, end), { skipSpecial: true });
@@ -250,6 +261,34 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     if (i + 1 < samples) console.log("---");
   }
   return 0;
+}
+
+/** The options that only the mask predictor's reverse process reads. */
+const REVERSE_PROCESS_ONLY = [
+  "steps",
+  "block-length",
+  "cfg",
+  "remasking",
+  "threshold",
+  "logits-eos-inf",
+  "confidence-eos-inf",
+  "show-steps",
+];
+
+/**
+ * A model folder marked as the autoregressive twin is decoded left to right (greedy at temperature 0, sampled
+ * above it; `--gen-length`, `--temperature`, `--samples` and `--seed` apply): options of the reverse process given
+ * on the command line are refused rather than silently ignored.
+ */
+function refuseReverseProcessOptions(args: ParsedArgs, dir: string): void {
+  const refused = REVERSE_PROCESS_ONLY.filter((k) => args.has(k));
+  if (refused.length === 0) return;
+  throw new UsageError(
+    `${dir} is an autoregressive twin, which writes left to right: ${
+      refused.map((k) => `--${k}`).join(", ")
+    } belong to the mask predictor's reverse process; drop them (the twin takes --gen-length, --temperature, ` +
+      "--samples and --seed)",
+  );
 }
 
 /** The canvas before the first step (prompt and all masks), as a step-0 state for the trace. */

@@ -295,9 +295,10 @@ async function newRun(args: ParsedArgs, backend: Backend): Promise<RunStart> {
     );
   }
   // The twin and the mask predictor share weights' shapes: --init may switch between them.
-  const model = objective === "autoregressive"
-    ? await loadModel(initModel.dir, { backend, causal: true })
-    : initModel.model;
+  const causal = objective === "autoregressive";
+  const model = initModel.model.causal === causal
+    ? initModel.model
+    : await loadModel(initModel.dir, { backend, causal, switchObjective: true });
   return { settings, record, model, tokenizer: initModel.tokenizer };
 }
 

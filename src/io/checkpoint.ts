@@ -51,7 +51,7 @@ export async function saveCheckpoint(
     });
   }
   const files: Record<string, Uint8Array | string> = {
-    "config.json": configToJSON(model.config),
+    "config.json": configToJSON(model.config, model.causal ? "autoregressive" : "mask_predictor"),
     "model.safetensors": serializeSafetensors(await modelTensors(model), { metadata: { format: "pt" } }),
     "optimizer.safetensors": serializeSafetensors(moments, { metadata: { format: "pt" } }),
     "trainer_state.json": JSON.stringify({ ...state, optimizerStep: optimizer.step }, null, 2) + "\n",

@@ -28,5 +28,12 @@ export {
 } from "./safetensors_read.ts";
 export { serializeSafetensors, writeSafetensors } from "./safetensors_write.ts";
 export { type FileContent, writeDirAtomic, writeFileAtomic } from "./atomic.ts";
-export { loadModel, type LoadOptions, modelTensors, saveModel, type SaveOptions } from "./model_files.ts";
+export {
+  loadModel,
+  type LoadOptions,
+  modelTensors,
+  ObjectiveMismatchError,
+  saveModel,
+  type SaveOptions,
+} from "./model_files.ts";
 export { hasCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from "./checkpoint.ts";

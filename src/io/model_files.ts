@@ -10,7 +10,14 @@
 import type { Backend } from "../backend/backend.ts";
 import { createModel, type LLaDAModel } from "../model/llada.ts";
 import { Tensor } from "../tensor.ts";
-import { configFromJSON, configToJSON, lladaTensorShapes } from "../model/config.ts";
+import {
+  configFromJSON,
+  configToJSON,
+  lladaTensorShapes,
+  type ModelObjective,
+  OBJECTIVE_FIELD,
+  objectiveFromJSON,
+} from "../model/config.ts";
 import { checkTensorSet, readModelTensors } from "./safetensors_read.ts";
 import { serializeSafetensors } from "./safetensors_write.ts";
 import type { TensorToWrite } from "./safetensors_format.ts";
@@ -50,22 +57,61 @@ export async function saveModel(dir: string, model: LLaDAModel, options: SaveOpt
     await writeFileAtomic(`${dir}/${name}`, text);
   }
   // The config last: a directory with a config.json is a complete model.
-  await writeFileAtomic(`${dir}/config.json`, configToJSON(model.config));
+  await writeFileAtomic(
+    `${dir}/config.json`,
+    configToJSON(model.config, model.causal ? "autoregressive" : "mask_predictor"),
+  );
 }
 
 /** Options for {@link loadModel}. */
 export interface LoadOptions {
   /** Where the parameters go (default: the default backend). */
   backend?: Backend;
-  /** Load as the autoregressive twin (causal attention). */
+  /**
+   * Load as the autoregressive twin (true) or the mask predictor (false). Default: what `config.json` records
+   * (its {@link OBJECTIVE_FIELD}); a value that contradicts the record is refused unless
+   * {@link LoadOptions.switchObjective}.
+   */
   causal?: boolean;
+  /**
+   * Allow `causal` to differ from the recorded objective: for starting the twin's training from a mask
+   * predictor's weights (or the reverse), never for sampling or scoring.
+   */
+  switchObjective?: boolean;
+}
+
+/** A model folder asked to run as the other objective than the one it was trained with. */
+export class ObjectiveMismatchError extends InputError {
+  /**
+   * An error naming the folder, what it holds and what to do.
+   *
+   * @param dir the model folder.
+   * @param recorded what its `config.json` says the weights are.
+   */
+  constructor(dir: string, recorded: ModelObjective) {
+    const twin = recorded === "autoregressive";
+    super(
+      dir,
+      twin
+        ? `holds an autoregressive twin (config.json: "${OBJECTIVE_FIELD}": "autoregressive"), which cannot ` +
+          "run as a mask predictor"
+        : `holds a mask predictor (its config.json records no "${OBJECTIVE_FIELD}": "autoregressive"), which ` +
+          "cannot run as an autoregressive twin",
+      twin ? "load it as the twin (--causal, or leave the choice to config.json)" : "drop --causal",
+    );
+    this.name = "ObjectiveMismatchError";
+  }
 }
 
 /**
  * Loads a model from a directory with `config.json` and `model.safetensors` (or a sharded
  * `model.safetensors.index.json`). Every tensor the config implies must be present with its shape, and no other;
  * a mismatch is reported in one error that lists every difference. Weights that are NaN or infinite (a run that
- * diverged, a damaged file) are refused with the tensor's name, rather than producing garbage later.
+ * diverged, a damaged file) are refused with the tensor's name, rather than producing garbage later. The model is
+ * the mask predictor or the autoregressive twin as `config.json` records ({@link OBJECTIVE_FIELD}), unless
+ * `options.causal` says otherwise.
+ *
+ * @throws ObjectiveMismatchError when `options.causal` contradicts the recorded objective.
  */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LLaDAModel> {
   let text: string;
@@ -82,9 +128,14 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     throw e;
   }
   const config = configFromJSON(text, `${dir}/config.json`);
+  const recorded = objectiveFromJSON(text, `${dir}/config.json`);
+  const causal = options.causal ?? recorded === "autoregressive";
+  if (!options.switchObjective && causal !== (recorded === "autoregressive")) {
+    throw new ObjectiveMismatchError(dir, recorded);
+  }
   const file = await readModelTensors(dir);
   checkTensorSet(lladaTensorShapes(config), file.tensors, dir);
-  const model = await createModel(config, { backend: options.backend, causal: options.causal });
+  const model = await createModel(config, { backend: options.backend, causal });
   for (const [name, p] of model.namedParameters()) {
     const stored = file.tensors.get(name)!;
     if (!(stored.data instanceof Float32Array)) {

@@ -55,3 +55,8 @@ export {
   REMASKINGS,
   type StepState,
 } from "./reverse_sampling.ts";
+export {
+  type AutoregressiveOptions,
+  type AutoregressiveResult,
+  decodeAutoregressive,
+} from "./autoregressive_decoding.ts";

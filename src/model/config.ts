@@ -466,6 +466,41 @@ export function configFromJSON(json: string | Record<string, unknown>, source?: 
 }
 
 /**
+ * The `config.json` field that records what the weights were trained as. The official loader ignores fields it
+ * does not know, so the file still opens in PyTorch; llada-ts reads it so that an autoregressive twin is never run
+ * as a mask predictor (its weights would give confident nonsense under bidirectional attention), nor the reverse.
+ * Only the twin writes it: a `config.json` without it (every official LLaDA checkpoint) is a mask predictor.
+ */
+export const OBJECTIVE_FIELD = "llada_ts_objective";
+
+/** What a set of weights was trained as: LLaDA's mask predictor, or its autoregressive twin (causal attention). */
+export const MODEL_OBJECTIVES = ["mask_predictor", "autoregressive"] as const;
+/** One of {@link MODEL_OBJECTIVES}. */
+export type ModelObjective = typeof MODEL_OBJECTIVES[number];
+
+/**
+ * The objective a `config.json` records in {@link OBJECTIVE_FIELD}: `"mask_predictor"` when the field is absent.
+ *
+ * @param json the file's text, or the already-parsed object.
+ * @param source a path to name in error messages.
+ * @throws ConfigError when the field holds anything but one of {@link MODEL_OBJECTIVES}.
+ */
+export function objectiveFromJSON(json: string | Record<string, unknown>, source?: string): ModelObjective {
+  const file = typeof json === "string" ? JSON.parse(json) : json;
+  const value = file?.[OBJECTIVE_FIELD];
+  if (value === undefined) return "mask_predictor";
+  if (!(MODEL_OBJECTIVES as readonly unknown[]).includes(value)) {
+    throw new ConfigError(
+      [`${OBJECTIVE_FIELD}: expected ${MODEL_OBJECTIVES.map((o) => show(o)).join(" or ")}, got ${
+        show(value)
+      }`],
+      source,
+    );
+  }
+  return value as ModelObjective;
+}
+
+/**
  * Writes a complete official-style `config.json` for a config: every `ModelConfig` field, set to this
  * project's architecture (llama block, SiLU, RMSNorm with weights, RoPE, no biases, untied `ff_out`, no
  * dropout), plus `architectures`, `auto_map` and `model_type` for Hugging Face. Keys are sorted and the text
@@ -474,10 +509,13 @@ export function configFromJSON(json: string | Record<string, unknown>, source?: 
  * `init_fn` is written as "normal" with `init_std`; it only matters if PyTorch initialises a fresh model.
  * `mlp_ratio` is informational (PyTorch ignores it when `mlp_hidden_size` is set).
  *
+ * For the autoregressive twin the file also carries {@link OBJECTIVE_FIELD} (`"autoregressive"`).
+ *
  * @param config the config; it is validated first.
+ * @param objective what the weights are trained as (default the mask predictor, which writes no marker).
  * @throws ConfigError if the config is invalid.
  */
-export function configToJSON(config: LLaDAConfig): string {
+export function configToJSON(config: LLaDAConfig, objective: ModelObjective = "mask_predictor"): string {
   const c = validateConfig(config);
   const official: Record<string, unknown> = {
     ...OFFICIAL_DEFAULTS,
@@ -514,6 +552,7 @@ export function configToJSON(config: LLaDAConfig): string {
     rope_theta: c.rope_theta,
     vocab_size: c.vocab_size,
     weight_tying: false,
+    ...(objective === "autoregressive" ? { [OBJECTIVE_FIELD]: objective } : {}),
   };
   const sorted = Object.fromEntries(Object.keys(official).sort().map((k) => [k, official[k]]));
   return JSON.stringify(sorted, null, 2) + "\n";

@@ -3,35 +3,41 @@
  * with.
  *
  * - The mask predictor is scored by the upper bound on the negative log-likelihood (Eq. 4), estimated with the
- *   low-variance Eq. 6 estimator of `loss_bound.ts` ({@link evaluateBound}). Its masks come from a fixed seed, so
- *   every evaluation of a run sees the same masks on the same text and the curve moves only because the model
- *   does. For SFT data the bound is the conditional one, `−log p(response | prompt)`, over the responses.
- * - The autoregressive twin is scored by its exact negative log-likelihood (the chain rule, one pass), each
- *   sequence conditioned on a leading EOS (the document boundary it saw in training), so the two numbers
- *   measure the same characters.
+ *   low-variance Eq. 6 estimator of `loss_bound.ts` ({@link estimateConditionalLogLikelihood}), conditional on
+ *   each sequence's context. Its masks come from a fixed seed, so every evaluation of a run sees the same masks on
+ *   the same text and the curve moves only because the model does.
+ * - The autoregressive twin is scored by its exact negative log-likelihood (the chain rule, one pass).
+ *
+ * Both score exactly the same tokens given exactly the same context. Held-out text is cut into windows the way
+ * training rows are packed (documents each followed by EOS, `packing.ts`); a window's first token is its context,
+ * seen by both models and scored by neither (the twin cannot score a first token it has nothing to predict it
+ * from), and the rest are scored: by the mask predictor as the conditional bound on `−log p(rest | first)`, by the
+ * twin exactly. For SFT sets the context is the chat prompt and the scored tokens the answer with its EOS.
  * - The baseline is a unigram model of characters: frequencies counted on the training text (add-½ smoothing so
  *   an unseen character costs a finite amount), scored as cross-entropy on the held-out characters. A model that
  *   beats it has learned something beyond letter frequencies.
  *
- * Bits per character divide the total nats by `ln 2` and by the number of characters (code points) the
- * evaluated tokens decode to, so character-level and BPE models are comparable.
+ * Bits per character divide the total nats by `ln 2` and by the number of characters (code points) the scored
+ * tokens decode to, each scored EOS counting as one character (the end of a document or an answer), so
+ * character-level and BPE models are comparable.
  *
  * @module
  */
 
-import { estimateConditionalLogLikelihood, evaluateBound, logSoftmaxAt } from "../llada/loss_bound.ts";
+import { estimateConditionalLogLikelihood, logSoftmaxAt } from "../llada/loss_bound.ts";
 import type { LLaDAModel } from "../model/llada.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { TextPair } from "../data/synthetic.ts";
 import { encodeChatPair } from "../tokenizer/chat.ts";
+import { packSequences } from "../data/packing.ts";
 
 /** Held-out sequences to evaluate, fixed for a whole run. */
 export interface EvalSet {
-  /** Token sequences (the answers, for SFT). */
+  /** The scored tokens of each sequence (the answers, for SFT). */
   sequences: Int32Array[];
-  /** For SFT: the prompt of each sequence (conditioned on, not scored). */
-  prompts?: Int32Array[];
-  /** Characters the scored tokens stand for. */
+  /** The context of each sequence, seen and not scored: a window's first token, or an SFT pair's chat prompt. */
+  prompts: Int32Array[];
+  /** Characters the scored tokens stand for, each EOS counted as one. */
   charCount: number;
   /** The scored text itself (for the unigram baseline on exactly these characters). */
   text: string;
@@ -46,8 +52,10 @@ export interface EvalSetOptions {
 }
 
 /**
- * Cuts held-out documents into `count` sequences of `length` tokens spread evenly over the whole held-out text
- * (documents joined as they were packed, without EOS, so every scored token is a character of the text).
+ * Cuts held-out documents into `count` windows of `length` tokens spread evenly over the whole held-out text,
+ * packed as training rows are (each document followed by EOS). Each window's first token is its context and the
+ * other `length − 1` are scored (see the module documentation), so `length` may be the model's
+ * `max_sequence_length`.
  *
  * @throws when the held-out text has fewer than `length` tokens.
  */
@@ -57,22 +65,28 @@ export function makeEvalSet(
   options: EvalSetOptions,
 ): EvalSet {
   const { length, count } = options;
-  const stream = tokenizer.encode(texts.join(""));
-  if (stream.length < length) {
-    throw new Error(`the held-out text has ${stream.length} tokens, fewer than one sequence of ${length}`);
+  const docs = texts.map((t) => tokenizer.encode(t));
+  const tokens = docs.reduce((n, d) => n + d.length + 1, 0);
+  if (tokens < length) {
+    throw new Error(`the held-out text has ${tokens} tokens, fewer than one sequence of ${length}`);
   }
-  const available = Math.floor(stream.length / length);
-  const n = Math.min(count, available);
+  const packed = packSequences(docs, length, { eosId: tokenizer.eosId });
+  const n = Math.min(count, packed.rows);
+  const prompts: Int32Array[] = [];
   const sequences: Int32Array[] = [];
   let text = "";
+  let eosCount = 0;
   for (let i = 0; i < n; i++) {
-    // Sequence i starts at chunk ⌊i·available/n⌋: spread over the whole stream, never overlapping.
-    const start = Math.floor((i * available) / n) * length;
-    const seq = Int32Array.from(stream.slice(start, start + length));
-    sequences.push(seq);
-    text += tokenizer.decode(seq, { skipSpecial: true });
+    // Window i is row ⌊i·rows/n⌋: spread over the whole stream, never overlapping.
+    const start = Math.floor((i * packed.rows) / n) * length;
+    const row = packed.tokens.subarray(start, start + length);
+    prompts.push(row.slice(0, 1));
+    const scored = row.slice(1);
+    sequences.push(scored);
+    text += tokenizer.decode(scored, { skipSpecial: true });
+    eosCount += scored.filter((id) => id === tokenizer.eosId).length;
   }
-  return { sequences, charCount: [...text].length, text };
+  return { sequences, prompts, charCount: [...text].length + eosCount, text };
 }
 
 /** An evaluation set of the first `count` held-out SFT pairs: responses (with their EOS) scored given their chat prompts. */
@@ -105,8 +119,8 @@ export interface HeldOutOptions {
 }
 
 /**
- * The held-out score in bits per character: the Eq. 4 bound for the mask predictor (conditional on the prompts
- * for an SFT set), the exact NLL for the autoregressive twin.
+ * The held-out score in bits per character: the Eq. 4 bound for the mask predictor, the exact NLL for the
+ * autoregressive twin, both of the scored tokens given their context.
  */
 export async function heldOutBitsPerChar(
   model: LLaDAModel,
@@ -141,9 +155,6 @@ export async function heldOutEstimate(
   let nats: number[];
   if (model.causal) {
     nats = await autoregressiveNats(model, set, batchSize);
-  } else if (!set.prompts) {
-    const report = await evaluateBound(model, set.sequences, { maskId, mcSamples, batchSize, seed });
-    nats = report.sequenceNats;
   } else {
     nats = [];
     for (let j = 0; j < set.sequences.length; j++) {
@@ -164,18 +175,13 @@ export async function heldOutEstimate(
   return { bitsPerChar: total * perChar, stdErr: n > 1 ? Math.sqrt(n * variance) * perChar : NaN };
 }
 
-/**
- * Exact negative log-likelihood (nats) of each sequence of the set under the causal twin: each sequence is scored
- * token by token after a leading EOS (or after its prompt, for SFT sets).
- */
+/** Exact negative log-likelihood (nats) of each sequence of the set under the causal twin, given its context. */
 async function autoregressiveNats(model: LLaDAModel, set: EvalSet, batchSize: number): Promise<number[]> {
   const V = model.vocabSize;
-  const eos = model.config.eos_token_id;
   const nats = new Array<number>(set.sequences.length).fill(0);
-  // Input = context ‖ s[0 … L−2]; position (context length − 1 + i) predicts s[i]. The last token is never input,
-  // so a sequence of max_sequence_length tokens after a one-token context still fits.
+  // Input = context ‖ s[0 … L−2]; position (context length − 1 + i) predicts s[i]. The last token is never input.
   const rows = set.sequences.map((s, j) => {
-    const context = set.prompts ? Array.from(set.prompts[j]) : [eos];
+    const context = Array.from(set.prompts[j]);
     return {
       input: Int32Array.from([...context, ...s.subarray(0, s.length - 1)]),
       first: context.length - 1,

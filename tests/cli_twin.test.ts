@@ -1,0 +1,130 @@
+/**
+ * The autoregressive twin on the command line: its config.json marks it, so `sample` decodes it left to right and
+ * `eval` scores its exact NLL without `--causal`; asking for the other objective is refused with a clear error.
+ */
+
+import assert from "node:assert/strict";
+import { CpuBackend } from "../src/backend/cpu.ts";
+import { createModel } from "../src/model/llada.ts";
+import { loadModel, saveModel } from "../src/io/model_files.ts";
+import { CharTokenizer } from "../src/tokenizer/char.ts";
+import { decodeAutoregressive } from "../src/llada/autoregressive_decoding.ts";
+
+const cli = new URL("../src/cli.ts", import.meta.url).pathname;
+const tokenizer = CharTokenizer.fromTexts("abcdefgh ?'s.\n");
+const backend = new CpuBackend();
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", LLADA_BACKEND: "cpu" },
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** A tiny random model (the twin when `causal`) saved with its tokenizer. */
+async function saved(causal: boolean): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const model = await createModel({
+    d_model: 16,
+    n_layers: 1,
+    n_heads: 2,
+    mlp_hidden_size: 24,
+    vocab_size: tokenizer.vocabSize,
+    max_sequence_length: 32,
+    mask_token_id: tokenizer.maskId,
+    eos_token_id: tokenizer.eosId,
+    pad_token_id: tokenizer.padId,
+  }, { seed: 3, backend, causal });
+  await saveModel(dir, model, { extraFiles: { "tokenizer.json": JSON.stringify(tokenizer.toJSON()) } });
+  return dir;
+}
+
+const twinDir = await saved(true);
+const mdmDir = await saved(false);
+const textFile = await Deno.makeTempFile({ suffix: ".txt" });
+await Deno.writeTextFile(textFile, "a bad cafe's beds. ".repeat(8));
+globalThis.addEventListener("unload", () => {
+  for (const p of [twinDir, mdmDir, textFile]) Deno.removeSync(p, { recursive: true });
+});
+
+Deno.test("sample decodes a twin left to right: greedy as the library's decoder, temperature per seed", async () => {
+  const greedy = await run(["sample", "--model", twinDir, "--prompt", "ab", "--gen-length", "6"]);
+  assert.equal(greedy.code, 0, greedy.stderr);
+  const twin = await loadModel(twinDir, { backend });
+  const { tokens } = await decodeAutoregressive(twin, [tokenizer.encode("ab")], {
+    genLength: 6,
+    eosId: tokenizer.eosId,
+    maskId: tokenizer.maskId,
+  });
+  const answer = tokens[0].slice(2);
+  const end = answer.indexOf(tokenizer.eosId);
+  const expected = "ab" + tokenizer.decode(end < 0 ? answer : answer.slice(0, end), { skipSpecial: true });
+  assert.equal(greedy.stdout.trimEnd(), expected);
+
+  const sampled = await run([
+    "sample",
+    "--model",
+    twinDir,
+    "--prompt",
+    "a",
+    "--temperature",
+    "1",
+    "--samples",
+    "2",
+    "--gen-length",
+    "8",
+  ]);
+  assert.equal(sampled.code, 0, sampled.stderr);
+  const again = await run([
+    "sample",
+    "--model",
+    twinDir,
+    "--prompt",
+    "a",
+    "--temperature",
+    "1",
+    "--samples",
+    "2",
+    "--gen-length",
+    "8",
+  ]);
+  assert.equal(sampled.stdout, again.stdout);
+  assert.equal(sampled.stdout.split("\n---\n").length, 2);
+});
+
+Deno.test("the reverse process's options, chat, and eval --causal on a mask predictor are refused", async () => {
+  const steps = await run([
+    "sample",
+    "--model",
+    twinDir,
+    "--gen-length",
+    "8",
+    "--steps",
+    "4",
+    "--remasking",
+    "random",
+  ]);
+  assert.equal(steps.code, 2);
+  assert.match(steps.stderr, /autoregressive twin.*--steps, --remasking/);
+  const chat = await run(["chat", "--model", twinDir]);
+  assert.equal(chat.code, 2);
+  assert.match(chat.stderr, /is an autoregressive twin; chat runs a mask predictor/);
+  const causal = await run(["eval", "--model", mdmDir, "--causal", "--file", textFile]);
+  assert.notEqual(causal.code, 0);
+  assert.match(causal.stderr, /holds a mask predictor.*drop --causal/);
+});
+
+Deno.test("eval scores a twin by its exact NLL without --causal, and a mask predictor by its bound", async () => {
+  const twin = await run(["eval", "--model", twinDir, "--file", textFile, "--seq-len", "16"]);
+  assert.equal(twin.code, 0, twin.stderr);
+  assert.match(twin.stdout, /: negative log-likelihood \d+\.\d+/);
+  const withFlag = await run(["eval", "--model", twinDir, "--causal", "--file", textFile, "--seq-len", "16"]);
+  assert.equal(withFlag.stdout, twin.stdout);
+  const mdm = await run(["eval", "--model", mdmDir, "--file", textFile, "--seq-len", "16"]);
+  assert.equal(mdm.code, 0, mdm.stderr);
+  assert.match(mdm.stdout, /upper bound on the negative log-likelihood/);
+});

@@ -1,0 +1,78 @@
+/**
+ * The shipped models' training script: a run started by `startRun` is an ordinary `llada train` run directory, so
+ * `llada train --resume` continues it on the same Brown data with the shipped tokenizer and exports a model folder
+ * whose config.json records the objective.
+ */
+
+import assert from "node:assert/strict";
+import {
+  maskPredictorPlan,
+  readShippedTokenizer,
+  SHIPPED_RECIPE,
+  startRun,
+} from "../scripts/train_shipped.ts";
+import { trainCommand } from "../src/cli/train.ts";
+import { loadModel } from "../src/io/model_files.ts";
+import { tokenizerFromJSON } from "../src/tokenizer/tokenizer.ts";
+import { CpuBackend } from "../src/backend/cpu.ts";
+import { readRunState } from "../src/train/trainer.ts";
+
+Deno.test("a shipped run resumes with llada train --resume, exports a marked folder and hands on its plan", async () => {
+  const dir = await Deno.makeTempDir();
+  const tokenizer = await readShippedTokenizer();
+  const config = {
+    ...SHIPPED_RECIPE,
+    dModel: 16,
+    layers: 1,
+    heads: 2,
+    mlp: 16,
+    seqLen: 16,
+    batch: 2,
+    steps: 2,
+    logEvery: 1,
+    evalEvery: 0,
+    evalSeqs: 2,
+    evalSamples: 2,
+    checkpointEvery: 1,
+  };
+  const { result, parameters } = await startRun({
+    model: "arm",
+    config,
+    tokenizer,
+    runDir: dir,
+    backend: "cpu",
+  });
+  assert.equal(result.status, "completed", result.message);
+  assert.ok(result.evalBpc! > 0);
+  assert.ok(parameters > 2 * tokenizer.vocabSize * 16);
+  const state = await readRunState(dir);
+  assert.equal(state!.settings.objective, "autoregressive");
+  // The plan another run copies: the finished run's steps, warmup and decay.
+  assert.deepEqual(await maskPredictorPlan(dir), { steps: 2, warmupSteps: 1, decaySteps: 0 });
+  await assert.rejects(() => maskPredictorPlan(`${dir}/nothing`), /train the mask predictor first/);
+
+  const code = await trainCommand([
+    "--run-dir",
+    dir,
+    "--resume",
+    "--steps",
+    "3",
+    "--export",
+    `${dir}/export`,
+    "--backend",
+    "cpu",
+  ]);
+  assert.equal(code, 0);
+  const exported = await loadModel(`${dir}/export`, { backend: new CpuBackend() });
+  assert.equal(exported.causal, true);
+  assert.equal(exported.config.vocab_size, tokenizer.vocabSize);
+  const saved = tokenizerFromJSON(await Deno.readTextFile(`${dir}/export/tokenizer.json`));
+  assert.deepEqual(saved.toJSON(), tokenizer.toJSON());
+  // Resumed to 3 steps, the run is unfinished until it has trained them: its plan is not handed on before.
+  assert.deepEqual((await maskPredictorPlan(dir)).steps, 3);
+  const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assert.deepEqual(lines.map((l) => l.step), [1, 2, 3]);
+  await Deno.remove(dir, { recursive: true });
+});
