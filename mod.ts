@@ -22,6 +22,18 @@ export * from "./src/llada/mod.ts";
 
 // The network, its training and its files.
 export { createModel, LLaDAModel, type ModelOptions, positionsFromMask } from "./src/model/llada.ts";
+export {
+  ConfigError,
+  configFromJSON,
+  configToJSON,
+  type LayoutEntry,
+  type LLaDAConfig,
+  lladaTensorLayout,
+  lladaTensorShapes,
+  OFFICIAL_DEFAULTS,
+  paddedEmbeddingSize,
+  validateConfig,
+} from "./src/model/config.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {
@@ -39,6 +51,7 @@ export * from "./src/data/mod.ts";
 
 // Tensors, autograd, ops and backends.
 export {
+  backward,
   getDefaultBackend,
   keep,
   setDefaultBackend,
@@ -46,7 +59,7 @@ export {
   type TensorOptions,
   tidy,
 } from "./src/tensor.ts";
-export { backward, type GradNode, isGradEnabled, noGrad } from "./src/autograd.ts";
+export { type GradNode, isGradEnabled, noGrad } from "./src/autograd.ts";
 export * as ops from "./src/ops/mod.ts";
 export * from "./src/backend/backend.ts";
 export { CpuBackend } from "./src/backend/cpu.ts";

@@ -1,8 +1,8 @@
 /**
  * Model-level benchmarks: a full LLaDA pre-training step and the sampler, on the `tiny` network.
  *
- * `tiny` = d_model 128, 4 layers, 4 heads, MLP 384, vocabulary 256, sequence 128, batch 16 (issue 4's
- * reference shape, also measured for PyTorch and tfjs on this machine). Each prints one JSON object per line;
+ * `tiny` = d_model 128, 4 layers, 4 heads, MLP 384, vocabulary 256, sequence 128, batch 16 (the reference shape,
+ * also measured for PyTorch and tfjs on this machine). Each prints one JSON object per line;
  * times are wall-clock over several steps after warm-up (the first steps compile shaders and fill pools).
  *
  * @module
@@ -10,9 +10,8 @@
 
 import type { Backend } from "../src/backend/backend.ts";
 import { createModel } from "../src/model/llada.ts";
-import { AdamW } from "../src/optim/adamw.ts";
 import { Rng } from "../src/rng.ts";
-import { trainStep } from "../src/train/step.ts";
+import { measureTrainStep } from "../src/train/step_timer.ts";
 import { generate } from "../src/llada/reverse_sampling.ts";
 
 /** The `tiny` configuration (LLaDA config field names). */
@@ -29,7 +28,8 @@ export const TINY = {
 
 /**
  * Tokens per second of a full pre-training step (masking, forward, 1/p-weighted loss, backward, clipping,
- * AdamW), reading the loss back once per step as the trainer does. Prints one JSON line and returns it.
+ * AdamW), reading the loss back once per step as the trainer does (`src/train/step_timer.ts`). Prints one JSON
+ * line and returns it.
  *
  * @param config the network (LLaDA config fields; default {@link TINY}), named `label` in the output.
  */
@@ -44,44 +44,13 @@ export async function benchTrainStep(
     steps = 5,
   } = {},
 ) {
-  const model = await createModel(config, { seed: 0, backend });
-  const opt = new AdamW(model.namedParameters(), { lr: 1e-3 });
-  const rng = new Rng(1);
-  const data = {
-    tokens: Int32Array.from({ length: batch * length }, () => rng.int(2, config.vocab_size - 1)),
+  const result = await measureTrainStep(backend, { ...config, vocab_size: config.vocab_size }, {
+    label,
     batch,
     length,
-  };
-  const step = async () => {
-    const r = trainStep(model, opt, data, {
-      objective: "pretrain",
-      lr: 1e-3,
-      clip: 1,
-      rng,
-      randomLength: false,
-    });
-    await r.loss.item();
-    r.loss.dispose();
-    r.gradNorm?.dispose();
-  };
-  for (let i = 0; i < warmup; i++) await step();
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await step();
-  const seconds = (performance.now() - t0) / 1000;
-  const result = {
-    bench: "train_step",
-    config: label,
-    backend: backend.name,
-    device: backend.description,
-    params: model.parameterCount,
-    batch,
-    length,
+    warmup,
     steps,
-    ms_per_step: round((seconds * 1000) / steps),
-    tokens_per_s: round((steps * batch * length) / seconds),
-  };
-  model.dispose();
-  opt.dispose();
+  });
   console.log(JSON.stringify(result));
   return result;
 }

@@ -1,4 +1,4 @@
-// common.wgsl — helpers shared by every kernel. The loader (src/backend/webgpu/shaders.ts) prepends this file to
+// common.wgsl — helpers shared by every kernel. The loader (src/backend/webgpu/shaders.ts) appends this file to
 // each shader file before compiling it, and maps compiler messages back to the right file and line.
 
 // WebGPU caps every dispatch dimension at 65,535 workgroups, so a 1-D launch of more workgroups is folded into

@@ -9,9 +9,18 @@
 // pipeline, whose switch the compiler folds away.
 
 override WG: u32 = 64;
-override OP: u32 = 0;  // which op: the index into UnaryOp or BinaryOp, in the order of src/backend/backend.ts
+override OP: u32 = 0;  // which op: UNARY_* or BINARY_*, constants generated from UNARY_OPS and BINARY_OPS in
+                       // src/backend/backend.ts and appended to this file by the host
 
 alias v4 = vec4<f32>;
+
+// What an OP outside the lists computes: NaN, so that a mistake shows in every result rather than passing for a
+// real op (the host refuses unknown ops before dispatching). The `var` keeps the NaN out of constant evaluation,
+// which would reject it.
+fn unknown_op() -> v4 {
+  var nan_bits = 0x7fc00000u;
+  return v4(bitcast<f32>(nan_bits));
+}
 
 // x^a componentwise, with JavaScript's Math.pow semantics for the cases training meets: a = 0 gives 1, a negative
 // base needs an integer exponent (the sign follows its parity), anything else with a negative base is NaN.
@@ -48,20 +57,21 @@ struct UnaryParams {
 
 fn unary_forward(x: v4, alpha: f32) -> v4 {
   switch OP {
-    case 0u: { return -x; }                     // neg
-    case 1u: { return exp(x); }                 // exp
-    case 2u: { return log(x); }                 // log
-    case 3u: { return sqrt(x); }                // sqrt
-    case 4u: { return 1.0 / sqrt(x); }          // rsqrt (inverseSqrt may be an approximation)
-    case 5u: { return sigmoid(x); }             // sigmoid
-    case 6u: { return x * sigmoid(x); }         // silu
-    case 7u: { return max(x, v4(0.0)); }        // relu
-    case 8u: { return tanh_stable(x); }         // tanh
-    case 9u: { return abs(x); }                 // abs
-    case 10u: { return x * x; }                 // square
-    case 11u: { return alpha * x; }             // scale
-    case 12u: { return x + alpha; }             // addScalar
-    default: { return pow_js(x, v4(alpha)); }   // powScalar
+    case UNARY_NEG: { return -x; }
+    case UNARY_EXP: { return exp(x); }
+    case UNARY_LOG: { return log(x); }
+    case UNARY_SQRT: { return sqrt(x); }
+    case UNARY_RSQRT: { return 1.0 / sqrt(x); }  // inverseSqrt may be an approximation
+    case UNARY_SIGMOID: { return sigmoid(x); }
+    case UNARY_SILU: { return x * sigmoid(x); }
+    case UNARY_RELU: { return max(x, v4(0.0)); }
+    case UNARY_TANH: { return tanh_stable(x); }
+    case UNARY_ABS: { return abs(x); }
+    case UNARY_SQUARE: { return x * x; }
+    case UNARY_SCALE: { return alpha * x; }
+    case UNARY_ADD_SCALAR: { return x + alpha; }
+    case UNARY_POW_SCALAR: { return pow_js(x, v4(alpha)); }
+    default: { return unknown_op(); }
   }
 }
 
@@ -82,20 +92,21 @@ fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 
 fn unary_derivative(x: v4, alpha: f32) -> v4 {
   switch OP {
-    case 0u: { return v4(-1.0); }                               // neg
-    case 1u: { return exp(x); }                                 // exp
-    case 2u: { return 1.0 / x; }                                // log
-    case 3u: { return 0.5 / sqrt(x); }                          // sqrt
-    case 4u: { return -0.5 / (x * sqrt(x)); }                   // rsqrt: −½ x^(−3/2)
-    case 5u: { let s = sigmoid(x); return s * (1.0 - s); }      // sigmoid
-    case 6u: { let s = sigmoid(x); return s * (1.0 + x * (1.0 - s)); }  // silu
-    case 7u: { return select(v4(0.0), v4(1.0), x > v4(0.0)); }  // relu (0 at 0)
-    case 8u: { let t = tanh_stable(x); return 1.0 - t * t; }    // tanh
-    case 9u: { return sign(x); }                                // abs (0 at 0)
-    case 10u: { return 2.0 * x; }                               // square
-    case 11u: { return v4(alpha); }                             // scale
-    case 12u: { return v4(1.0); }                               // addScalar
-    default: { return alpha * pow_js(x, v4(alpha - 1.0)); }     // powScalar
+    case UNARY_NEG: { return v4(-1.0); }
+    case UNARY_EXP: { return exp(x); }
+    case UNARY_LOG: { return 1.0 / x; }
+    case UNARY_SQRT: { return 0.5 / sqrt(x); }
+    case UNARY_RSQRT: { return -0.5 / (x * sqrt(x)); }  // −½ x^(−3/2)
+    case UNARY_SIGMOID: { let s = sigmoid(x); return s * (1.0 - s); }
+    case UNARY_SILU: { let s = sigmoid(x); return s * (1.0 + x * (1.0 - s)); }
+    case UNARY_RELU: { return select(v4(0.0), v4(1.0), x > v4(0.0)); }  // 0 at 0
+    case UNARY_TANH: { let t = tanh_stable(x); return 1.0 - t * t; }
+    case UNARY_ABS: { return sign(x); }  // 0 at 0
+    case UNARY_SQUARE: { return 2.0 * x; }
+    case UNARY_SCALE: { return v4(alpha); }
+    case UNARY_ADD_SCALAR: { return v4(1.0); }
+    case UNARY_POW_SCALAR: { return alpha * pow_js(x, v4(alpha - 1.0)); }
+    default: { return unknown_op(); }
   }
 }
 
@@ -160,16 +171,17 @@ fn as_f32(bits: vec4<u32>, is_i32: bool) -> v4 {
 
 fn binary_op(a: v4, b: v4) -> v4 {
   switch OP {
-    case 0u: { return a + b; }                              // add
-    case 1u: { return a - b; }                              // sub
-    case 2u: { return a * b; }                              // mul
-    case 3u: { return a / b; }                              // div
-    case 4u: { return max(a, b); }                          // maximum
-    case 5u: { return min(a, b); }                          // minimum
-    case 6u: { return pow_js(a, b); }                       // pow
-    case 7u: { return select(v4(0.0), v4(1.0), a == b); }   // eq
-    case 8u: { return select(v4(0.0), v4(1.0), a < b); }    // lt
-    default: { return select(v4(0.0), v4(1.0), a > b); }    // gt
+    case BINARY_ADD: { return a + b; }
+    case BINARY_SUB: { return a - b; }
+    case BINARY_MUL: { return a * b; }
+    case BINARY_DIV: { return a / b; }
+    case BINARY_MAXIMUM: { return max(a, b); }
+    case BINARY_MINIMUM: { return min(a, b); }
+    case BINARY_POW: { return pow_js(a, b); }
+    case BINARY_EQ: { return select(v4(0.0), v4(1.0), a == b); }
+    case BINARY_LT: { return select(v4(0.0), v4(1.0), a < b); }
+    case BINARY_GT: { return select(v4(0.0), v4(1.0), a > b); }
+    default: { return unknown_op(); }
   }
 }
 

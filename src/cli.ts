@@ -5,7 +5,7 @@
  *     sample   generate text with the reverse process; --show-steps prints the denoising trace
  *     eval     the held-out bound in bits/char of a text file; the likelihood of an answer given a prompt
  *     chat     talk to an SFT model, one stdin line per user turn
- *     bench    the benchmarks of bench/main.ts, or a training-step benchmark
+ *     bench    tokens per second of training steps (the whole benchmark suite is `deno task bench`)
  *
  * Each command has `--help`. A user's mistake (an unknown option, a bad value, a missing file) is reported as
  * one line on stderr with a non-zero exit code, never a stack trace; set `LLADA_DEBUG=1` to see the stack of
@@ -14,8 +14,7 @@
  * @module
  */
 
-import { UsageError } from "./cli/args.ts";
-import { suggest } from "./cli/args.ts";
+import { suggest, UsageError } from "./cli/args.ts";
 import { trainCommand } from "./cli/train.ts";
 import { sampleCommand } from "./cli/sample.ts";
 import { evalCommand } from "./cli/eval.ts";
@@ -28,7 +27,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   sample: { run: sampleCommand, summary: "generate text; --show-steps prints the denoising trace" },
   eval: { run: evalCommand, summary: "held-out bound in bits/char; likelihood of an answer given a prompt" },
   chat: { run: chatCommand, summary: "multi-turn chat with an SFT model (reads stdin)" },
-  bench: { run: benchCommand, summary: "benchmarks (bench/main.ts) or a training-step benchmark" },
+  bench: { run: benchCommand, summary: "tokens per second of training steps (the suite: deno task bench)" },
 };
 
 /** The top-level help. */

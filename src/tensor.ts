@@ -14,9 +14,9 @@
  */
 
 import type { Backend, DType, Storage, TypedArray } from "./backend/backend.ts";
-import { numel } from "./backend/backend.ts";
+import { contiguousView, numel } from "./backend/backend.ts";
 import { CpuBackend } from "./backend/cpu.ts";
-import { backward, type GradNode } from "./autograd.ts";
+import { type GradNode, noGrad } from "./autograd.ts";
 import { type Rng, toRng } from "./rng.ts";
 
 let defaultBackend: Backend = new CpuBackend();
@@ -258,7 +258,7 @@ export class Tensor {
     for (const scope of scopes) scope.delete(source);
   }
 
-  /** Computes gradients of this scalar with respect to every tensor that requires grad (see autograd.ts). */
+  /** Computes gradients of this scalar with respect to every tensor that requires grad (see {@link backward}). */
   backward(): void {
     backward(this);
   }
@@ -269,4 +269,101 @@ export class Tensor {
       this.requiresGrad ? ", requiresGrad" : ""
     })`;
   }
+}
+
+// ---- the backward pass ------------------------------------------------------------------------------------------
+
+/** Tensors reachable from `root` through recorded nodes, each after all tensors it depends on. */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // Iterative depth-first search (a deep network would overflow a recursive one).
+  const stack: { t: Tensor; next: number }[] = [{ t: root, next: 0 }];
+  visited.add(root);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const inputs = frame.t.node?.inputs ?? [];
+    if (frame.next < inputs.length) {
+      const child = inputs[frame.next++];
+      if (child.requiresGrad && !visited.has(child)) {
+        visited.add(child);
+        stack.push({ t: child, next: 0 });
+      }
+    } else {
+      order.push(frame.t);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+/** A copy of `t` in fresh storage (so that two tensors never share one gradient object). */
+function clone(t: Tensor): Tensor {
+  return new Tensor(t.backend.copy(t.storage, contiguousView(t.shape), [...t.shape]), t.shape, t.backend);
+}
+
+/** a + b for two tensors of one shape, straight on the backend (no graph). */
+function accumulate(a: Tensor, b: Tensor): Tensor {
+  const view = contiguousView(a.shape);
+  return new Tensor(
+    a.backend.binary("add", a.storage, view, b.storage, view, [...a.shape]),
+    a.shape,
+    a.backend,
+  );
+}
+
+/**
+ * Back-propagates from `root` (reverse-mode automatic differentiation):
+ *  1. sorts the graph topologically, so a node runs only after every use of its output has sent its gradient;
+ *  2. walks it in reverse, calling each node's closure with gradient tracking switched off;
+ *  3. accumulates (sums) gradients that reach a tensor along several paths;
+ *  4. stores the result in `.grad` of every leaf that requires it (adding to a gradient already there).
+ *
+ * Afterwards every leaf tensor with `requiresGrad` that `root` depends on has
+ * `.grad` = d root / d leaf (added to any gradient it already had). `root` must have one element unless a
+ * gradient `seed` of its shape is given.
+ */
+export function backward(root: Tensor, seed?: Tensor): void {
+  if (!root.requiresGrad) {
+    throw new Error("backward(): this tensor does not depend on any tensor with requiresGrad: true");
+  }
+  if (!seed && root.size !== 1) {
+    throw new Error(`backward(): expected a scalar loss, got shape [${root.shape}]; pass a gradient seed`);
+  }
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Tensor>();
+  // A backward closure may return the same tensor for two inputs (d(a+b)/da = d(a+b)/db = dy); each gradient
+  // is stored once, so a second use gets its own copy.
+  const used = new Set<Tensor>();
+  const own = (g: Tensor) => (used.has(g) ? clone(g) : (used.add(g), g));
+  grads.set(root, seed ?? Tensor.ones(root.shape, { backend: root.backend }));
+  noGrad(() => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      if (!g) continue;
+      const node = t.node;
+      if (node === null) {
+        // A leaf: hand the gradient to the user.
+        const previous = t.grad;
+        t.grad = keep(previous ? accumulate(previous, g) : g);
+        previous?.dispose();
+        continue;
+      }
+      used.add(g);
+      const inputGrads = node.backward(g);
+      node.inputs.forEach((input, j) => {
+        const gi = inputGrads[j];
+        if (!input.requiresGrad || !gi) return;
+        if (gi.shape.join() !== input.shape.join()) {
+          throw new Error(
+            `backward of ${node.op}: gradient [${gi.shape}] does not match input ${j} [${input.shape}]`,
+          );
+        }
+        const previous = grads.get(input);
+        grads.set(input, previous ? accumulate(previous, gi) : own(gi));
+      });
+      t.node = null; // the graph is used once, as in PyTorch's default
+    }
+  });
 }

@@ -8,7 +8,7 @@ import { Rng } from "../src/rng.ts";
 import { loadModel, saveModel } from "../src/io/model_files.ts";
 import { restoreCheckpoint, saveCheckpoint } from "../src/io/checkpoint.ts";
 import { trainStep } from "../src/train/step.ts";
-import { bfloat16BitsToFloat32, float32ToBfloat16Bits } from "../src/io/safetensors.ts";
+import { bfloat16BitsToFloat32, float32ToBfloat16Bits } from "../src/io/safetensors_format.ts";
 
 const backend = new CpuBackend();
 const config = {

@@ -14,6 +14,7 @@ import fc from "fast-check";
 import type { AttentionParams, Storage, TypedArray, UnaryOp, View } from "../src/backend/backend.ts";
 import { contiguousView } from "../src/backend/backend.ts";
 import { CpuBackend } from "../src/backend/cpu.ts";
+import { matmulFast, matmulNaive } from "../src/backend/cpu_matmul.ts";
 import { Rng } from "../src/rng.ts";
 
 // Every property below draws from this seed, so a failure reproduces; fast-check names the seed (and the
@@ -372,6 +373,34 @@ Deno.test("cpu: matmul strides default to dense items", async () => {
     transB: false,
   });
   assert.deepEqual([...await read(c)], [1 * 5 + 2 * 6, 3 * 7 + 4 * 8]);
+});
+
+Deno.test("cpu: the fast matmul loop equals the naive specification exactly", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        batch: fc.integer({ min: 1, max: 3 }),
+        m: fc.integer({ min: 1, max: 9 }),
+        n: fc.integer({ min: 1, max: 9 }),
+        k: fc.integer({ min: 1, max: 9 }),
+        transA: fc.boolean(),
+        transB: fc.boolean(),
+        broadcastB: fc.boolean(),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      }),
+      ({ batch, m, n, k, transA, transB, broadcastB, seed }) => {
+        const rng = new Rng(seed);
+        const A = Float32Array.from({ length: batch * m * k }, () => rng.normal());
+        const B = Float32Array.from({ length: (broadcastB ? 1 : batch) * k * n }, () => rng.normal());
+        const p = { batch, m, n, k, transA, transB, strideB: broadcastB ? 0 : k * n };
+        const naive = new Float32Array(batch * m * n);
+        const fast = new Float32Array(batch * m * n).fill(NaN);
+        matmulNaive(A, B, naive, p);
+        matmulFast(A, B, fast, p);
+        assert.deepEqual(fast, naive, `matmul ${JSON.stringify(p)}`);
+      },
+    ),
+  );
 });
 
 // ---- softmax and normalisation -------------------------------------------------------------------------------------

@@ -16,6 +16,20 @@ import { Rng } from "../src/rng.ts";
 /** The float64 CPU backend the checks run on. */
 export const f64 = new CpuBackend({ float64: true });
 
+/**
+ * The central difference `(L(+h) − L(−h)) / 2h` of a scalar loss in one entry: `lossAt(delta)` evaluates the
+ * loss with that entry moved by `delta` from its original value. Used by {@link gradcheck} for op inputs and by
+ * the whole-model test for parameters.
+ */
+export async function centralDifference(
+  lossAt: (delta: number) => Promise<number>,
+  h: number,
+): Promise<number> {
+  const plus = await lossAt(h);
+  const minus = await lossAt(-h);
+  return (plus - minus) / (2 * h);
+}
+
 /** A description of one input: its shape, and optionally how to draw its values. */
 export interface InputSpec {
   shape: number[];
@@ -67,16 +81,14 @@ export async function gradcheck(
     const analytic = await inputs[i].grad!.data();
     let worst = { err: 0, j: -1, a: 0, n: 0 };
     for (let j = 0; j < values[i].length; j++) {
-      const at = (delta: number) => {
+      const numeric = await centralDifference(async (delta) => {
         const shifted = values.map((v) => v.slice());
         shifted[i][j] += delta;
-        return tidy(() => loss(make(shifted, false)));
-      };
-      const plus = at(h);
-      const minus = at(-h);
-      const numeric = ((await plus.data())[0] - (await minus.data())[0]) / (2 * h);
-      plus.dispose();
-      minus.dispose();
+        const shiftedLoss = tidy(() => loss(make(shifted, false)));
+        const value = (await shiftedLoss.data())[0];
+        shiftedLoss.dispose();
+        return value;
+      }, h);
       const err = Math.abs(analytic[j] - numeric) / Math.max(1, Math.abs(numeric));
       if (err > worst.err) worst = { err, j, a: analytic[j], n: numeric };
     }

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { corruptForPretraining, corruptForSft } from "../src/llada/forward_masking.ts";
+import { guidedLogits } from "../src/llada/guidance.ts";
 import {
   conditionalLogLikelihood,
   estimateConditionalLogLikelihood,
   evaluateBound,
   exactConditionalLogLikelihoodBound,
-  guidedLogits,
   type LikelihoodSampler,
   pretrainingLoss,
   pretrainingLossWeights,

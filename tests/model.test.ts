@@ -8,7 +8,7 @@ import { Rng } from "../src/rng.ts";
 import { Tensor, tidy } from "../src/tensor.ts";
 import { objectiveLoss, trainStep } from "../src/train/step.ts";
 import type { Backend } from "../src/backend/backend.ts";
-import { f64 } from "./gradcheck.ts";
+import { centralDifference, f64 } from "./gradcheck.ts";
 import { compareArrays, gpuTest } from "./parity_helper.ts";
 
 const micro = {
@@ -39,13 +39,12 @@ Deno.test("whole-model gradients match finite differences (float64), both object
       const analytic = await p.grad!.data();
       const values = Float64Array.from(await p.data());
       for (const j of [0, Math.floor(values.length / 2), values.length - 1]) {
-        const at = async (delta: number) => {
+        const numeric = await centralDifference(async (delta) => {
           const shifted = values.slice();
           shifted[j] += delta;
           p.assign(Tensor.from(shifted, p.shape, { backend: f64 }));
           return await lossAt();
-        };
-        const numeric = ((await at(h)) - (await at(-h))) / (2 * h);
+        }, h);
         p.assign(Tensor.from(values, p.shape, { backend: f64 }));
         const err = Math.abs(numeric - analytic[j]) / Math.max(1e-3, Math.abs(numeric));
         assert.ok(err < 1e-5, `${objective} ${name}[${j}]: autograd ${analytic[j]}, numeric ${numeric}`);

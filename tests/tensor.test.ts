@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import type { Storage } from "../src/backend/backend.ts";
 import { CpuBackend } from "../src/backend/cpu.ts";
-import { keep, Tensor, tidy } from "../src/tensor.ts";
-import { backward, isGradEnabled, noGrad } from "../src/autograd.ts";
+import { backward, keep, Tensor, tidy } from "../src/tensor.ts";
+import { isGradEnabled, noGrad } from "../src/autograd.ts";
 import * as ops from "../src/ops/mod.ts";
 
 /** The CPU backend, counting release calls and remembering which storage was released. */

@@ -7,7 +7,8 @@ import { CharTokenizer } from "../src/tokenizer/char.ts";
 import { copyTask } from "../src/data/synthetic.ts";
 import { packSequences } from "../src/data/packing.ts";
 import { makeEvalSet } from "../src/train/eval.ts";
-import { checkpointDir, scheduleOf, train, type TrainOptions, trainSettings } from "../src/train/trainer.ts";
+import { checkpointDir, train, type TrainOptions } from "../src/train/trainer.ts";
+import { scheduleOf, trainSettings } from "../src/train/settings.ts";
 import { loadModel } from "../src/io/model_files.ts";
 
 const backend = new CpuBackend();

@@ -2,7 +2,7 @@
 // Sizes are deliberately not multiples of the workgroup size (64).
 
 import assert from "node:assert/strict";
-import type { BinaryOp, UnaryOp } from "../src/backend/backend.ts";
+import { BINARY_OPS, type BinaryOp, type UnaryOp } from "../src/backend/backend.ts";
 import { contiguousView } from "../src/backend/backend.ts";
 import { expectParity, gpuTest, RandomInputs } from "./parity_helper.ts";
 
@@ -139,7 +139,7 @@ await gpuTest("webgpu: unary ops and their gradients (all 14)", async (gpu) => {
   }), ELEMENTWISE);
 });
 
-const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum", "pow", "eq", "lt", "gt"];
+const BINARY: readonly BinaryOp[] = BINARY_OPS;
 
 await gpuTest("webgpu: binary ops with broadcasting views (all 10)", async (gpu) => {
   // a: [3, 1, 5] broadcast along axis 1; b: [1, 4, 5] broadcast along axis 0; result [3, 4, 5].

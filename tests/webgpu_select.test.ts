@@ -3,8 +3,7 @@
 import assert from "node:assert/strict";
 import { describeBackend, getBackend, resolveKind } from "../src/backend/select.ts";
 import { findAdapter } from "../src/backend/webgpu/device.ts";
-
-const { adapter } = await findAdapter();
+import { workerTest } from "./parity_helper.ts";
 
 Deno.test("select: the argument wins over LLADA_BACKEND, which wins over auto", () => {
   const saved = Deno.env.get("LLADA_BACKEND");
@@ -32,11 +31,11 @@ Deno.test("select: cpu is the CPU backend, cached, and described in one line", a
   assert.match(await describeBackend("cpu"), /^backend: cpu — CPU .* \[requested\]$/);
 });
 
-Deno.test({
-  name: "select: auto picks WebGPU when there is an adapter, else the CPU, and says why",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+// In the file's WebGPU worker, as every use of WebGPU in the tests (parity_helper.ts says why).
+await workerTest(
+  "select: auto picks WebGPU when there is an adapter, else the CPU, and says why",
+  async () => {
+    const { adapter } = await findAdapter();
     const b = await getBackend("auto");
     assert.equal(b.name, adapter ? "webgpu" : "cpu");
     const line = await describeBackend("auto");
@@ -46,4 +45,4 @@ Deno.test({
     );
     if (adapter) assert.equal(await getBackend("webgpu"), b, "auto and webgpu share one device");
   },
-});
+);

@@ -43,25 +43,50 @@ export interface View {
   strides: number[];
 }
 
-/** Elementwise functions of one argument. `alpha` is the scalar some of them take. */
-export type UnaryOp =
-  | "neg" // −x
-  | "exp" // eˣ
-  | "log" // ln x
-  | "sqrt" // √x
-  | "rsqrt" // 1/√x
-  | "sigmoid" // 1/(1+e^−x)
-  | "silu" // x·sigmoid(x)
-  | "relu" // max(x, 0)
-  | "tanh" // tanh x
-  | "abs" // |x|
-  | "square" // x²
-  | "scale" // alpha·x
-  | "addScalar" // x + alpha
-  | "powScalar"; // x^alpha (x > 0, or alpha an integer)
+/**
+ * Elementwise functions of one argument, in the order the WGSL kernels number them (`UNARY_NEG` = 0, …). `alpha` is
+ * the scalar some of them take. This list is the one source of the ops: the type, the CPU loops' switch and the
+ * WGSL constants all derive from it.
+ */
+export const UNARY_OPS = [
+  "neg", // −x
+  "exp", // eˣ
+  "log", // ln x
+  "sqrt", // √x
+  "rsqrt", // 1/√x
+  "sigmoid", // 1/(1+e^−x)
+  "silu", // x·sigmoid(x)
+  "relu", // max(x, 0)
+  "tanh", // tanh x
+  "abs", // |x|
+  "square", // x²
+  "scale", // alpha·x
+  "addScalar", // x + alpha
+  "powScalar", // x^alpha (x > 0, or alpha an integer)
+] as const;
 
-/** Elementwise functions of two broadcast arguments. Comparisons give 1 or 0 (as f32). */
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "maximum" | "minimum" | "pow" | "eq" | "lt" | "gt";
+/** One of {@link UNARY_OPS}. */
+export type UnaryOp = typeof UNARY_OPS[number];
+
+/**
+ * Elementwise functions of two broadcast arguments, in the order the WGSL kernels number them (`BINARY_ADD` = 0,
+ * …). Comparisons give 1 or 0 (as f32).
+ */
+export const BINARY_OPS = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "maximum",
+  "minimum",
+  "pow",
+  "eq",
+  "lt",
+  "gt",
+] as const;
+
+/** One of {@link BINARY_OPS}. */
+export type BinaryOp = typeof BINARY_OPS[number];
 
 /** Reductions along one axis. */
 export type ReduceOp = "sum" | "max";

@@ -1,26 +1,23 @@
 /**
- * The WebGPU backend: every primitive of {@link Backend} as a dispatch of a hand-written WGSL kernel from
- * `shaders/`, tested against the CPU backend's loops.
+ * The WebGPU backend's primitives: every primitive of {@link Backend} as a dispatch of a hand-written WGSL kernel
+ * from `shaders/`, tested against the CPU backend's loops.
  *
- * Execution model (what a reader needs to know to follow a training step through this file):
- * - **Recording, not running.** A primitive records a dispatch into the current command encoder and returns
- *   at once with storage that will hold the result. Nothing runs until the encoder is submitted: by
+ * Each primitive checks its storage, packs its parameters and records a dispatch; the machinery under it lives
+ * next door:
+ * - `webgpu/recorder.ts` records dispatches and submits them. **Recording, not running**: a primitive returns at
+ *   once with storage that will hold the result, and nothing runs until the encoder is submitted, by
  *   {@link WebGpuBackend.read}, {@link WebGpuBackend.flush}, or automatically every {@link MAX_DISPATCHES}
- *   dispatches. A training step therefore records all its kernels, forward and backward, and waits once.
- * - **Parameters** go in a uniform block per dispatch: a 256-byte slot of one uniform buffer per submit, written
- *   with one `queue.writeBuffer` just before the submit.
- * - **Buffers** come from pools by size class and are recycled only after the commands that used them were
- *   submitted (see `webgpu/pool.ts`), so uploads (`queue.writeBuffer`, which runs before any command recorded
- *   but not yet submitted) never land in a buffer that pending commands still read. To bound the memory a long
- *   recording holds, the backend also submits by itself once 256 MiB of released storage waits for reuse.
- * - **Pipelines** are compiled on first use and cached by file, entry point and override constants.
- * - **Large launches** of more than 65,535 workgroups are folded into two dimensions (`flat_workgroup` in
- *   `shaders/common.wgsl`); storage larger than the device's binding limit is refused with a message.
- * - **Errors**: shader compile errors name the `.wgsl` file and line (at creation, see `webgpu/shaders.ts`);
- *   validation errors and device loss are raised by the next call, with what happened and what to do.
- *
- * Shapes that the fast kernels cannot take directly (matmul dimensions and attention head sizes that are not
- * multiples of 4) are padded with zeros by strided copies first, which leaves the results unchanged.
+ *   dispatches or once 256 MiB of released storage waits for reuse. A training step therefore records all its
+ *   kernels, forward and backward, and waits once. Parameters go in a 256-byte uniform slot per dispatch;
+ *   pipelines are compiled on first use and cached; launches of more than 65,535 workgroups are folded into two
+ *   dimensions (`flat_workgroup` in `shaders/common.wgsl`); storage larger than the device's binding limit is
+ *   refused with a message; validation errors and device loss are raised by the next call.
+ * - `webgpu/pool.ts` recycles buffers only after the commands that used them were submitted, so an upload never
+ *   lands in a buffer that pending commands still read.
+ * - `webgpu/padding.ts` zero-pads shapes the fast kernels cannot take directly (matmul dimensions and row or head
+ *   sizes that are not multiples of 4) by strided copies, which leaves the results unchanged.
+ * - `webgpu/layout.ts` packs parameter blocks and strided views; `webgpu/shaders.ts` compiles the `.wgsl` files
+ *   and names the file and line of a compile error; `webgpu/device.ts` finds the adapter and creates the device.
  *
  * @module
  */
@@ -39,64 +36,57 @@ import type {
   UnaryOp,
   View,
 } from "./backend.ts";
-import { contiguousView, numel } from "./backend.ts";
-import { createGpuContext, type GpuContext } from "./webgpu/device.ts";
-import { BufferPool } from "./webgpu/pool.ts";
+import { BINARY_OPS, contiguousView, numel, UNARY_OPS } from "./backend.ts";
+import { createGpuContext } from "./webgpu/device.ts";
 import { pack, packStrided, simplifyViews } from "./webgpu/layout.ts";
-import { compileShaders, type ShaderFile } from "./webgpu/shaders.ts";
+import { padMatrices, padRows, padTo4, releasePadded, unpadRows, VEC4 } from "./webgpu/padding.ts";
+import {
+  type Binding,
+  DispatchRecorder,
+  type GpuStorage,
+  type KernelTime,
+  type WebGpuStats,
+} from "./webgpu/recorder.ts";
+import { compileShaders, readShader } from "./webgpu/shaders.ts";
 
-/** The UnaryOp names in the order of the `OP` switch in shaders/elementwise.wgsl. */
-const UNARY_OPS: readonly UnaryOp[] = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "sigmoid",
-  "silu",
-  "relu",
-  "tanh",
-  "abs",
-  "square",
-  "scale",
-  "addScalar",
-  "powScalar",
-];
-
-/** The BinaryOp names in the order of the `OP` switch in shaders/elementwise.wgsl. */
-const BINARY_OPS: readonly BinaryOp[] = [
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "maximum",
-  "minimum",
-  "pow",
-  "eq",
-  "lt",
-  "gt",
-];
-
-/** Dispatches recorded before the backend submits on its own (also the number of uniform slots per submit). */
-export const MAX_DISPATCHES = 256;
+export { MAX_DISPATCHES } from "./webgpu/recorder.ts";
+export type { KernelTime, WebGpuStats } from "./webgpu/recorder.ts";
 
 /**
- * Released storage waiting for a submit before it can be reused; past this the backend submits by itself, which
- * bounds the memory a long recording (a whole training step) holds.
+ * The WGSL constants that name each op's index in the `OP` switches of shaders/elementwise.wgsl, generated from
+ * {@link UNARY_OPS} and {@link BINARY_OPS} (`const UNARY_NEG: u32 = 0u;`, `const BINARY_ADD: u32 = 0u;`, …) and
+ * appended to that file when it is compiled, so the kernels and the host cannot disagree on the numbering.
  */
-const MAX_PENDING_BYTES = 256 * 2 ** 20;
+function opConstants(): string {
+  const wgslName = (prefix: string, op: string) =>
+    `${prefix}_${op.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+  const lines = [
+    ...UNARY_OPS.map((op, i) => `const ${wgslName("UNARY", op)}: u32 = ${i}u;`),
+    ...BINARY_OPS.map((op, i) => `const ${wgslName("BINARY", op)}: u32 = ${i}u;`),
+  ];
+  return lines.join("\n");
+}
 
-/** Bytes of one dispatch's uniform slot (≥ the largest parameter block, 160 bytes, and a valid offset alignment). */
-const UNIFORM_SLOT = 256;
-
-/** Invocations per workgroup of the 1-D kernels (the `WG` override of each shader). */
-const WG = 64;
+/** The `OP` override of an op: its index in `ops`, refusing a name that is not there. */
+function opIndex(ops: readonly string[], op: string): number {
+  const i = ops.indexOf(op);
+  if (i < 0) {
+    throw new Error(`WebGPU backend: unknown elementwise op "${op}"; expected one of ${ops.join(", ")}`);
+  }
+  return i;
+}
 
 /** Register tile of shaders/matmul.wgsl: rows × columns of C per invocation. */
 const MATMUL_TILE = 16;
 
-/** Below this many 16 × 16 output tiles a transposed-A product is split along k (see #matmulTiled). */
+/** Below this many output tiles a transposed-A product is split along k (see #matmulTiled). */
 const SPLIT_K_TILES = 1024;
+
+/** The most chunks a split-K product is cut into. */
+const SPLIT_K_MAX = 16;
+
+/** Chunks of k are halved only while at least this long, so no chunk is shorter than half of it. */
+const SPLIT_K_MIN_CHUNK = 256;
 
 /** Query or key rows per invocation in shaders/attention.wgsl (`ROWS`). */
 const ATTENTION_ROWS = 8;
@@ -104,46 +94,9 @@ const ATTENTION_ROWS = 8;
 /** Largest head dimension of shaders/attention.wgsl (4 · `MAX_D4`). */
 const ATTENTION_MAX_HEAD_DIM = 256;
 
-/** Buffer usages: spelled out so the module does not depend on the `GPUBufferUsage` global (absent in Node). */
-const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
-
 /** Invocations of a kernel that handles a vec4 (4 elements) per invocation, for `count` elements. */
 function vec4s(count: number): number {
-  return Math.ceil(count / 4);
-}
-
-/** Storage on the GPU: a pooled buffer holding `length` elements of `dtype` (4 bytes each). */
-class GpuStorage implements Storage {
-  released = false;
-  constructor(readonly length: number, readonly dtype: DType, readonly buffer: GPUBuffer) {}
-  /** Bytes bound to kernels: the data rounded up to 16 (whole vec4s), at least 16. */
-  get bindingSize(): number {
-    return Math.max(16, Math.ceil((this.length * 4) / 16) * 16);
-  }
-}
-
-/** A storage bound at a binding number of a kernel's bind group (binding 0 is always the parameters). */
-type Binding = [binding: number, storage: GpuStorage];
-
-/** Counters of the work done so far, for tests (e.g. "one read per training step") and benchmarks. */
-export interface WebGpuStats {
-  /** Command buffers submitted. */
-  submits: number;
-  /** Reads back to the CPU. */
-  reads: number;
-  /** Kernel dispatches recorded. */
-  dispatches: number;
-  /** Pipelines compiled. */
-  pipelines: number;
-  /** GPU buffers created for storage (the rest of the storage handed out was recycled from the pool). */
-  buffersCreated: number;
-}
-
-/** GPU time spent in one kernel (file and entry point), from {@link WebGpuBackend.profile}. */
-export interface KernelTime {
-  kernel: string;
-  dispatches: number;
-  ms: number;
+  return Math.ceil(count / VEC4);
 }
 
 /** Options of {@link WebGpuBackend.create}. */
@@ -160,65 +113,19 @@ export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
   readonly description: string;
   /** Work counters since creation. */
-  readonly stats: WebGpuStats = { submits: 0, reads: 0, dispatches: 0, pipelines: 0, buffersCreated: 0 };
+  readonly stats: WebGpuStats;
 
-  readonly #device: GPUDevice;
-  readonly #modules: Map<ShaderFile, GPUShaderModule>;
-  readonly #pipelines = new Map<string, GPUComputePipeline>();
-  readonly #storagePool: BufferPool;
-  readonly #uniformPool: BufferPool;
-  readonly #readPool: BufferPool;
-  readonly #maxBinding: number;
-  readonly #maxWorkgroups: number;
-
-  #encoder: GPUCommandEncoder | null = null;
-  #pass: GPUComputePassEncoder | null = null;
-  #uniforms: GPUBuffer | null = null;
-  readonly #uniformData = new Uint8Array(MAX_DISPATCHES * UNIFORM_SLOT);
-  #slots = 0;
-
-  /** Errors reported asynchronously (validation, device loss), raised by the next call. */
-  #errors: string[] = [];
-  #lost: string | null = null;
-  #disposed = false;
+  /** Storage, dispatches, submits and reads. */
+  readonly #gpu: DispatchRecorder;
   /** inv_freq tables of rope, by θ and head dimension. */
   readonly #invFreq = new Map<string, GpuStorage>();
   /** A one-element i32 buffer bound where a kernel's optional input (the key mask) is absent. */
   #dummy: GpuStorage | null = null;
-  /** Profiling: begin/end timestamps of each dispatch of the current submit, the kernel of each, the totals. */
-  readonly #timestamps: GPUQuerySet | null;
-  #timed: string[] = [];
-  readonly #kernelTimes = new Map<string, KernelTime>();
-  #pendingTimes: Promise<void>[] = [];
 
-  private constructor(context: GpuContext, modules: Map<ShaderFile, GPUShaderModule>, profile: boolean) {
-    const device = context.device;
-    this.#device = device;
-    this.#modules = modules;
-    this.description = context.description;
-    this.#maxBinding = device.limits.maxStorageBufferBindingSize;
-    this.#maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
-    const maxBuffer = device.limits.maxBufferSize;
-    this.#storagePool = new BufferPool(
-      device,
-      USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
-      "storage",
-      Math.min(maxBuffer, this.#maxBinding),
-    );
-    this.#uniformPool = new BufferPool(device, USAGE.UNIFORM | USAGE.COPY_DST, "uniforms", maxBuffer);
-    this.#readPool = new BufferPool(device, USAGE.MAP_READ | USAGE.COPY_DST, "readback", maxBuffer);
-    this.#timestamps = profile && device.features.has("timestamp-query")
-      ? device.createQuerySet({ type: "timestamp", count: 2 * MAX_DISPATCHES })
-      : null;
-    device.lost.then((info) => {
-      this.#lost = this.#disposed
-        ? "the backend was disposed"
-        : `WebGPU device lost (${info.reason}): ${info.message}. The backend cannot be used any more: ` +
-          `create a new one, or use the CPU backend (LLADA_BACKEND=cpu)`;
-    });
-    device.addEventListener("uncapturederror", (event) => {
-      this.#errors.push((event as GPUUncapturedErrorEvent).error.message);
-    });
+  private constructor(gpu: DispatchRecorder, description: string) {
+    this.#gpu = gpu;
+    this.stats = gpu.stats;
+    this.description = description;
   }
 
   /**
@@ -227,131 +134,80 @@ export class WebGpuBackend implements Backend {
    */
   static async create(options: WebGpuOptions = {}): Promise<WebGpuBackend> {
     const context = await createGpuContext(options.profile ? ["timestamp-query"] : []);
-    const modules = await compileShaders(context.device);
-    return new WebGpuBackend(context, modules, options.profile ?? false);
+    const modules = await compileShaders(context.device, readShader, { elementwise: opConstants() });
+    return new WebGpuBackend(
+      new DispatchRecorder(context, modules, options.profile ?? false),
+      context.description,
+    );
   }
 
   /** Whether dispatches are being timed (created with `profile: true` on an adapter with timestamp queries). */
   get profiling(): boolean {
-    return this.#timestamps !== null;
+    return this.#gpu.profiling;
   }
 
   /**
    * GPU time per kernel since creation or the last `reset`, slowest first, for a backend created with
    * `profile: true` (empty otherwise). Waits for the timings of work already submitted.
    */
-  async profile(reset = false): Promise<KernelTime[]> {
-    this.flush();
-    await Promise.all(this.#pendingTimes);
-    this.#pendingTimes = [];
-    const table = [...this.#kernelTimes.values()].sort((a, b) => b.ms - a.ms);
-    if (reset) this.#kernelTimes.clear();
-    return table;
+  profile(reset = false): Promise<KernelTime[]> {
+    return this.#gpu.profile(reset);
   }
 
   /** The device's limit on one storage binding, in bytes: storage larger than this is refused. */
   get maxStorageBytes(): number {
-    return this.#maxBinding;
+    return this.#gpu.maxBinding;
   }
 
   /** Submits pending work, frees pooled buffers and destroys the device. The backend is unusable afterwards. */
   dispose(): void {
-    if (this.#disposed) return;
-    this.flush();
-    this.#disposed = true;
-    this.#storagePool.trim();
-    this.#uniformPool.trim();
-    this.#readPool.trim();
-    this.#device.destroy();
+    this.#gpu.dispose();
   }
 
   // ---- memory ---------------------------------------------------------------------------------------------
 
   upload(data: TypedArray): Storage {
-    this.#check();
-    const s = this.#alloc(data.length, data instanceof Int32Array ? "i32" : "f32");
-    if (data instanceof Float64Array) data = Float32Array.from(data); // the GPU stores f32
-    // Safe without a flush: s.buffer is fresh or was last used by commands already submitted (see pool.ts).
-    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-    if (data.length > 0) this.#device.queue.writeBuffer(s.buffer, 0, bytes);
-    return s;
+    return this.#gpu.upload(data);
   }
 
   full(length: number, dtype: DType, value: number): Storage {
-    this.#check();
-    const s = this.#alloc(length, dtype);
+    this.#gpu.check();
+    const s = this.#gpu.alloc(length, dtype);
     const bits = dtype === "i32" ? new Uint32Array(new Int32Array([value]).buffer) : new Uint32Array(
       new Float32Array([value]).buffer,
     );
-    this.#dispatch1D("copy", "fill", {}, pack("uu", [length, bits[0]]), [[1, s]], vec4s(length));
+    this.#gpu.dispatch1D("copy", "fill", {}, pack("uu", [length, bits[0]]), [[1, s]], vec4s(length));
     return s;
   }
 
-  async read(s: Storage): Promise<TypedArray> {
-    const src = this.#use(s);
-    const bytes = src.length * 4;
-    const staging = this.#readPool.acquire(Math.max(bytes, 4));
-    this.#endPass();
-    if (bytes > 0) this.#commands().copyBufferToBuffer(src.buffer, 0, staging, 0, bytes);
-    this.flush();
-    this.stats.reads++;
-    try {
-      await staging.mapAsync(0x1, /* GPUMapMode.READ */ 0, Math.max(bytes, 4));
-    } catch (e) {
-      this.#check();
-      throw new Error(`WebGPU backend: reading storage back failed: ${(e as Error).message}`);
-    }
-    const copy = staging.getMappedRange(0, bytes).slice(0);
-    staging.unmap();
-    this.#readPool.releaseUnused(staging);
-    this.#check();
-    return src.dtype === "i32" ? new Int32Array(copy) : new Float32Array(copy);
+  read(s: Storage): Promise<TypedArray> {
+    return this.#gpu.read(s);
   }
 
   release(s: Storage): void {
-    const g = this.#use(s);
-    g.released = true;
-    this.#storagePool.release(g.buffer);
+    this.#gpu.release(s);
   }
 
   flush(): void {
-    this.#check();
-    if (this.#encoder === null) return;
-    this.#endPass();
-    if (this.#uniforms !== null) {
-      // Runs before the commands below (writeBuffer precedes the submit), so every slot is in place.
-      this.#device.queue.writeBuffer(this.#uniforms, 0, this.#uniformData, 0, this.#slots * UNIFORM_SLOT);
-      this.#uniformPool.release(this.#uniforms);
-    }
-    const timings = this.#resolveTimestamps();
-    this.#device.queue.submit([this.#encoder.finish()]);
-    this.stats.submits++;
-    if (timings) this.#pendingTimes.push(timings());
-    this.#encoder = null;
-    this.#uniforms = null;
-    this.#slots = 0;
-    this.#storagePool.submitted();
-    this.#uniformPool.submitted();
+    this.#gpu.flush();
   }
 
   /** Submits pending work and waits until the GPU has finished it (for benchmarks; reads wait by themselves). */
-  async sync(): Promise<void> {
-    this.flush();
-    await this.#device.queue.onSubmittedWorkDone();
-    this.#check();
+  sync(): Promise<void> {
+    return this.#gpu.sync();
   }
 
   // ---- layout -----------------------------------------------------------------------------------------------
 
   copy(src: Storage, srcView: View, shape: number[]): Storage {
-    const out = this.#alloc(numel(shape), this.#use(src).dtype); // every element is written: no fill
+    const out = this.#gpu.alloc(numel(shape), this.#gpu.use(src).dtype); // every element is written: no fill
     this.copyInto(src, srcView, out, contiguousView(shape), shape);
     return out;
   }
 
   copyInto(src: Storage, srcView: View, dst: Storage, dstView: View, shape: number[]): void {
-    let from = this.#use(src);
-    const to = this.#use(dst);
+    let from = this.#gpu.use(src);
+    const to = this.#gpu.use(dst);
     if (from.dtype !== to.dtype) {
       throw new Error(`copyInto: source is ${from.dtype} but destination is ${to.dtype}; cast first`);
     }
@@ -359,9 +215,8 @@ export class WebGpuBackend implements Backend {
     // that is the destination first.
     const alias = from === to;
     if (alias) {
-      const tmp = this.#alloc(from.length, from.dtype);
-      this.#endPass();
-      this.#commands().copyBufferToBuffer(from.buffer, 0, tmp.buffer, 0, from.length * 4);
+      const tmp = this.#gpu.alloc(from.length, from.dtype);
+      this.#gpu.copyBuffer(from, 0, tmp, 0, from.length);
       from = tmp;
     }
     const s = simplifyViews(shape, [srcView, dstView]);
@@ -372,14 +227,7 @@ export class WebGpuBackend implements Backend {
       s.strides.every((st) => st[last] === 1 && st.slice(0, last).every((x) => x % 4 === 0));
     if (last === 0 && s.strides.every(([st]) => st === 1)) {
       // Both sides contiguous: a plain buffer copy.
-      this.#endPass();
-      this.#commands().copyBufferToBuffer(
-        from.buffer,
-        4 * s.offsets[0],
-        to.buffer,
-        4 * s.offsets[1],
-        4 * count,
-      );
+      this.#gpu.copyBuffer(from, s.offsets[0], to, s.offsets[1], count);
     } else if (vec4Rows) {
       // Move vec4s: the same copy with shape, offsets and strides counted in vec4s.
       const shape4 = [...s.shape.slice(0, last), s.shape[last] / 4];
@@ -388,69 +236,68 @@ export class WebGpuBackend implements Backend {
         strides: s.strides[k].map((x, d) => (d === last ? 1 : x / 4)),
       });
       const params = packStrided(shape4, [view4(0), view4(1)]);
-      this.#dispatch1D("copy", "copy_strided_vec4", {}, params, [[1, from], [2, to]], params[0]);
+      this.#gpu.dispatch1D("copy", "copy_strided_vec4", {}, params, [[1, from], [2, to]], params[0]);
     } else {
       const params = packStrided(shape, [srcView, dstView]);
-      this.#dispatch1D("copy", "copy_strided", {}, params, [[1, from], [2, to]], vec4s(count));
+      this.#gpu.dispatch1D("copy", "copy_strided", {}, params, [[1, from], [2, to]], vec4s(count));
     }
     if (alias) this.release(from);
   }
 
   cast(x: Storage, dtype: DType): Storage {
-    const src = this.#use(x);
-    const out = this.#alloc(src.length, dtype);
+    const src = this.#gpu.use(x);
+    const out = this.#gpu.alloc(src.length, dtype);
     if (src.dtype === dtype) {
-      this.#endPass();
-      this.#commands().copyBufferToBuffer(src.buffer, 0, out.buffer, 0, src.length * 4);
+      this.#gpu.copyBuffer(src, 0, out, 0, src.length);
       return out;
     }
     const params = pack("u", [src.length]);
     const bindings: Binding[] = [[1, src], [2, out]];
-    this.#dispatch1D("copy", "cast_dtype", { TO_I32: dtype === "i32" }, params, bindings, vec4s(src.length));
+    this.#gpu.dispatch1D(
+      "copy",
+      "cast_dtype",
+      { TO_I32: dtype === "i32" },
+      params,
+      bindings,
+      vec4s(src.length),
+    );
     return out;
   }
 
   // ---- elementwise ------------------------------------------------------------------------------------------
 
   unary(op: UnaryOp, x: Storage, alpha = 0): Storage {
-    const a = this.#f32(x, "unary");
-    const out = this.#alloc(a.length, "f32");
-    const params = pack("uf", [a.length, alpha]);
-    const bindings: Binding[] = [[1, a], [2, out]];
-    this.#dispatch1D(
-      "elementwise",
-      "unary",
-      { OP: UNARY_OPS.indexOf(op) },
-      params,
-      bindings,
-      vec4s(a.length),
-    );
-    return out;
+    return this.#unaryKernel("unary", op, alpha, [this.#gpu.f32(x, "unary")]);
   }
 
   unaryGrad(op: UnaryOp, x: Storage, dy: Storage, alpha = 0): Storage {
-    const a = this.#f32(x, "unaryGrad");
-    const g = this.#f32(dy, "unaryGrad");
-    const out = this.#alloc(a.length, "f32");
-    const params = pack("uf", [a.length, alpha]);
-    const bindings: Binding[] = [[1, a], [2, g], [3, out]];
-    this.#dispatch1D(
+    const inputs = [this.#gpu.f32(x, "unaryGrad"), this.#gpu.f32(dy, "unaryGrad")];
+    return this.#unaryKernel("unary_grad", op, alpha, inputs);
+  }
+
+  /** `unary` or `unary_grad` of shaders/elementwise.wgsl: the inputs at bindings 1, 2, …, the output after them. */
+  #unaryKernel(entry: string, op: UnaryOp, alpha: number, inputs: GpuStorage[]): GpuStorage {
+    const constants = { OP: opIndex(UNARY_OPS, op) };
+    const length = inputs[0].length;
+    const out = this.#gpu.alloc(length, "f32");
+    const bindings: Binding[] = [...inputs.map((s, i): Binding => [i + 1, s]), [inputs.length + 1, out]];
+    this.#gpu.dispatch1D(
       "elementwise",
-      "unary_grad",
-      { OP: UNARY_OPS.indexOf(op) },
-      params,
+      entry,
+      constants,
+      pack("uf", [length, alpha]),
       bindings,
-      vec4s(a.length),
+      vec4s(length),
     );
     return out;
   }
 
   binary(op: BinaryOp, a: Storage, aView: View, b: Storage, bView: View, shape: number[]): Storage {
-    const x = this.#use(a);
-    const y = this.#use(b);
+    const x = this.#gpu.use(a);
+    const y = this.#gpu.use(b);
     const count = numel(shape);
-    const out = this.#alloc(count, "f32");
-    const constants = { OP: BINARY_OPS.indexOf(op), A_I32: x.dtype === "i32", B_I32: y.dtype === "i32" };
+    const out = this.#gpu.alloc(count, "f32");
+    const constants = { OP: opIndex(BINARY_OPS, op), A_I32: x.dtype === "i32", B_I32: y.dtype === "i32" };
     const bindings: Binding[] = [[1, x], [2, y], [3, out]];
     // Both inputs contiguous from a vec4 boundary (after merging dimensions): vec4 loads, no index arithmetic.
     const s = simplifyViews(shape, [aView, bView]);
@@ -458,10 +305,10 @@ export class WebGpuBackend implements Backend {
       s.offsets.every((o) => o % 4 === 0);
     if (contiguous) {
       const params = pack("uuu", [count, s.offsets[0] / 4, s.offsets[1] / 4]);
-      this.#dispatch1D("elementwise", "binary_contiguous", constants, params, bindings, vec4s(count));
+      this.#gpu.dispatch1D("elementwise", "binary_contiguous", constants, params, bindings, vec4s(count));
     } else {
       const params = packStrided(shape, [aView, bView]);
-      this.#dispatch1D("elementwise", "binary", constants, params, bindings, vec4s(count));
+      this.#gpu.dispatch1D("elementwise", "binary", constants, params, bindings, vec4s(count));
     }
     return out;
   }
@@ -475,48 +322,48 @@ export class WebGpuBackend implements Backend {
     bView: View,
     shape: number[],
   ): Storage {
-    const c = this.#use(cond);
-    const x = this.#use(a);
-    const y = this.#use(b);
+    const c = this.#gpu.use(cond);
+    const x = this.#gpu.use(a);
+    const y = this.#gpu.use(b);
     if (x.dtype !== y.dtype) throw new Error(`where: a is ${x.dtype} but b is ${y.dtype}; they must match`);
-    const out = this.#alloc(numel(shape), x.dtype);
+    const out = this.#gpu.alloc(numel(shape), x.dtype);
     const params = packStrided(shape, [condView, aView, bView]);
     const bindings: Binding[] = [[1, c], [2, x], [3, y], [4, out]];
     const constants = { COND_I32: c.dtype === "i32" };
-    this.#dispatch1D("elementwise", "where_select", constants, params, bindings, vec4s(params[0]));
+    this.#gpu.dispatch1D("elementwise", "where_select", constants, params, bindings, vec4s(params[0]));
     return out;
   }
 
   // ---- reductions -------------------------------------------------------------------------------------------
 
   reduce(op: ReduceOp, x: Storage, outer: number, n: number, inner: number): Storage {
-    const a = this.#f32(x, "reduce");
-    const out = this.#alloc(outer * inner, "f32");
+    const a = this.#gpu.f32(x, "reduce");
+    const out = this.#gpu.alloc(outer * inner, "f32");
     const params = pack("uuu", [outer, n, inner]);
     const bindings: Binding[] = [[1, a], [2, out]];
     const constants = { IS_MAX: op === "max" };
     if (inner === 1) {
-      this.#dispatchRows("reduce", "reduce_rows", constants, params, bindings, outer);
+      this.#gpu.dispatchRows("reduce", "reduce_rows", constants, params, bindings, outer);
     } else if (inner % 4 === 0) {
-      this.#dispatch1D("reduce", "reduce_serial4", constants, params, bindings, (outer * inner) / 4);
+      this.#gpu.dispatch1D("reduce", "reduce_serial4", constants, params, bindings, (outer * inner) / 4);
     } else {
-      this.#dispatch1D("reduce", "reduce_serial", constants, params, bindings, outer * inner);
+      this.#gpu.dispatch1D("reduce", "reduce_serial", constants, params, bindings, outer * inner);
     }
     return out;
   }
 
   argmax(x: Storage, rows: number, n: number): Storage {
-    const a = this.#f32(x, "argmax");
-    const out = this.#alloc(rows, "i32");
-    this.#dispatchRows("reduce", "argmax", {}, pack("uu", [rows, n]), [[1, a], [2, out]], rows);
+    const a = this.#gpu.f32(x, "argmax");
+    const out = this.#gpu.alloc(rows, "i32");
+    this.#gpu.dispatchRows("reduce", "argmax", {}, pack("uu", [rows, n]), [[1, a], [2, out]], rows);
     return out;
   }
 
   // ---- linear algebra ---------------------------------------------------------------------------------------
 
   matmul(a: Storage, b: Storage, p: MatmulParams): Storage {
-    const A = this.#f32(a, "matmul");
-    const B = this.#f32(b, "matmul");
+    const A = this.#gpu.f32(a, "matmul");
+    const B = this.#gpu.f32(b, "matmul");
     const { batch, m, n, k, transA, transB } = p;
     const strideA = p.strideA ?? m * k;
     const strideB = p.strideB ?? k * n;
@@ -524,18 +371,16 @@ export class WebGpuBackend implements Backend {
     if (aligned) return this.#matmulTiled(A, B, p, strideA, strideB);
     // Pad every dimension to a multiple of 4 with zeros: zero rows of A and columns of B give rows and columns
     // of C that are cut off below, and zeros along k add nothing to the sums.
-    const up = (d: number) => Math.ceil(d / 4) * 4;
-    const [m4, n4, k4] = [up(m), up(n), up(k)];
-    const Ap = this.#padded(A, strideA, batch, transA ? [k, m] : [m, k], transA ? [k4, m4] : [m4, k4]);
-    const Bp = this.#padded(B, strideB, batch, transB ? [n, k] : [k, n], transB ? [n4, k4] : [k4, n4]);
+    const [m4, n4, k4] = [padTo4(m), padTo4(n), padTo4(k)];
+    const Ap = this.#gpu.use(
+      padMatrices(this, A, strideA, batch, transA ? [k, m] : [m, k], transA ? [k4, m4] : [m4, k4]),
+    );
+    const Bp = this.#gpu.use(
+      padMatrices(this, B, strideB, batch, transB ? [n, k] : [k, n], transB ? [n4, k4] : [k4, n4]),
+    );
     const padded = { batch, m: m4, n: n4, k: k4, transA, transB };
     const Cp = this.#matmulTiled(Ap, Bp, padded, strideA === 0 ? 0 : m4 * k4, strideB === 0 ? 0 : k4 * n4);
-    const C = this.#alloc(batch * m * n, "f32");
-    this.copyInto(Cp, { offset: 0, strides: [m4 * n4, n4, 1] }, C, contiguousView([batch, m, n]), [
-      batch,
-      m,
-      n,
-    ]);
+    const C = this.copy(Cp, { offset: 0, strides: [m4 * n4, n4, 1] }, [batch, m, n]);
     for (const s of [Ap, Bp, Cp]) this.release(s);
     return C;
   }
@@ -553,94 +398,90 @@ export class WebGpuBackend implements Backend {
     const tiles = Math.ceil(m / MATMUL_TILE) * Math.ceil(n / MATMUL_TILE);
     if (batch === 1 && p.transA && !p.transB && tiles < SPLIT_K_TILES) {
       let splits = 1;
-      while (splits < 16 && tiles * splits < SPLIT_K_TILES && k % (8 * splits) === 0 && k / splits >= 256) {
+      // Halve the chunks while there are few tiles, the halves stay whole vec4s and the chunks long.
+      while (
+        splits < SPLIT_K_MAX && tiles * splits < SPLIT_K_TILES && k % (2 * VEC4 * splits) === 0 &&
+        k / splits >= SPLIT_K_MIN_CHUNK
+      ) {
         splits *= 2;
       }
       if (splits > 1) {
         const kc = k / splits;
         const chunks = { batch: splits, m, n, k: kc, transA: true, transB: false };
         const partial = this.#matmulTiled(A, B, chunks, kc * m, kc * n); // [splits, m, n]
-        const C = this.reduce("sum", partial, 1, splits, m * n) as GpuStorage;
+        const C = this.#gpu.use(this.reduce("sum", partial, 1, splits, m * n));
         this.release(partial);
         return C;
       }
     }
-    const C = this.#alloc(batch * m * n, "f32");
+    const C = this.#gpu.alloc(batch * m * n, "f32");
     if (C.length === 0) return C;
     // One invocation per 16 × 16 tile of C, over every batch item (see matmul.wgsl).
     const constants = { TRANS_A: p.transA, TRANS_B: p.transB };
     const params = pack("uuuuuu", [m, n, k, batch, strideA, strideB]);
-    this.#dispatch1D("matmul", "matmul_tiled", constants, params, [[1, A], [2, B], [3, C]], batch * tiles);
+    this.#gpu.dispatch1D(
+      "matmul",
+      "matmul_tiled",
+      constants,
+      params,
+      [[1, A], [2, B], [3, C]],
+      batch * tiles,
+    );
     return C;
-  }
-
-  /**
-   * A zero-padded copy of a batched operand: each of its `batch` items (or the single one, when `stride` is 0)
-   * stored as `dims` = [rows, cols] at `stride` apart, laid out contiguously as `paddedDims`.
-   */
-  #padded(x: GpuStorage, stride: number, batch: number, dims: number[], paddedDims: number[]): GpuStorage {
-    const items = stride === 0 ? 1 : batch;
-    const [rows, cols] = dims;
-    const [prow, pcol] = paddedDims;
-    const out = this.full(items * prow * pcol, "f32", 0) as GpuStorage;
-    const src = { offset: 0, strides: [stride, cols, 1] };
-    const dst = { offset: 0, strides: [prow * pcol, pcol, 1] };
-    this.copyInto(x, src, out, dst, [items, rows, cols]);
-    return out;
   }
 
   // ---- gated feed-forward -----------------------------------------------------------------------------------
 
   swiglu(gate: Storage, up: Storage, length: number): Storage {
-    const G = this.#f32(gate, "swiglu");
-    const U = this.#f32(up, "swiglu");
-    const out = this.#alloc(length, "f32");
+    const G = this.#gpu.f32(gate, "swiglu");
+    const U = this.#gpu.f32(up, "swiglu");
+    const out = this.#gpu.alloc(length, "f32");
     const bindings: Binding[] = [[1, G], [2, U], [4, out]];
-    this.#dispatch1D("elementwise", "swiglu_forward", {}, pack("u", [length]), bindings, vec4s(length));
+    this.#gpu.dispatch1D("elementwise", "swiglu_forward", {}, pack("u", [length]), bindings, vec4s(length));
     return out;
   }
 
   swigluBackward(gate: Storage, up: Storage, dy: Storage, length: number): { dgate: Storage; dup: Storage } {
-    const G = this.#f32(gate, "swigluBackward");
-    const U = this.#f32(up, "swigluBackward");
-    const D = this.#f32(dy, "swigluBackward");
-    const dgate = this.#alloc(length, "f32");
-    const dup = this.#alloc(length, "f32");
+    const G = this.#gpu.f32(gate, "swigluBackward");
+    const U = this.#gpu.f32(up, "swigluBackward");
+    const D = this.#gpu.f32(dy, "swigluBackward");
+    const dgate = this.#gpu.alloc(length, "f32");
+    const dup = this.#gpu.alloc(length, "f32");
     const bindings: Binding[] = [[1, G], [2, U], [3, D], [4, dgate], [5, dup]];
-    this.#dispatch1D("elementwise", "swiglu_backward", {}, pack("u", [length]), bindings, vec4s(length));
+    this.#gpu.dispatch1D("elementwise", "swiglu_backward", {}, pack("u", [length]), bindings, vec4s(length));
     return { dgate, dup };
   }
 
   // ---- normalisation and softmax ----------------------------------------------------------------------------
 
   softmax(x: Storage, rows: number, n: number, log: boolean): Storage {
-    const a = this.#f32(x, "softmax");
-    const out = this.#alloc(rows * n, "f32");
+    const a = this.#gpu.f32(x, "softmax");
+    const out = this.#gpu.alloc(rows * n, "f32");
     const params = pack("uu", [rows, n]);
-    this.#dispatchRows("softmax", "softmax_forward", { LOG: log }, params, [[1, a], [2, out]], rows);
+    this.#gpu.dispatchRows("softmax", "softmax_forward", { LOG: log }, params, [[1, a], [2, out]], rows);
     return out;
   }
 
   softmaxBackward(y: Storage, dy: Storage, rows: number, n: number, log: boolean): Storage {
-    const Y = this.#f32(y, "softmaxBackward");
-    const G = this.#f32(dy, "softmaxBackward");
-    const out = this.#alloc(rows * n, "f32");
+    const Y = this.#gpu.f32(y, "softmaxBackward");
+    const G = this.#gpu.f32(dy, "softmaxBackward");
+    const out = this.#gpu.alloc(rows * n, "f32");
     const params = pack("uu", [rows, n]);
     const bindings: Binding[] = [[1, Y], [2, G], [3, out]];
-    this.#dispatchRows("softmax", "softmax_backward", { LOG: log }, params, bindings, rows);
+    this.#gpu.dispatchRows("softmax", "softmax_backward", { LOG: log }, params, bindings, rows);
     return out;
   }
 
   rmsnorm(x: Storage, w: Storage, rows: number, n: number, eps: number): { y: Storage; rstd: Storage } {
     const n4 = Math.ceil(n / 4); // the kernels read rows as vec4s
-    const X = this.#padRows(this.#f32(x, "rmsnorm"), rows, n, 4 * n4);
-    const W = this.#padRows(this.#f32(w, "rmsnorm"), 1, n, 4 * n4);
-    const y = this.#alloc(rows * 4 * n4, "f32");
-    const rstd = this.#alloc(rows, "f32");
+    const X = this.#padRows(this.#gpu.f32(x, "rmsnorm"), rows, n, 4 * n4);
+    const W = this.#padRows(this.#gpu.f32(w, "rmsnorm"), 1, n, 4 * n4);
+    const y = this.#gpu.alloc(rows * 4 * n4, "f32");
+    const rstd = this.#gpu.alloc(rows, "f32");
     const params = pack("uuuf", [rows, n, n4, eps]);
     const bindings: Binding[] = [[1, X], [2, W], [3, y], [4, rstd]];
-    this.#dispatchRows("rmsnorm", "rmsnorm_forward", {}, params, bindings, rows);
-    this.#releasePadded([x, w], [X, W]);
+    this.#gpu.dispatchRows("rmsnorm", "rmsnorm_forward", {}, params, bindings, rows);
+    releasePadded(this, [x, w], [X, W]);
     return { y: this.#unpadRows(y, rows, n, 4 * n4), rstd };
   }
 
@@ -653,40 +494,40 @@ export class WebGpuBackend implements Backend {
     n: number,
   ): { dx: Storage; dw: Storage } {
     const n4 = Math.ceil(n / 4); // the kernels read rows as vec4s
-    const X = this.#padRows(this.#f32(x, "rmsnormBackward"), rows, n, 4 * n4);
-    const W = this.#padRows(this.#f32(w, "rmsnormBackward"), 1, n, 4 * n4);
-    const S = this.#f32(rstd, "rmsnormBackward");
-    const G = this.#padRows(this.#f32(dy, "rmsnormBackward"), rows, n, 4 * n4);
-    const dx = this.#alloc(rows * 4 * n4, "f32");
-    const dw = this.#alloc(4 * n4, "f32");
+    const X = this.#padRows(this.#gpu.f32(x, "rmsnormBackward"), rows, n, 4 * n4);
+    const W = this.#padRows(this.#gpu.f32(w, "rmsnormBackward"), 1, n, 4 * n4);
+    const S = this.#gpu.f32(rstd, "rmsnormBackward");
+    const G = this.#padRows(this.#gpu.f32(dy, "rmsnormBackward"), rows, n, 4 * n4);
+    const dx = this.#gpu.alloc(rows * 4 * n4, "f32");
+    const dw = this.#gpu.alloc(4 * n4, "f32");
     const params = pack("uuuf", [rows, n, n4, 0]);
     const inputs: Binding[] = [[1, X], [2, W], [3, S], [4, G]];
-    this.#dispatchRows("rmsnorm", "rmsnorm_backward_dx", {}, params, [...inputs, [5, dx]], rows);
-    this.#dispatch1D("rmsnorm", "rmsnorm_backward_dw", {}, params, [[1, X], [3, S], [4, G], [5, dw]], n4);
-    this.#releasePadded([x, w, dy], [X, W, G]);
+    this.#gpu.dispatchRows("rmsnorm", "rmsnorm_backward_dx", {}, params, [...inputs, [5, dx]], rows);
+    this.#gpu.dispatch1D("rmsnorm", "rmsnorm_backward_dw", {}, params, [[1, X], [3, S], [4, G], [5, dw]], n4);
+    releasePadded(this, [x, w, dy], [X, W, G]);
     return { dx: this.#unpadRows(dx, rows, n, 4 * n4), dw: this.#unpadRows(dw, 1, n, 4 * n4) };
   }
 
   // ---- position -----------------------------------------------------------------------------------------------
 
   rope(x: Storage, positions: Storage, p: RopeParams): Storage {
-    const X = this.#f32(x, "rope");
-    const pos = this.#use(positions);
+    const X = this.#gpu.f32(x, "rope");
+    const pos = this.#gpu.use(positions);
     if (p.headDim % 2 !== 0) throw new Error(`rope: headDim must be even, got ${p.headDim}`);
     // The kernel reads each half of a head vector as h4 vec4s: halves ([rows · 2, half]) padded to 4·h4.
     const half = p.headDim / 2;
     const h4 = Math.ceil(half / 4);
     const halves = p.batch * p.seq * p.heads * 2;
     const padded = this.#padRows(X, halves, half, 4 * h4);
-    const out = this.#alloc(halves * 4 * h4, "f32");
+    const out = this.#gpu.alloc(halves * 4 * h4, "f32");
     const groups = p.batch * p.seq * p.heads * h4;
     const params = pack("uuuf", [groups, p.heads, h4, p.inverse ? -1 : 1]);
     const bindings: Binding[] = [[1, padded], [2, pos], [3, this.#invFreqTable(p.theta, p.headDim)], [
       4,
       out,
     ]];
-    this.#dispatch1D("rope", "rope", {}, params, bindings, groups);
-    this.#releasePadded([X], [padded]);
+    this.#gpu.dispatch1D("rope", "rope", {}, params, bindings, groups);
+    releasePadded(this, [X], [padded]);
     return this.#unpadRows(out, halves, half, 4 * h4);
   }
 
@@ -698,9 +539,9 @@ export class WebGpuBackend implements Backend {
     const key = `${theta}/${headDim}`;
     let table = this.#invFreq.get(key);
     if (!table) {
-      const f = new Float32Array(4 * Math.ceil(headDim / 8));
+      const f = new Float32Array(padTo4(headDim / 2)); // headDim is even (checked by rope)
       for (let i = 0; i < headDim / 2; i++) f[i] = 1 / Math.pow(theta, (2 * i) / headDim);
-      table = this.upload(f) as GpuStorage;
+      table = this.#gpu.upload(f);
       this.#invFreq.set(key, table);
     }
     return table;
@@ -709,33 +550,35 @@ export class WebGpuBackend implements Backend {
   // ---- embedding ----------------------------------------------------------------------------------------------
 
   gather(table: Storage, ids: Storage, count: number, dim: number): Storage {
-    const T = this.#f32(table, "gather");
-    const I = this.#use(ids);
-    const out = this.#alloc(count * dim, "f32");
+    const T = this.#gpu.f32(table, "gather");
+    const I = this.#gpu.use(ids);
+    const out = this.#gpu.alloc(count * dim, "f32");
     const params = pack("uuu", [count, dim, T.length / dim]);
-    this.#dispatch1D("embedding", "gather", {}, params, [[1, I], [2, T], [3, out]], count * dim);
+    this.#gpu.dispatch1D("embedding", "gather", {}, params, [[1, I], [2, T], [3, out]], count * dim);
     return out;
   }
 
   scatterAdd(ids: Storage, dy: Storage, count: number, dim: number, vocab: number): Storage {
-    const I = this.#use(ids);
-    const G = this.#f32(dy, "scatterAdd");
-    const out = this.#alloc(vocab * dim, "f32");
+    const I = this.#gpu.use(ids);
+    const G = this.#gpu.f32(dy, "scatterAdd");
+    const out = this.#gpu.alloc(vocab * dim, "f32");
     const params = pack("uuu", [count, dim, vocab]);
-    this.#dispatch1D("embedding", "scatter_add", {}, params, [[1, I], [2, G], [3, out]], dim);
+    this.#gpu.dispatch1D("embedding", "scatter_add", {}, params, [[1, I], [2, G], [3, out]], dim);
     return out;
   }
 
   // ---- loss -----------------------------------------------------------------------------------------------------
 
   crossEntropy(logits: Storage, targets: Storage, weights: Storage, rows: number, vocab: number): Storage {
-    const X = this.#f32(logits, "crossEntropy");
-    const T = this.#use(targets);
-    const W = this.#f32(weights, "crossEntropy");
-    const out = this.#alloc(rows, "f32");
-    const params = pack("uu", [rows, vocab]);
-    const bindings: Binding[] = [[1, X], [2, T], [3, W], [4, out]];
-    this.#dispatchRows("cross_entropy", "cross_entropy_forward", {}, params, bindings, rows);
+    const out = this.#gpu.alloc(rows, "f32");
+    this.#crossEntropyRows(
+      "crossEntropy",
+      "cross_entropy_forward",
+      [logits, targets, weights],
+      out,
+      rows,
+      vocab,
+    );
     return out;
   }
 
@@ -747,15 +590,31 @@ export class WebGpuBackend implements Backend {
     rows: number,
     vocab: number,
   ): Storage {
-    const X = this.#f32(logits, "crossEntropyBackward");
-    const T = this.#use(targets);
-    const W = this.#f32(weights, "crossEntropyBackward");
-    const D = this.#f32(dloss, "crossEntropyBackward");
-    const out = this.#alloc(rows * vocab, "f32");
-    const params = pack("uu", [rows, vocab]);
-    const bindings: Binding[] = [[1, X], [2, T], [3, W], [4, D], [5, out]];
-    this.#dispatchRows("cross_entropy", "cross_entropy_backward", {}, params, bindings, rows);
+    const out = this.#gpu.alloc(rows * vocab, "f32");
+    const inputs = [logits, targets, weights, dloss];
+    this.#crossEntropyRows("crossEntropyBackward", "cross_entropy_backward", inputs, out, rows, vocab);
     return out;
+  }
+
+  /**
+   * One row kernel of shaders/cross_entropy.wgsl: the inputs (logits, targets, weights and, backward, the loss
+   * gradient) at bindings 1, 2, …, the output after them; `op` names the primitive in errors.
+   */
+  #crossEntropyRows(
+    op: string,
+    entry: string,
+    inputs: Storage[],
+    out: GpuStorage,
+    rows: number,
+    vocab: number,
+  ): void {
+    const bindings: Binding[] = inputs.map((
+      s,
+      i,
+    ) => [i + 1, i === 1 ? this.#gpu.use(s) : this.#gpu.f32(s, op)] // targets (binding 2) are i32
+    );
+    bindings.push([inputs.length + 1, out]);
+    this.#gpu.dispatchRows("cross_entropy", entry, {}, pack("uu", [rows, vocab]), bindings, rows);
   }
 
   // ---- attention -----------------------------------------------------------------------------------------------
@@ -769,11 +628,11 @@ export class WebGpuBackend implements Backend {
   ): { out: Storage; lse: Storage } {
     const d4 = this.#attentionD4(p);
     const [Q, K, V] = this.#headPadded([q, k, v], p, [p.tq, p.tk, p.tk], d4);
-    const out = this.#alloc(p.batch * p.heads * p.tq * 4 * d4, "f32");
-    const lse = this.#alloc(p.batch * p.heads * p.tq, "f32");
+    const out = this.#gpu.alloc(p.batch * p.heads * p.tq * 4 * d4, "f32");
+    const lse = this.#gpu.alloc(p.batch * p.heads * p.tq, "f32");
     const bindings: Binding[] = [[1, Q], [2, K], [3, V], [4, this.#mask(keyMask)], [5, out], [6, lse]];
     const blocks = p.batch * p.heads * Math.ceil(p.tq / ATTENTION_ROWS);
-    this.#dispatch1D(
+    this.#gpu.dispatch1D(
       "attention",
       "attention_forward",
       { D4: d4 },
@@ -781,7 +640,7 @@ export class WebGpuBackend implements Backend {
       bindings,
       blocks,
     );
-    this.#releasePadded([q, k, v], [Q, K, V]);
+    releasePadded(this, [q, k, v], [Q, K, V]);
     return { out: this.#headUnpadded(out, p, p.tq, d4), lse };
   }
 
@@ -796,7 +655,7 @@ export class WebGpuBackend implements Backend {
     p: AttentionParams,
   ): { dq: Storage; dk: Storage; dv: Storage } {
     const d4 = this.#attentionD4(p);
-    const L = this.#f32(lse, "attentionBackward");
+    const L = this.#gpu.f32(lse, "attentionBackward");
     const inputs = [q, k, v, out, dout];
     const [Q, K, V, O, G] = this.#headPadded(inputs, p, [p.tq, p.tk, p.tk, p.tq, p.tq], d4);
     const mask = this.#mask(keyMask);
@@ -804,8 +663,8 @@ export class WebGpuBackend implements Backend {
     const constants = { D4: d4 };
     const rows = p.batch * p.heads * p.tq;
     // Step 1: (lse_i, delta_i = dout_i · out_i) per query row.
-    const stats = this.#alloc(2 * rows, "f32");
-    this.#dispatch1D(
+    const stats = this.#gpu.alloc(2 * rows, "f32");
+    this.#gpu.dispatch1D(
       "attention",
       "attention_delta",
       constants,
@@ -814,18 +673,25 @@ export class WebGpuBackend implements Backend {
       rows,
     );
     // Step 2: dq, one pass over the keys per block of queries.
-    const dq = this.#alloc(rows * 4 * d4, "f32");
+    const dq = this.#gpu.alloc(rows * 4 * d4, "f32");
     const qBlocks = p.batch * p.heads * Math.ceil(p.tq / ATTENTION_ROWS);
     const common: Binding[] = [[1, Q], [2, K], [3, V], [4, mask], [7, G], [9, stats]];
-    this.#dispatch1D("attention", "attention_backward_dq", constants, params, [...common, [10, dq]], qBlocks);
+    this.#gpu.dispatch1D(
+      "attention",
+      "attention_backward_dq",
+      constants,
+      params,
+      [...common, [10, dq]],
+      qBlocks,
+    );
     // Step 3: dk and dv, one pass over the queries per block of keys.
-    const dk = this.#alloc(p.batch * p.heads * p.tk * 4 * d4, "f32");
-    const dv = this.#alloc(p.batch * p.heads * p.tk * 4 * d4, "f32");
+    const dk = this.#gpu.alloc(p.batch * p.heads * p.tk * 4 * d4, "f32");
+    const dv = this.#gpu.alloc(p.batch * p.heads * p.tk * 4 * d4, "f32");
     const kBlocks = p.batch * p.heads * Math.ceil(p.tk / ATTENTION_ROWS);
     const kvBindings: Binding[] = [...common, [10, dk], [11, dv]];
-    this.#dispatch1D("attention", "attention_backward_dkdv", constants, params, kvBindings, kBlocks);
+    this.#gpu.dispatch1D("attention", "attention_backward_dkdv", constants, params, kvBindings, kBlocks);
     this.release(stats);
-    this.#releasePadded(inputs, [Q, K, V, O, G]);
+    releasePadded(this, inputs, [Q, K, V, O, G]);
     return {
       dq: this.#headUnpadded(dq, p, p.tq, d4),
       dk: this.#headUnpadded(dk, p, p.tk, d4),
@@ -855,15 +721,15 @@ export class WebGpuBackend implements Backend {
 
   /** The key mask, or a dummy buffer when there is none (the kernels then read has_mask = 0). */
   #mask(keyMask: Storage | null): GpuStorage {
-    if (keyMask !== null) return this.#use(keyMask);
-    this.#dummy ??= this.upload(new Int32Array(1)) as GpuStorage;
+    if (keyMask !== null) return this.#gpu.use(keyMask);
+    this.#dummy ??= this.#gpu.upload(new Int32Array(1));
     return this.#dummy;
   }
 
   /** The operands (rows of headDim values, in either layout) padded to rows of 4·d4 (see {@link #padRows}). */
   #headPadded(xs: Storage[], p: AttentionParams, lengths: number[], d4: number): GpuStorage[] {
     return xs.map((x, i) =>
-      this.#padRows(this.#f32(x, "attention"), p.batch * p.heads * lengths[i], p.headDim, 4 * d4)
+      this.#padRows(this.#gpu.f32(x, "attention"), p.batch * p.heads * lengths[i], p.headDim, 4 * d4)
     );
   }
 
@@ -872,40 +738,23 @@ export class WebGpuBackend implements Backend {
     return this.#unpadRows(x, p.batch * p.heads * length, p.headDim, 4 * d4);
   }
 
-  /**
-   * `[rows, n]` widened to `[rows, width]` with zeros on the right, for kernels that read rows as vec4s (zeros
-   * change no dot product or sum of squares). Storage already `width` wide is returned as it is.
-   */
+  /** {@link padRows} on this backend's storage. */
   #padRows(x: GpuStorage, rows: number, n: number, width: number): GpuStorage {
-    if (width === n) return x;
-    const out = this.full(rows * width, "f32", 0) as GpuStorage;
-    this.copyInto(x, contiguousView([rows, n]), out, { offset: 0, strides: [width, 1] }, [rows, n]);
-    return out;
+    return this.#gpu.use(padRows(this, x, rows, n, width));
   }
 
-  /** Releases the padded copies made by {@link #padRows} (not the caller's storage). */
-  #releasePadded(originals: Storage[], padded: GpuStorage[]): void {
-    padded.forEach((s, i) => {
-      if (s !== originals[i]) this.release(s);
-    });
-  }
-
-  /** Cuts a `[rows, width]` result back to `[rows, n]` and releases it (a no-op when width = n). */
+  /** {@link unpadRows} on this backend's storage. */
   #unpadRows(x: GpuStorage, rows: number, n: number, width: number): GpuStorage {
-    if (width === n) return x;
-    const out = this.#alloc(rows * n, "f32");
-    this.copyInto(x, { offset: 0, strides: [width, 1] }, out, contiguousView([rows, n]), [rows, n]);
-    this.release(x);
-    return out;
+    return this.#gpu.use(unpadRows(this, x, rows, n, width));
   }
 
   // ---- optimiser -------------------------------------------------------------------------------------------------
 
   adamw(param: Storage, grad: Storage, m: Storage, v: Storage, p: AdamWParams): void {
-    const P = this.#f32(param, "adamw");
-    const G = this.#f32(grad, "adamw");
-    const M = this.#f32(m, "adamw");
-    const V = this.#f32(v, "adamw");
+    const P = this.#gpu.f32(param, "adamw");
+    const G = this.#gpu.f32(grad, "adamw");
+    const M = this.#gpu.f32(m, "adamw");
+    const V = this.#gpu.f32(v, "adamw");
     const bc1 = 1 - Math.pow(p.beta1, p.step);
     const bc2 = 1 - Math.pow(p.beta2, p.step);
     const params = pack("ufffffffff", [
@@ -920,205 +769,6 @@ export class WebGpuBackend implements Backend {
       bc1,
       bc2,
     ]);
-    this.#dispatch1D("adamw", "adamw", {}, params, [[1, P], [2, G], [3, M], [4, V]], vec4s(P.length));
-  }
-
-  // ---- machinery -------------------------------------------------------------------------------------------------
-
-  /**
-   * Profiling: records the copy of this submit's timestamps into a readable buffer; returns a function to call
-   * after the submit, which maps it and adds each dispatch's time to its kernel's total.
-   */
-  #resolveTimestamps(): (() => Promise<void>) | null {
-    if (this.#timestamps === null || this.#timed.length === 0) return null;
-    const kernels = this.#timed;
-    this.#timed = [];
-    const bytes = 16 * kernels.length; // two u64 timestamps per dispatch
-    const resolve = this.#device.createBuffer({
-      size: bytes,
-      usage: 0x200 /* QUERY_RESOLVE */ | USAGE.COPY_SRC,
-    });
-    const readback = this.#device.createBuffer({ size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-    this.#encoder!.resolveQuerySet(this.#timestamps, 0, 2 * kernels.length, resolve, 0);
-    this.#encoder!.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
-    return async () => {
-      await readback.mapAsync(0x1 /* GPUMapMode.READ */);
-      const t = new BigUint64Array(readback.getMappedRange());
-      kernels.forEach((kernel, i) => {
-        const entry = this.#kernelTimes.get(kernel) ?? { kernel, dispatches: 0, ms: 0 };
-        entry.dispatches++;
-        entry.ms += Number(t[2 * i + 1] - t[2 * i]) / 1e6; // nanoseconds
-        this.#kernelTimes.set(kernel, entry);
-      });
-      readback.unmap();
-      readback.destroy();
-      resolve.destroy();
-    };
-  }
-
-  /** Raises an error reported asynchronously since the last call (device loss, validation). */
-  #check(): void {
-    if (this.#lost !== null) throw new Error(this.#lost);
-    if (this.#errors.length > 0) {
-      const errors = this.#errors;
-      this.#errors = [];
-      throw new Error(`WebGPU backend: ${errors.join("\n")}`);
-    }
-  }
-
-  /** New storage of `length` elements, refusing sizes over the device's binding limit. */
-  #alloc(length: number, dtype: DType): GpuStorage {
-    const bytes = length * 4;
-    if (bytes > this.#maxBinding) {
-      const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-      throw new Error(
-        `WebGPU backend: storage of ${length} elements (${mib(bytes)} MiB) exceeds this device's ` +
-          `maxStorageBufferBindingSize of ${mib(this.#maxBinding)} MiB; use a smaller batch or sequence, ` +
-          `or the CPU backend`,
-      );
-    }
-    const buffer = this.#storagePool.acquire(Math.max(16, Math.ceil(bytes / 16) * 16));
-    this.stats.buffersCreated = this.#storagePool.created;
-    return new GpuStorage(length, dtype, buffer);
-  }
-
-  /** The GpuStorage behind a Storage, refusing released storage or storage of another backend. */
-  #use(s: Storage): GpuStorage {
-    this.#check();
-    if (!(s instanceof GpuStorage)) throw new Error("WebGPU backend: storage belongs to another backend");
-    if (s.released) throw new Error("WebGPU backend: storage used after release");
-    return s;
-  }
-
-  #f32(s: Storage, op: string): GpuStorage {
-    const g = this.#use(s);
-    if (g.dtype !== "f32") throw new Error(`${op}: expected f32 storage, got ${g.dtype}`);
-    return g;
-  }
-
-  /** The command encoder being recorded (a new one if needed). */
-  #commands(): GPUCommandEncoder {
-    this.#encoder ??= this.#device.createCommandEncoder();
-    return this.#encoder;
-  }
-
-  #endPass(): void {
-    this.#pass?.end();
-    this.#pass = null;
-  }
-
-  /** The pipeline for an entry point with override constants, compiled on first use. */
-  #pipeline(
-    file: ShaderFile,
-    entry: string,
-    constants: Record<string, number | boolean>,
-  ): GPUComputePipeline {
-    const values: Record<string, number> = {};
-    for (const [name, value] of Object.entries(constants)) values[name] = Number(value);
-    const key = `${file}:${entry}:${JSON.stringify(values)}`;
-    let pipeline = this.#pipelines.get(key);
-    if (!pipeline) {
-      this.#device.pushErrorScope("validation");
-      pipeline = this.#device.createComputePipeline({
-        label: key,
-        layout: "auto",
-        compute: { module: this.#modules.get(file)!, entryPoint: entry, constants: values },
-      });
-      this.#device.popErrorScope().then((error) => {
-        if (error) this.#errors.push(`pipeline shaders/${file}.wgsl:${entry}: ${error.message}`);
-      });
-      this.#pipelines.set(key, pipeline);
-      this.stats.pipelines++;
-    }
-    return pipeline;
-  }
-
-  /**
-   * Records one dispatch: the parameters go into this submit's uniform buffer at the next slot, bound at
-   * binding 0; the storages at their binding numbers.
-   */
-  #dispatch(
-    file: ShaderFile,
-    entry: string,
-    constants: Record<string, number | boolean>,
-    params: Uint32Array,
-    bindings: Binding[],
-    workgroups: [number, number, number],
-  ): void {
-    if (workgroups.some((n) => n === 0)) return;
-    if (this.#slots === MAX_DISPATCHES || this.#storagePool.pendingBytes > MAX_PENDING_BYTES) this.flush();
-    const pipeline = this.#pipeline(file, entry, constants);
-    const encoder = this.#commands();
-    if (this.#uniforms === null) this.#uniforms = this.#uniformPool.acquire(this.#uniformData.byteLength);
-    const offset = this.#slots * UNIFORM_SLOT;
-    this.#uniformData.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), offset);
-    this.#slots++;
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#uniforms, offset, size: UNIFORM_SLOT } },
-    ];
-    for (const [binding, s] of bindings) {
-      entries.push({ binding, resource: { buffer: s.buffer, offset: 0, size: s.bindingSize } });
-    }
-    const group = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    if (this.#timestamps !== null) {
-      // Profiling: a pass of its own, stamped at its start and end.
-      this.#endPass();
-      const i = this.#timed.length;
-      this.#timed.push(`${file}:${entry}`);
-      this.#pass = encoder.beginComputePass({
-        timestampWrites: {
-          querySet: this.#timestamps,
-          beginningOfPassWriteIndex: 2 * i,
-          endOfPassWriteIndex: 2 * i + 1,
-        },
-      });
-    }
-    this.#pass ??= encoder.beginComputePass();
-    this.#pass.setPipeline(pipeline);
-    this.#pass.setBindGroup(0, group);
-    this.#pass.dispatchWorkgroups(...workgroups);
-    this.stats.dispatches++;
-  }
-
-  /** A 1-D launch of `invocations` (WG per workgroup), folded into two dimensions past the per-dimension limit. */
-  #dispatch1D(
-    file: ShaderFile,
-    entry: string,
-    constants: Record<string, number | boolean>,
-    params: Uint32Array,
-    bindings: Binding[],
-    invocations: number,
-  ): void {
-    this.#dispatch(file, entry, constants, params, bindings, this.#fold(Math.ceil(invocations / WG)));
-  }
-
-  /**
-   * A launch of a row kernel over `rows` rows: TPR invocations per row (the kernels' override), so that there are
-   * enough invocations in flight — one per row when rows are many, a whole workgroup per row when they are few.
-   */
-  #dispatchRows(
-    file: ShaderFile,
-    entry: string,
-    constants: Record<string, number | boolean>,
-    params: Uint32Array,
-    bindings: Binding[],
-    rows: number,
-  ): void {
-    // One invocation per row once there are a few hundred rows: plenty for a CPU adapter, and no barriers, which
-    // llvmpipe runs slowly. Fewer rows share a workgroup each. (Two variants only: every variant is a pipeline to
-    // compile, which takes seconds on llvmpipe. A GPU would want whole workgroups per row much sooner.)
-    const tpr = rows >= 256 ? 1 : WG;
-    const workgroups = this.#fold(Math.ceil(rows / (WG / tpr)));
-    this.#dispatch(file, entry, { ...constants, TPR: tpr }, params, bindings, workgroups);
-  }
-
-  /** `count` workgroups as (x, y, 1) with x ≤ the per-dimension limit (see flat_workgroup in common.wgsl). */
-  #fold(count: number): [number, number, number] {
-    if (count <= this.#maxWorkgroups) return [count, 1, 1];
-    const y = Math.ceil(count / this.#maxWorkgroups);
-    if (y > this.#maxWorkgroups) {
-      throw new Error(`WebGPU backend: a launch of ${count} workgroups is too large`);
-    }
-    return [this.#maxWorkgroups, y, 1];
+    this.#gpu.dispatch1D("adamw", "adamw", {}, params, [[1, P], [2, G], [3, M], [4, V]], vec4s(P.length));
   }
 }

@@ -258,6 +258,22 @@ export function withDefaults(
   return new ParsedArgs(args.spec, values, args.help);
 }
 
+/**
+ * Parses a command's arguments, or prints its `--help` and returns null (the command then exits with 0).
+ *
+ * @throws {UsageError} as {@link parseArgs}.
+ */
+export function parseCommand(
+  spec: CommandSpec,
+  argv: readonly string[],
+  program?: string,
+): ParsedArgs | null {
+  const args = parseArgs(spec, argv);
+  if (!args.help) return args;
+  console.log(formatHelp(spec, program));
+  return null;
+}
+
 /** The `--help` text of a command. */
 export function formatHelp(spec: CommandSpec, program = "deno task llada"): string {
   const lines = [`${program} ${spec.name}: ${spec.summary}`];

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type CommandSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
+import { type CommandSpec, parseCommand, UsageError } from "./args.ts";
 import { chooseBackend, loadModelAndTokenizer } from "./common.ts";
 import { checkFits, SAMPLER_OPTIONS, samplerOptions, withGenerationConfig } from "./sample.ts";
 import { generate } from "../llada/reverse_sampling.ts";
@@ -50,11 +50,8 @@ async function* stdinLines(): AsyncGenerator<string> {
 
 /** Runs `llada chat`; returns the exit code. */
 export async function chatCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(CHAT_SPEC, argv);
-  if (args.help) {
-    console.log(formatHelp(CHAT_SPEC));
-    return 0;
-  }
+  const args = parseCommand(CHAT_SPEC, argv);
+  if (!args) return 0;
   const path = args.string("model");
   if (path === undefined) {
     throw new UsageError("chat needs an SFT model: --model DIR (train one with llada train --objective sft)");

@@ -10,9 +10,10 @@ import { BACKEND_ENV, describeBackend, getBackend } from "../backend/select.ts";
 import { setDefaultBackend } from "../tensor.ts";
 import { loadModel } from "../io/model_files.ts";
 import type { LLaDAModel } from "../model/llada.ts";
+import { paddedEmbeddingSize } from "../model/config.ts";
 import { type Tokenizer, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
 import { isSpecialId } from "../tokenizer/special.ts";
-import { UsageError } from "./args.ts";
+import { type OptionSpec, UsageError } from "./args.ts";
 
 /** Network shape of a preset (LLaDA field names). */
 export interface ModelShape {
@@ -39,6 +40,24 @@ export const MODEL_PRESETS: Readonly<Record<string, ModelShape>> = Object.freeze
 
 /** The backend names the CLI accepts. */
 export const BACKEND_CHOICES = ["auto", "cpu", "webgpu"] as const;
+
+/** The `--backend` option every command has. */
+export const BACKEND_OPTION: OptionSpec = {
+  type: "string",
+  choices: BACKEND_CHOICES,
+  help: "compute backend (default $LLADA_BACKEND or auto)",
+};
+
+/** The model to use when a command's `--model` is not given: the model shipped in the repository. */
+export const DEFAULT_MODEL = "models/brown-char";
+
+/** The `--model` option of the commands that read a model (`sample`, `eval`). */
+export const MODEL_OPTION: OptionSpec = {
+  type: "string",
+  default: DEFAULT_MODEL,
+  placeholder: "DIR",
+  help: "model directory or run directory",
+};
 
 /**
  * Makes `name` the default backend (`--backend`, else `LLADA_BACKEND`, else `auto`: WebGPU when an adapter
@@ -106,6 +125,23 @@ export async function loadModelAndTokenizer(
     );
   }
   return { model, tokenizer, dir };
+}
+
+/** The fields of a LLaDA config that a tokenizer decides: the vocabulary (padded, see paddedEmbeddingSize) and the special ids. */
+export function tokenizerConfig(tokenizer: Tokenizer): {
+  vocab_size: number;
+  embedding_size: number;
+  mask_token_id: number;
+  eos_token_id: number;
+  pad_token_id: number;
+} {
+  return {
+    vocab_size: tokenizer.vocabSize,
+    embedding_size: paddedEmbeddingSize(tokenizer.vocabSize),
+    mask_token_id: tokenizer.maskId,
+    eos_token_id: tokenizer.eosId,
+    pad_token_id: tokenizer.padId,
+  };
 }
 
 /** How {@link renderCanvas} draws special tokens. */

@@ -9,9 +9,8 @@
  * @module
  */
 
-import { type CommandSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
-import { BACKEND_CHOICES, chooseBackend, loadModelAndTokenizer } from "./common.ts";
-import { DEFAULT_MODEL } from "./sample.ts";
+import { type CommandSpec, parseCommand, UsageError } from "./args.ts";
+import { BACKEND_OPTION, chooseBackend, loadModelAndTokenizer, MODEL_OPTION } from "./common.ts";
 import { heldOutBitsPerChar, makeEvalSet } from "../train/eval.ts";
 import { estimateConditionalLogLikelihood } from "../llada/loss_bound.ts";
 import { encodeChatPair } from "../tokenizer/chat.ts";
@@ -22,12 +21,7 @@ export const EVAL_SPEC: CommandSpec = {
   name: "eval",
   summary: "the bound in bits/char on a text file, or the likelihood of an answer given a prompt",
   options: {
-    model: {
-      type: "string",
-      default: DEFAULT_MODEL,
-      placeholder: "DIR",
-      help: "model directory or run directory",
-    },
+    model: MODEL_OPTION,
     file: { type: "string", placeholder: "FILE", help: "UTF-8 text to score (bits/char)" },
     "seq-len": {
       type: "int",
@@ -47,11 +41,7 @@ export const EVAL_SPEC: CommandSpec = {
       help: "classifier-free guidance scale (conditional likelihood)",
     },
     seed: { type: "int", default: 0, help: "seed of the masks" },
-    backend: {
-      type: "string",
-      choices: BACKEND_CHOICES,
-      help: "compute backend (default $LLADA_BACKEND or auto)",
-    },
+    backend: BACKEND_OPTION,
   },
   examples: [
     "deno task llada eval --file README.md",
@@ -62,11 +52,8 @@ export const EVAL_SPEC: CommandSpec = {
 
 /** Runs `llada eval`; returns the exit code. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(EVAL_SPEC, argv);
-  if (args.help) {
-    console.log(formatHelp(EVAL_SPEC));
-    return 0;
-  }
+  const args = parseCommand(EVAL_SPEC, argv);
+  if (!args) return 0;
   const file = args.string("file");
   const answer = args.string("answer");
   if ((file === undefined) === (answer === undefined)) {

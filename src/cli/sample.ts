@@ -5,21 +5,23 @@
  * @module
  */
 
+import { type CommandSpec, parseCommand, type ParsedArgs, UsageError, withDefaults } from "./args.ts";
 import {
-  type CommandSpec,
-  formatHelp,
-  parseArgs,
-  type ParsedArgs,
-  UsageError,
-  withDefaults,
-} from "./args.ts";
-import { BACKEND_CHOICES, chooseBackend, loadModelAndTokenizer, renderCanvas } from "./common.ts";
-import { generate, type GenerateOptions, type Remasking, type StepState } from "../llada/reverse_sampling.ts";
+  BACKEND_OPTION,
+  chooseBackend,
+  loadModelAndTokenizer,
+  MODEL_OPTION,
+  renderCanvas,
+} from "./common.ts";
+import {
+  generate,
+  type GenerateOptions,
+  type Remasking,
+  REMASKINGS,
+  type StepState,
+} from "../llada/reverse_sampling.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { LLaDAModel } from "../model/llada.ts";
-
-/** The model `sample` uses when `--model` is not given. */
-export const DEFAULT_MODEL = "models/brown-char";
 
 /** Sampler options shared by `sample` and `chat`. */
 export const SAMPLER_OPTIONS: CommandSpec["options"] = {
@@ -31,18 +33,14 @@ export const SAMPLER_OPTIONS: CommandSpec["options"] = {
   remasking: {
     type: "string",
     default: "low_confidence",
-    choices: ["low_confidence", "random", "margin", "entropy"],
+    choices: REMASKINGS,
     help: "which predictions to keep at each step",
   },
   threshold: { type: "number", help: "confidence-threshold parallel decoding (ignores --steps)" },
   "logits-eos-inf": { type: "boolean", help: "never sample EOS" },
   "confidence-eos-inf": { type: "boolean", help: "sample EOS but commit it last" },
   seed: { type: "int", default: 0, help: "seed of the sampler's randomness" },
-  backend: {
-    type: "string",
-    choices: BACKEND_CHOICES,
-    help: "compute backend (default $LLADA_BACKEND or auto)",
-  },
+  backend: BACKEND_OPTION,
 };
 
 /** The `sample` command's options. */
@@ -54,12 +52,7 @@ export const SAMPLE_SPEC: CommandSpec = {
 recommend sampler settings in generation_config.json (the shipped model does); options given here win.
 With --show-steps every step's canvas is printed, ▒ marking positions still masked (¶ is EOS, ↵ a newline).`,
   options: {
-    model: {
-      type: "string",
-      default: DEFAULT_MODEL,
-      placeholder: "DIR",
-      help: "model directory or run directory",
-    },
+    model: MODEL_OPTION,
     prompt: { type: "string", default: "", help: "text to continue" },
     samples: { type: "int", default: 1, min: 1, help: "how many samples (seeds seed, seed+1, …)" },
     "show-steps": { type: "boolean", help: "print the denoising trace" },
@@ -156,11 +149,8 @@ export function useColor(): boolean {
 
 /** Runs `llada sample`; returns the exit code. */
 export async function sampleCommand(argv: string[]): Promise<number> {
-  const given = parseArgs(SAMPLE_SPEC, argv);
-  if (given.help) {
-    console.log(formatHelp(SAMPLE_SPEC));
-    return 0;
-  }
+  const given = parseCommand(SAMPLE_SPEC, argv);
+  if (!given) return 0;
   const { backend } = await chooseBackend(given.string("backend"));
   const { model, tokenizer, dir } = await loadModelAndTokenizer(given.string("model")!, backend);
   const args = await withGenerationConfig(given, dir);

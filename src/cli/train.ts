@@ -9,22 +9,32 @@
  * @module
  */
 
-import { type CommandSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
-import { BACKEND_CHOICES, chooseBackend, loadModelAndTokenizer, MODEL_PRESETS } from "./common.ts";
-import { type CorpusSettings, formatCount, prepareCorpus } from "../train/corpus.ts";
-import { type EvalSet, makeEvalSet, makePairEvalSet, unigramBaseline } from "../train/eval.ts";
+import { type CommandSpec, parseCommand, type ParsedArgs, UsageError } from "./args.ts";
 import {
-  checkpointDir,
-  readRunState,
-  trainInterruptibly,
-  type TrainSettings,
-  trainSettings,
-} from "../train/trainer.ts";
+  BACKEND_OPTION,
+  chooseBackend,
+  loadModelAndTokenizer,
+  MODEL_PRESETS,
+  tokenizerConfig,
+} from "./common.ts";
+import {
+  CORPUS_NAMES,
+  type CorpusSettings,
+  formatCount,
+  prepareCorpus,
+  type PreparedCorpus,
+} from "../train/corpus.ts";
+import { type EvalSet, makeEvalSet, makePairEvalSet, unigramBaseline } from "../train/eval.ts";
+import { checkpointDir, readRunState, trainInterruptibly, type TrainResult } from "../train/trainer.ts";
+import { RESUMABLE_SETTINGS, type TrainSettings, trainSettings } from "../train/settings.ts";
+import type { TimeBudget } from "../train/time_budget.ts";
+import { OBJECTIVES } from "../train/step.ts";
+import { MASK_COUNTS, TIME_SAMPLINGS } from "../llada/forward_masking.ts";
 import { createProgress } from "../train/progress.ts";
 import { createModel, type LLaDAModel } from "../model/llada.ts";
+import type { Backend } from "../backend/backend.ts";
 import { loadModel, saveModel } from "../io/model_files.ts";
-import { type Tokenizer, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
-import { paddedEmbeddingSize } from "../io/config.ts";
+import { type Tokenizer, TOKENIZER_TYPES, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
 
 /** The `train` command's options. */
 export const TRAIN_SPEC: CommandSpec = {
@@ -40,13 +50,13 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     corpus: {
       type: "string",
       default: "brown",
-      placeholder: "brown|tang|copy|reversal|synthetic|FILE",
+      placeholder: `${CORPUS_NAMES.join("|")}|FILE`,
       help: "training text: a named corpus or a UTF-8 text file",
     },
     objective: {
       type: "string",
       default: "pretrain",
-      choices: ["pretrain", "sft", "autoregressive"],
+      choices: OBJECTIVES,
       help: "what to train",
     },
     "run-dir": {
@@ -68,7 +78,12 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
       help: "start from this model's weights and tokenizer (fine-tuning)",
     },
     "seq-len": { type: "int", default: 64, min: 2, help: "tokens per training row" },
-    tokenizer: { type: "string", default: "char", choices: ["char", "bpe"], help: "tokenizer to build" },
+    tokenizer: {
+      type: "string",
+      default: "char",
+      choices: Object.keys(TOKENIZER_TYPES),
+      help: "tokenizer to build",
+    },
     "vocab-size": {
       type: "int",
       min: 6,
@@ -93,13 +108,13 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
     "time-sampling": {
       type: "string",
       default: "iid",
-      choices: ["iid", "stratified"],
+      choices: TIME_SAMPLINGS,
       help: "pre-training times t: i.i.d. per row (official) or stratified over the batch (lower variance)",
     },
     "mask-count": {
       type: "string",
       default: "independent",
-      choices: ["independent", "exact"],
+      choices: MASK_COUNTS,
       help:
         "pre-training masks: each token with probability t (official, Eq. 3) or exactly l ~ U{1..L} (Eq. 6)",
     },
@@ -123,11 +138,7 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
       help: "checkpoint every N steps (default steps/5; 0: at the end)",
     },
     export: { type: "string", placeholder: "DIR", help: "after training, save the model + tokenizer here" },
-    backend: {
-      type: "string",
-      choices: BACKEND_CHOICES,
-      help: "compute backend (default $LLADA_BACKEND or auto)",
-    },
+    backend: BACKEND_OPTION,
   },
   examples: [
     "deno task llada train --corpus brown --size tiny --steps 600 --batch 32 --run-dir runs/brown",
@@ -138,189 +149,46 @@ evaluated every --eval-every steps with fixed masks; checkpoints go to <run-dir>
 };
 
 /** How the CLI made the data and the model; saved in the checkpoint so `--resume` can rebuild both. */
-interface CliRecord {
+export interface CliRecord {
   corpus: CorpusSettings;
   evalSeqs: number;
   export?: string;
 }
 
+/** The options that are not training settings and may be given with `--resume`. */
+const RESUME_OPTIONS = ["run-dir", "resume", "backend", "export"];
+
 /** Runs `llada train`; returns the process exit code. */
 export async function trainCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(TRAIN_SPEC, argv);
-  if (args.help) {
-    console.log(formatHelp(TRAIN_SPEC));
-    return 0;
-  }
+  const args = parseCommand(TRAIN_SPEC, argv);
+  if (!args) return 0;
   const { backend, description } = await chooseBackend(args.string("backend"));
   const corpusName = args.string("corpus")!;
-  const objective = args.string("objective") as TrainSettings["objective"];
   const runDir = args.string("run-dir") ??
-    `runs/${corpusName.replace(/^.*\//, "").replace(/\.[^.]*$/, "")}-${objective}`;
-
-  let model: LLaDAModel | undefined;
-  let tokenizer: Tokenizer | undefined;
-  let settings: TrainSettings;
-  let record: CliRecord;
-  if (args.bool("resume")) {
-    // ── Everything comes from the checkpoint; only --steps and the reporting intervals may change. ──
-    const state = await readRunState(runDir);
-    if (!state) {
-      throw new UsageError(
-        `there is no checkpoint to resume in ${checkpointDir(runDir)}; start without --resume`,
-      );
-    }
-    const allowed = new Set([
-      "run-dir",
-      "resume",
-      "steps",
-      "backend",
-      "log-every",
-      "eval-every",
-      "checkpoint-every",
-      "export",
-    ]);
-    const conflicting = [...args.values.keys()].filter((k) => !allowed.has(k));
-    if (conflicting.length > 0) {
-      throw new UsageError(
-        `--resume continues the run with its saved settings; drop ${
-          conflicting.map((k) => `--${k}`).join(", ")
-        }`,
-      );
-    }
-    record = state.cli as CliRecord;
-    const dir = checkpointDir(runDir);
-    tokenizer = tokenizerFromJSON(await Deno.readTextFile(`${dir}/tokenizer.json`));
-    model = await loadModel(dir, { backend, causal: state.settings.objective === "autoregressive" });
-    // Options left out keep the run's values (their defaults do not apply when resuming).
-    const given = (name: string, saved: number) => (args.has(name) ? args.number(name)! : saved);
-    settings = trainSettings({
-      ...trainSettings(state.settings),
-      steps: given("steps", state.settings.steps),
-      logEvery: args.has("log-every") ? args.number("log-every")! : state.settings.logEvery,
-      evalEvery: args.has("eval-every") ? args.number("eval-every")! : state.settings.evalEvery,
-      checkpointEvery: args.has("checkpoint-every")
-        ? args.number("checkpoint-every")!
-        : state.settings.checkpointEvery,
-    });
-    if (args.has("export")) record = { ...record, export: args.string("export") };
-  } else {
-    // ── A new run: data, tokenizer (or the --init model's), model, settings. ──
-    const seqLength = args.number("seq-len")!;
-    const init = args.string("init");
-    const initModel = init ? await loadModelAndTokenizer(init, backend) : null;
-    const corpus: CorpusSettings = {
-      corpus: corpusName,
-      objective,
-      seqLength,
-      tokenizer: args.string("tokenizer") as "char" | "bpe",
-      vocabSize: args.number("vocab-size"),
-      splitSeed: args.number("seed")!,
-      validFraction: args.number("valid-fraction"),
-      syntheticCount: args.number("count"),
-    };
-    record = { corpus, evalSeqs: args.number("eval-seqs")!, export: args.string("export") };
-    const steps = args.number("steps")!;
-    settings = trainSettings({
-      objective,
-      steps,
-      batchSize: args.number("batch")!,
-      lr: args.number("lr")!,
-      warmupSteps: args.number("warmup"),
-      decaySteps: args.number("decay"),
-      finalLr: args.number("final-lr"),
-      weightDecay: args.number("weight-decay"),
-      clip: args.number("clip"),
-      timeSampling: args.string("time-sampling") as TrainSettings["timeSampling"],
-      maskCount: args.string("mask-count") as TrainSettings["maskCount"],
-      seed: args.number("seed"),
-      logEvery: args.number("log-every"),
-      evalEvery: args.number("eval-every"),
-      checkpointEvery: args.number("checkpoint-every"),
-      evalSamples: args.number("eval-samples"),
-    });
-    if (initModel) {
-      if (initModel.model.config.max_sequence_length < seqLength) {
-        throw new UsageError(
-          `--seq-len ${seqLength} exceeds the --init model's max_sequence_length ` +
-            `${initModel.model.config.max_sequence_length}`,
-        );
-      }
-      tokenizer = initModel.tokenizer;
-      // The twin and the mask predictor share weights' shapes: --init may switch between them.
-      model = objective === "autoregressive"
-        ? await loadModel(initModel.dir, { backend, causal: true })
-        : initModel.model;
-    }
-  }
-
+    `runs/${corpusName.replace(/^.*\//, "").replace(/\.[^.]*$/, "")}-${args.string("objective")}`;
+  const start = args.bool("resume") ? await resumedRun(args, runDir, backend) : await newRun(args, backend);
+  const { settings, record } = start;
   // A new run without --init builds its tokenizer from the corpus; otherwise the model's tokenizer is kept.
-  const prepared = await prepareCorpus(record.corpus, tokenizer);
-  tokenizer ??= prepared.tokenizer;
-  if (!model) {
-    const preset = MODEL_PRESETS[args.string("size")!];
-    const config = {
-      d_model: args.number("d-model") ?? preset.d_model,
-      n_layers: args.number("layers") ?? preset.n_layers,
-      n_heads: args.number("heads") ?? preset.n_heads,
-      mlp_hidden_size: args.number("mlp") ?? preset.mlp_hidden_size,
-      vocab_size: tokenizer.vocabSize,
-      embedding_size: paddedEmbeddingSize(tokenizer.vocabSize),
-      max_sequence_length: record.corpus.seqLength,
-      mask_token_id: tokenizer.maskId,
-      eos_token_id: tokenizer.eosId,
-      pad_token_id: tokenizer.padId,
-      rope_theta: args.number("rope-theta"),
-      init_std: args.number("init-std"),
-    };
-    if (config.d_model % config.n_heads !== 0 || (config.d_model / config.n_heads) % 2 !== 0) {
-      throw new UsageError(
-        `--d-model ${config.d_model} must be a multiple of 2 × --heads ${config.n_heads} (even head size for RoPE)`,
-      );
-    }
-    model = await createModel(config, {
-      seed: settings.seed,
-      backend,
-      causal: objective === "autoregressive",
-    });
-  }
-
+  const prepared = await prepareCorpus(record.corpus, start.tokenizer);
+  const tokenizer = start.tokenizer ?? prepared.tokenizer;
+  const model = start.model ?? await newModel(args, tokenizer, record, settings, backend);
   const evalSet: EvalSet = settings.objective === "sft"
     ? makePairEvalSet(prepared.validPairs, tokenizer, record.evalSeqs)
     : makeEvalSet(prepared.validTexts, tokenizer, {
       length: record.corpus.seqLength,
       count: record.evalSeqs,
     });
+  describeRun({ prepared, model, settings, record, evalSet, runDir, description });
 
-  console.log(`llada train: ${prepared.description}`);
-  const c = model.config;
-  console.log(
-    `model: ${settings.objective === "autoregressive" ? "autoregressive twin" : "mask predictor"}, ` +
-      `d_model ${c.d_model}, ${c.n_layers} layers, ${c.n_heads} heads, mlp ${c.mlp_hidden_size}, ` +
-      `${formatCount(model.parameterCount)} parameters; ${description}`,
-  );
-  console.log(
-    `training: ${settings.steps} steps × ${settings.batchSize} rows × ${record.corpus.seqLength} tokens, ` +
-      `lr ${settings.lr} (warmup ${settings.warmupSteps}, decay ${settings.decaySteps}), seed ${settings.seed}; ` +
-      `run directory ${runDir}`,
-  );
-  if (settings.objective !== "sft") {
-    const u = unigramBaseline(prepared.trainTexts.join(""), evalSet.text);
-    console.log(
-      `held-out: ${evalSet.sequences.length} sequences, ${evalSet.charCount} characters; unigram baseline ` +
-        `${u.validCrossEntropy.toFixed(4)} bits/char`,
-    );
-  }
-
-  const result = await trainInterruptibly({
+  const result = await trainOnCorpus({
     model,
-    data: prepared.train,
+    prepared,
+    tokenizer,
     settings,
     runDir,
     evalSet,
     resume: args.bool("resume"),
-    tokenizerJSON: JSON.stringify(tokenizer.toJSON()),
-    extraState: { cli: record },
-    progress: createProgress({ logEvery: settings.logEvery }),
+    record,
   });
   if (result.status === "diverged") {
     console.error(`error: ${result.message}`);
@@ -336,4 +204,190 @@ export async function trainCommand(argv: string[]): Promise<number> {
     console.log(`model saved to ${record.export}`);
   }
   return 0;
+}
+
+/** Where a run starts: its settings and record, and the model and tokenizer when they come from disk. */
+interface RunStart {
+  settings: TrainSettings;
+  record: CliRecord;
+  model?: LLaDAModel;
+  tokenizer?: Tokenizer;
+}
+
+/**
+ * `--resume`: everything comes from the checkpoint; only the settings that may change on resume
+ * ({@link RESUMABLE_SETTINGS}) and the options that are not settings may be given.
+ */
+async function resumedRun(args: ParsedArgs, runDir: string, backend: Backend): Promise<RunStart> {
+  const state = await readRunState(runDir);
+  if (!state) {
+    throw new UsageError(
+      `there is no checkpoint to resume in ${checkpointDir(runDir)}; start without --resume`,
+    );
+  }
+  const resumable = Object.entries(RESUMABLE_SETTINGS).filter(([, option]) => option !== null) as [
+    keyof TrainSettings,
+    string,
+  ][];
+  const allowed = new Set([...RESUME_OPTIONS, ...resumable.map(([, option]) => option)]);
+  const conflicting = [...args.values.keys()].filter((k) => !allowed.has(k));
+  if (conflicting.length > 0) {
+    throw new UsageError(
+      `--resume continues the run with its saved settings; drop ${
+        conflicting.map((k) => `--${k}`).join(", ")
+      }`,
+    );
+  }
+  const dir = checkpointDir(runDir);
+  const tokenizer = tokenizerFromJSON(await Deno.readTextFile(`${dir}/tokenizer.json`));
+  const model = await loadModel(dir, { backend, causal: state.settings.objective === "autoregressive" });
+  // Options left out keep the run's values (their defaults do not apply when resuming).
+  const changes = Object.fromEntries(
+    resumable.filter(([, option]) => args.has(option)).map(([key, option]) => [key, args.number(option)]),
+  );
+  const settings = trainSettings({ ...trainSettings(state.settings), ...changes });
+  let record = state.cli as CliRecord;
+  if (args.has("export")) record = { ...record, export: args.string("export") };
+  return { settings, record, model, tokenizer };
+}
+
+/** A new run: its corpus, its settings, and the `--init` model and tokenizer when fine-tuning. */
+async function newRun(args: ParsedArgs, backend: Backend): Promise<RunStart> {
+  const objective = args.string("objective") as TrainSettings["objective"];
+  const seqLength = args.number("seq-len")!;
+  const corpus: CorpusSettings = {
+    corpus: args.string("corpus")!,
+    objective,
+    seqLength,
+    tokenizer: args.string("tokenizer") as CorpusSettings["tokenizer"],
+    vocabSize: args.number("vocab-size"),
+    splitSeed: args.number("seed")!,
+    validFraction: args.number("valid-fraction"),
+    syntheticCount: args.number("count"),
+  };
+  const record = { corpus, evalSeqs: args.number("eval-seqs")!, export: args.string("export") };
+  const settings = trainSettings({
+    objective,
+    steps: args.number("steps")!,
+    batchSize: args.number("batch")!,
+    lr: args.number("lr")!,
+    warmupSteps: args.number("warmup"),
+    decaySteps: args.number("decay"),
+    finalLr: args.number("final-lr"),
+    weightDecay: args.number("weight-decay"),
+    clip: args.number("clip"),
+    timeSampling: args.string("time-sampling") as TrainSettings["timeSampling"],
+    maskCount: args.string("mask-count") as TrainSettings["maskCount"],
+    seed: args.number("seed"),
+    logEvery: args.number("log-every"),
+    evalEvery: args.number("eval-every"),
+    checkpointEvery: args.number("checkpoint-every"),
+    evalSamples: args.number("eval-samples"),
+  });
+  const init = args.string("init");
+  if (!init) return { settings, record };
+  const initModel = await loadModelAndTokenizer(init, backend);
+  if (initModel.model.config.max_sequence_length < seqLength) {
+    throw new UsageError(
+      `--seq-len ${seqLength} exceeds the --init model's max_sequence_length ` +
+        `${initModel.model.config.max_sequence_length}`,
+    );
+  }
+  // The twin and the mask predictor share weights' shapes: --init may switch between them.
+  const model = objective === "autoregressive"
+    ? await loadModel(initModel.dir, { backend, causal: true })
+    : initModel.model;
+  return { settings, record, model, tokenizer: initModel.tokenizer };
+}
+
+/** A freshly initialised network of the `--size` preset (or the explicit shape options) for the tokenizer. */
+function newModel(
+  args: ParsedArgs,
+  tokenizer: Tokenizer,
+  record: CliRecord,
+  settings: TrainSettings,
+  backend: Backend,
+): Promise<LLaDAModel> {
+  const preset = MODEL_PRESETS[args.string("size")!];
+  const config = {
+    d_model: args.number("d-model") ?? preset.d_model,
+    n_layers: args.number("layers") ?? preset.n_layers,
+    n_heads: args.number("heads") ?? preset.n_heads,
+    mlp_hidden_size: args.number("mlp") ?? preset.mlp_hidden_size,
+    ...tokenizerConfig(tokenizer),
+    max_sequence_length: record.corpus.seqLength,
+    rope_theta: args.number("rope-theta"),
+    init_std: args.number("init-std"),
+  };
+  if (config.d_model % config.n_heads !== 0 || (config.d_model / config.n_heads) % 2 !== 0) {
+    throw new UsageError(
+      `--d-model ${config.d_model} must be a multiple of 2 × --heads ${config.n_heads} (even head size for RoPE)`,
+    );
+  }
+  return createModel(config, {
+    seed: settings.seed,
+    backend,
+    causal: settings.objective === "autoregressive",
+  });
+}
+
+/** Prints the data, the model, the training plan and (except for SFT) the unigram baseline. */
+function describeRun(r: {
+  prepared: PreparedCorpus;
+  model: LLaDAModel;
+  settings: TrainSettings;
+  record: CliRecord;
+  evalSet: EvalSet;
+  runDir: string;
+  description: string;
+}): void {
+  const { prepared, model, settings, evalSet } = r;
+  console.log(`llada train: ${prepared.description}`);
+  const c = model.config;
+  console.log(
+    `model: ${settings.objective === "autoregressive" ? "autoregressive twin" : "mask predictor"}, ` +
+      `d_model ${c.d_model}, ${c.n_layers} layers, ${c.n_heads} heads, mlp ${c.mlp_hidden_size}, ` +
+      `${formatCount(model.parameterCount)} parameters; ${r.description}`,
+  );
+  console.log(
+    `training: ${settings.steps} steps × ${settings.batchSize} rows × ${r.record.corpus.seqLength} tokens, ` +
+      `lr ${settings.lr} (warmup ${settings.warmupSteps}, decay ${settings.decaySteps}), seed ${settings.seed}; ` +
+      `run directory ${r.runDir}`,
+  );
+  if (settings.objective !== "sft") {
+    const u = unigramBaseline(prepared.trainTexts.join(""), evalSet.text);
+    console.log(
+      `held-out: ${evalSet.sequences.length} sequences, ${evalSet.charCount} characters; unigram baseline ` +
+        `${u.validCrossEntropy.toFixed(4)} bits/char`,
+    );
+  }
+}
+
+/**
+ * Trains on a prepared corpus with Ctrl-C handling and a progress display, saving the tokenizer and the record of
+ * how the data was made with every checkpoint, so `--resume` can rebuild both (`llada train` and the demo).
+ */
+export function trainOnCorpus(r: {
+  model: LLaDAModel;
+  prepared: PreparedCorpus;
+  tokenizer: Tokenizer;
+  settings: TrainSettings;
+  runDir: string;
+  evalSet: EvalSet;
+  resume: boolean;
+  record: CliRecord;
+  timeBudget?: TimeBudget;
+}): Promise<TrainResult> {
+  return trainInterruptibly({
+    model: r.model,
+    data: r.prepared.train,
+    settings: r.settings,
+    runDir: r.runDir,
+    evalSet: r.evalSet,
+    resume: r.resume,
+    tokenizerJSON: JSON.stringify(r.tokenizer.toJSON()),
+    extraState: { cli: r.record },
+    progress: createProgress({ logEvery: r.settings.logEvery }),
+    timeBudget: r.timeBudget,
+  });
 }

@@ -19,9 +19,11 @@
 import type { LLaDAModel } from "../model/llada.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { Tensor } from "../tensor.ts";
-import { configToJSON } from "./config.ts";
+import { configToJSON } from "../model/config.ts";
 import { modelTensors } from "./model_files.ts";
-import { readSafetensors, serializeSafetensors, type TensorToWrite } from "./safetensors.ts";
+import { readSafetensors } from "./safetensors_read.ts";
+import { serializeSafetensors } from "./safetensors_write.ts";
+import type { TensorToWrite } from "./safetensors_format.ts";
 import { writeDirAtomic } from "./atomic.ts";
 
 /** JSON-safe trainer state saved with a checkpoint. `step` is the number of optimiser steps taken. */

@@ -1,5 +1,6 @@
 /**
- * File formats and safe writes: safetensors tensors, LLaDA's `config.json`, and atomic file/directory writes.
+ * Model and checkpoint files: safetensors tensors, the official model directory layout, checkpoints, and atomic
+ * file/directory writes (LLaDA's `config.json` lives with the model, in `src/model/config.ts`).
  *
  * Re-exports only; each file documents its format.
  *
@@ -8,33 +9,24 @@
 
 export {
   bfloat16BitsToFloat32,
-  checkTensorSet,
   type Dtype,
   float16BitsToFloat32,
   float32ToBfloat16Bits,
   float32ToFloat16Bits,
+  SafetensorsError,
+  type SafetensorsFile,
+  type StoredTensor,
+  type TensorToWrite,
+  type WriteOptions,
+} from "./safetensors_format.ts";
+export {
+  checkTensorSet,
   parseSafetensors,
   readModelTensors,
   readSafetensors,
   readShardedSafetensors,
-  SafetensorsError,
-  type SafetensorsFile,
-  serializeSafetensors,
-  type StoredTensor,
-  type TensorToWrite,
-  type WriteOptions,
-  writeSafetensors,
-} from "./safetensors.ts";
-export {
-  ConfigError,
-  configFromJSON,
-  configToJSON,
-  type LLaDAConfig,
-  lladaTensorShapes,
-  OFFICIAL_DEFAULTS,
-  paddedEmbeddingSize,
-  validateConfig,
-} from "./config.ts";
+} from "./safetensors_read.ts";
+export { serializeSafetensors, writeSafetensors } from "./safetensors_write.ts";
 export { type FileContent, writeDirAtomic, writeFileAtomic } from "./atomic.ts";
 export { loadModel, type LoadOptions, modelTensors, saveModel, type SaveOptions } from "./model_files.ts";
 export { hasCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from "./checkpoint.ts";

@@ -10,8 +10,10 @@
 import type { Backend } from "../backend/backend.ts";
 import { createModel, type LLaDAModel } from "../model/llada.ts";
 import { Tensor } from "../tensor.ts";
-import { configFromJSON, configToJSON, lladaTensorShapes } from "./config.ts";
-import { checkTensorSet, readModelTensors, serializeSafetensors, type TensorToWrite } from "./safetensors.ts";
+import { configFromJSON, configToJSON, lladaTensorShapes } from "../model/config.ts";
+import { checkTensorSet, readModelTensors } from "./safetensors_read.ts";
+import { serializeSafetensors } from "./safetensors_write.ts";
+import type { TensorToWrite } from "./safetensors_format.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 /** Options for {@link saveModel}. */

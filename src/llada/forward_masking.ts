@@ -70,6 +70,18 @@ export interface SftCorruptedBatch extends CorruptedBatch {
   readonly promptLengths: Int32Array;
 }
 
+/** How the rows' times are drawn in pre-training (see {@link CorruptionOptions.timeSampling}). */
+export const TIME_SAMPLINGS = ["iid", "stratified"] as const;
+
+/** One of {@link TIME_SAMPLINGS}. */
+export type TimeSampling = typeof TIME_SAMPLINGS[number];
+
+/** How many tokens a pre-training row loses (see {@link CorruptionOptions.maskCount}). */
+export const MASK_COUNTS = ["independent", "exact"] as const;
+
+/** One of {@link MASK_COUNTS}. */
+export type MaskCount = typeof MASK_COUNTS[number];
+
 /** Options shared by the corruption functions. */
 export interface CorruptionOptions {
   /** The id of the mask token `M`. */
@@ -86,7 +98,7 @@ export interface CorruptionOptions {
    * covers the whole range of `t` evenly, which lowers the variance of the batch loss (the `1/p` weights make
    * it large at small batch sizes).
    */
-  timeSampling?: "iid" | "stratified";
+  timeSampling?: TimeSampling;
   /**
    * How many tokens a row loses (pre-training only). `"independent"` (default, the official code and Eq. 3): each
    * token masked independently with probability `p`. `"exact"`: the discrete form of Eq. 6, the paper's
@@ -96,7 +108,7 @@ export interface CorruptionOptions {
    * when it is, so both losses have the same expectation; the exact count removes the noise of a random number
    * of masked tokens (a row at `t = 0.05` of 32 tokens masks 1.6 on average, with weight 20 each).
    */
-  maskCount?: "independent" | "exact";
+  maskCount?: MaskCount;
 }
 
 /**

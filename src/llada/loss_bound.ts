@@ -49,7 +49,7 @@
  *
  * Classifier-free guidance (the unsupervised variant LLaDA takes from Nie et al., 2024) can be applied to the
  * likelihood too: with `c` the logits given the prompt and `u` the logits when every prompt token is replaced by
- * `M`, the guided logits are `u + (w + 1)·(c − u)` ({@link guidedLogits}, shared with the sampler).
+ * `M`, the guided logits are `u + (w + 1)·(c − u)` (`guidance.ts`, shared with the sampler).
  *
  * What this file provides:
  * - training losses as **per-token weights** ({@link pretrainingLossWeights}, {@link sftLossWeights}): a weighted
@@ -67,6 +67,8 @@
 
 import type { LogitsModel } from "./logits_model.ts";
 import { Rng, toRng } from "../rng.ts";
+import { guidedLogits } from "./guidance.ts";
+import { softmaxNormaliser } from "./softmax.ts";
 import {
   type CorruptedBatch,
   corruptForSft,
@@ -193,75 +195,13 @@ export function logSoftmaxAt(
   vocabSize: number,
   target: number,
 ): number {
-  let max = -Infinity;
-  for (let v = 0; v < vocabSize; v++) max = Math.max(max, logits[offset + v]);
+  const { max, sum } = softmaxNormaliser(logits, offset, vocabSize);
   if (!Number.isFinite(max)) {
     throw new Error(
       `logSoftmaxAt: logits at offset ${offset} have no finite maximum (${max}); check the model`,
     );
   }
-  let sum = 0;
-  for (let v = 0; v < vocabSize; v++) sum += Math.exp(logits[offset + v] - max);
   return logits[offset + target] - max - Math.log(sum);
-}
-
-/** Options of {@link guidedLogits}. */
-export interface GuidanceOptions {
-  /** The mask id that replaces prompt tokens in the unconditional pass. */
-  maskId: number;
-  /** The guidance scale `w ≥ 0`; 0 means no guidance (one plain network call). */
-  cfgScale: number;
-  /** Passed to the model unchanged (duplicated for the unconditional rows). */
-  attentionMask?: Uint8Array;
-}
-
-/**
- * Logits with unsupervised classifier-free guidance: `u + (w + 1)·(c − u)`, where `c` are the logits of `tokens`
- * and `u` those of the same rows with every prompt position replaced by `maskId`. Both halves go through the
- * network in **one** call of `2·rows` rows (one NFE). With `w = 0` the result is the network's output itself.
- *
- * Shared by the likelihood estimators here and by the sampler (`reverse_sampling.ts`).
- *
- * @param model the network.
- * @param tokens row-major `[rows, length]`.
- * @param rows number of rows.
- * @param length positions per row.
- * @param isPrompt row-major `[rows, length]`: 1 at prompt positions (masked in the unconditional pass).
- * @param options mask id, scale and attention mask.
- * @returns row-major `[rows, length, vocabSize]` logits (float64 when guided).
- */
-export async function guidedLogits(
-  model: LogitsModel,
-  tokens: Int32Array,
-  rows: number,
-  length: number,
-  isPrompt: Uint8Array,
-  options: GuidanceOptions,
-): Promise<Float32Array | Float64Array> {
-  const { maskId, cfgScale, attentionMask } = options;
-  const V = model.vocabSize;
-  if (cfgScale === 0) return checkedLogits(model, tokens, rows, length, attentionMask);
-  // Stack [conditional rows; unconditional rows] so both passes are one batched evaluation (`torch.cat`).
-  const both = new Int32Array(2 * rows * length);
-  both.set(tokens);
-  for (let i = 0; i < rows * length; i++) both[rows * length + i] = isPrompt[i] ? maskId : tokens[i];
-  let bothMask: Uint8Array | undefined;
-  if (attentionMask) {
-    bothMask = new Uint8Array(2 * rows * length);
-    bothMask.set(attentionMask);
-    bothMask.set(attentionMask, rows * length);
-  }
-  const out = await checkedLogits(model, both, 2 * rows, length, bothMask);
-  const n = rows * length * V;
-  const guided = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = out[i];
-    const u = out[n + i];
-    // u + (w+1)(c − u). Equal entries (typically both −∞ for a forbidden token) stay as they are rather than
-    // becoming −∞ − (−∞) = NaN.
-    guided[i] = c === u ? c : u + (cfgScale + 1) * (c - u);
-  }
-  return guided;
 }
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -312,7 +252,10 @@ export function stratifiedMaskCounts(answerLength: number, b: number, k: number)
  *   probability `p`, weight `1/p` — the training objective used as an estimator (biased by `O(ε)` through the
  *   floor `ε`, which keeps its variance finite).
  */
-export type LikelihoodSampler = "stratified" | "iid_l" | "iid_t";
+export const LIKELIHOOD_SAMPLERS = ["stratified", "iid_l", "iid_t"] as const;
+
+/** One of {@link LIKELIHOOD_SAMPLERS}. */
+export type LikelihoodSampler = typeof LIKELIHOOD_SAMPLERS[number];
 
 /** Options of the conditional log-likelihood estimators. */
 export interface LikelihoodOptions {
@@ -361,17 +304,16 @@ export async function estimateConditionalLogLikelihood(
   answer: readonly number[],
   options: LikelihoodOptions & { sampler?: LikelihoodSampler },
 ): Promise<LikelihoodEstimate> {
-  const fn = "conditionalLogLikelihood";
+  const fn = "estimateConditionalLogLikelihood";
   const { maskId, cfgScale } = checkLikelihoodInputs(fn, model, prompt, answer, options);
   const mcSamples = options.mcSamples ?? 128;
   const batchSize = options.batchSize ?? 16;
   const sampler = options.sampler ?? "stratified";
   checkPositiveInteger(fn, "mcSamples", mcSamples);
   checkPositiveInteger(fn, "batchSize", batchSize);
-  if (!["stratified", "iid_l", "iid_t"].includes(sampler)) {
-    throw new Error(
-      `${fn}: sampler must be "stratified", "iid_l" or "iid_t", got ${JSON.stringify(sampler)}`,
-    );
+  if (!LIKELIHOOD_SAMPLERS.includes(sampler)) {
+    const names = LIKELIHOOD_SAMPLERS.map((n) => `"${n}"`).join(", ");
+    throw new Error(`${fn}: sampler must be one of ${names}, got ${JSON.stringify(sampler)}`);
   }
   const rng = toRng(options.seed);
   const P = prompt.length;
@@ -385,8 +327,7 @@ export async function estimateConditionalLogLikelihood(
   for (let start = 0; start < mcSamples; start += batchSize) {
     const b = Math.min(batchSize, mcSamples - start);
     // b copies of the clean row: the targets of this mini-batch.
-    const clean = new Int32Array(b * T);
-    for (let i = 0; i < b; i++) clean.set(row, i * T);
+    const clean = stackRows(Array(b).fill(row), T, Int32Array);
     // Step 1 — corrupt each copy and remember its weight.
     let noisy: Int32Array;
     let masked: Uint8Array;
@@ -403,17 +344,17 @@ export async function estimateConditionalLogLikelihood(
       const counts = sampler === "stratified"
         ? stratifiedMaskCounts(L, b, rng.int(1, L))
         : Int32Array.from({ length: b }, () => rng.int(1, L));
-      noisy = new Int32Array(b * T);
-      masked = new Uint8Array(b * T);
-      for (let i = 0; i < b; i++) {
-        const m = maskExactly(row, P, counts[i], { maskId, seed: rng });
-        noisy.set(m.noisy, i * T);
-        masked.set(m.masked, i * T);
-        weights[i] = L / counts[i];
-      }
+      const masks = Array.from(counts, (l) => maskExactly(row, P, l, { maskId, seed: rng }));
+      noisy = stackRows(masks.map((m) => m.noisy), T, Int32Array);
+      masked = stackRows(masks.map((m) => m.masked), T, Uint8Array);
+      counts.forEach((l, i) => weights[i] = L / l);
     }
     // Step 2 — one network call (two halves with guidance) and Σ_masked log p_θ(r_0^i | p_0, r_l) per sample.
-    const sums = await maskedLogProbSums(model, clean, noisy, masked, b, T, P, maskId, cfgScale);
+    const sums = await maskedLogProbSums(model, { clean, noisy, masked, rows: b, length: T }, {
+      promptLength: P,
+      maskId,
+      cfgScale,
+    });
     // Step 3 — weight each sample and average the batch.
     let batchTotal = 0;
     for (let i = 0; i < b; i++) batchTotal += weights[i] * sums[i];
@@ -498,14 +439,12 @@ export async function exactConditionalLogLikelihoodBound(
   let total = 0;
   for (let first = 1; first <= patterns; first += batchSize) {
     const b = Math.min(batchSize, patterns - first + 1);
-    const clean = new Int32Array(b * T);
-    const noisy = new Int32Array(b * T);
+    const clean = stackRows(Array(b).fill(row), T, Int32Array);
+    const noisy = clean.slice();
     const masked = new Uint8Array(b * T);
     const weights = new Float64Array(b);
     for (let i = 0; i < b; i++) {
       const s = first + i;
-      clean.set(row, i * T);
-      noisy.set(row, i * T);
       let l = 0;
       for (let j = 0; j < L; j++) {
         if ((s >> j) & 1) {
@@ -517,7 +456,11 @@ export async function exactConditionalLogLikelihoodBound(
       // P(l) · P(S | l) · (L/l) = (1/L) · (1/C(L,l)) · (L/l).
       weights[i] = 1 / (l * binomial(L, l));
     }
-    const sums = await maskedLogProbSums(model, clean, noisy, masked, b, T, P, maskId, cfgScale);
+    const sums = await maskedLogProbSums(model, { clean, noisy, masked, rows: b, length: T }, {
+      promptLength: P,
+      maskId,
+      cfgScale,
+    });
     for (let i = 0; i < b; i++) total += weights[i] * sums[i];
   }
   return total;
@@ -616,16 +559,14 @@ export async function evaluateBound(
   for (const [T, rows] of groups) {
     for (let start = 0; start < rows.length; start += batchSize) {
       const chunk = rows.slice(start, start + batchSize);
-      const b = chunk.length;
-      const clean = new Int32Array(b * T);
-      const noisy = new Int32Array(b * T);
-      const masked = new Uint8Array(b * T);
-      chunk.forEach((r, i) => {
-        clean.set(r.clean, i * T);
-        noisy.set(r.noisy, i * T);
-        masked.set(r.masked, i * T);
-      });
-      const sums = await maskedLogProbSums(model, clean, noisy, masked, b, T, 0, maskId, 0);
+      const batch: MaskedRows = {
+        clean: stackRows(chunk.map((r) => r.clean), T, Int32Array),
+        noisy: stackRows(chunk.map((r) => r.noisy), T, Int32Array),
+        masked: stackRows(chunk.map((r) => r.masked), T, Uint8Array),
+        rows: chunk.length,
+        length: T,
+      };
+      const sums = await maskedLogProbSums(model, batch, { promptLength: 0, maskId, cfgScale: 0 });
       chunk.forEach((r, i) => logLikelihood += r.weight * sums[i]);
     }
   }
@@ -646,20 +587,26 @@ export async function evaluateBound(
 // Internals
 // ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** Rows of one network call: the clean targets, the network's input, and where it was masked. */
+interface MaskedRows {
+  /** Row-major `[rows, length]` clean tokens. */
+  clean: Int32Array;
+  /** Row-major `[rows, length]` corrupted tokens. */
+  noisy: Int32Array;
+  /** Row-major `[rows, length]`: 1 where masked. */
+  masked: Uint8Array;
+  rows: number;
+  length: number;
+}
+
 /**
- * For each of `rows` rows: `Σ_{i masked} log p_θ(clean_i | noisy)`, with guidance when `cfgScale > 0` (the first
+ * For each row: `Σ_{i masked} log p_θ(clean_i | noisy)`, with guidance when `cfgScale > 0` (the first
  * `promptLength` positions of every row are prompt). One network call.
  */
 async function maskedLogProbSums(
   model: LogitsModel,
-  clean: Int32Array,
-  noisy: Int32Array,
-  masked: Uint8Array,
-  rows: number,
-  length: number,
-  promptLength: number,
-  maskId: number,
-  cfgScale: number,
+  { clean, noisy, masked, rows, length }: MaskedRows,
+  { promptLength, maskId, cfgScale }: { promptLength: number; maskId: number; cfgScale: number },
 ): Promise<Float64Array> {
   const V = model.vocabSize;
   const isPrompt = new Uint8Array(rows * length);
@@ -674,22 +621,14 @@ async function maskedLogProbSums(
   return sums;
 }
 
-/** Calls the model and checks the shape of what comes back. */
-async function checkedLogits(
-  model: LogitsModel,
-  tokens: Int32Array,
-  rows: number,
-  length: number,
-  attentionMask?: Uint8Array,
-): Promise<Float32Array> {
-  const out = await model.logits(tokens, rows, length, attentionMask);
-  const expected = rows * length * model.vocabSize;
-  if (out.length !== expected) {
-    throw new Error(
-      `LogitsModel.logits returned ${out.length} values; expected batch·length·vocabSize = ` +
-        `${rows}·${length}·${model.vocabSize} = ${expected}`,
-    );
-  }
+/** Rows of `width` values laid end to end in one new `[rows.length, width]` array of the given kind. */
+function stackRows<A extends Int32Array | Uint8Array>(
+  rows: readonly ArrayLike<number>[],
+  width: number,
+  Kind: { new (length: number): A },
+): A {
+  const out = new Kind(rows.length * width);
+  rows.forEach((row, i) => out.set(row, i * width));
   return out;
 }
 

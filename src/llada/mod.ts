@@ -7,18 +7,23 @@
  */
 
 export type { LogitsModel } from "./logits_model.ts";
+export { type GuidanceOptions, guidedLogits } from "./guidance.ts";
 export {
   type CorruptedBatch,
   corruptForPretraining,
   corruptForSft,
   type CorruptionOptions,
+  MASK_COUNTS,
   MASK_EPS,
+  type MaskCount,
   maskExactly,
   maskingProbability,
   maybeTruncateBatch,
   padSftBatch,
   RANDOM_LENGTH_PROBABILITY,
   type SftCorruptedBatch,
+  TIME_SAMPLINGS,
+  type TimeSampling,
   truncateBatch,
 } from "./forward_masking.ts";
 export {
@@ -28,8 +33,7 @@ export {
   estimateConditionalLogLikelihood,
   evaluateBound,
   exactConditionalLogLikelihoodBound,
-  type GuidanceOptions,
-  guidedLogits,
+  LIKELIHOOD_SAMPLERS,
   type LikelihoodEstimate,
   type LikelihoodOptions,
   type LikelihoodSampler,
@@ -48,5 +52,6 @@ export {
   type GenerateResult,
   numTransferTokens,
   type Remasking,
+  REMASKINGS,
   type StepState,
 } from "./reverse_sampling.ts";

@@ -28,7 +28,7 @@
  *    with `u` from the canvas whose prompt is masked; both halves in one batched call, still one NFE).
  * 2. Optionally forbid EOS: `logitsEosInf` sets the EOS logit to `−∞` before anything else.
  * 3. Predict `x̂` at every masked position of the current block: `argmax` at temperature 0, otherwise Gumbel-max
- *    sampling `argmax(l/T + g)` with `g ~ Gumbel(0, 1)`, in float64 (low-precision Gumbel noise hurts quality).
+ *    sampling `argmax(l/temperature + g)` with `g ~ Gumbel(0, 1)`, in float64 (low-precision Gumbel noise hurts quality).
  * 4. Score each prediction by the remasking strategy's confidence, computed from the un-noised logits.
  *    `confidenceEosInf` gives positions whose `x̂` is EOS a confidence of `−∞` (the official flag means to do this
  *    but, by a bug, does nothing).
@@ -58,10 +58,14 @@
 
 import type { LogitsModel } from "./logits_model.ts";
 import { Rng } from "../rng.ts";
-import { guidedLogits } from "./loss_bound.ts";
+import { guidedLogits } from "./guidance.ts";
+import { softmaxNormaliser } from "./softmax.ts";
+
+/** The remasking strategies: how the predictions to keep are ranked at each step (see the module documentation). */
+export const REMASKINGS = ["low_confidence", "random", "margin", "entropy"] as const;
 
 /** How the predictions to keep are ranked at each step. */
-export type Remasking = "low_confidence" | "random" | "margin" | "entropy";
+export type Remasking = typeof REMASKINGS[number];
 
 /** The state of the canvas after one step, for visualisation (see {@link GenerateOptions.onStep}). */
 export interface StepState {
@@ -169,128 +173,181 @@ export async function generate(
   options: GenerateOptions,
 ): Promise<GenerateResult> {
   const o = resolveOptions(model, prompts, options);
-  const V = model.vocabSize;
-  const B = prompts.length;
-
-  // ── The canvas: [pad … pad | prompt | M × genLength] per row, all rows of length T = P + genLength. ──
-  const P = Math.max(...prompts.map((p) => p.length));
-  const T = P + o.genLength;
-  const pads = prompts.map((p) => P - p.length); // left padding of each row
-  const x = new Int32Array(B * T).fill(o.maskId); // the answer region starts fully masked (t = 1)
-  const isPrompt = new Uint8Array(B * T); // real prompt positions: masked in CFG's unconditional half
-  const padded = pads.some((n) => n > 0);
-  const attentionMask = padded ? new Uint8Array(B * T).fill(1) : undefined; // omitted when nothing is padded
-  prompts.forEach((prompt, b) => {
-    if (pads[b] > 0) {
-      x.fill(o.padId!, b * T, b * T + pads[b]); // validation made sure padId is given when rows differ
-      attentionMask!.fill(0, b * T, b * T + pads[b]); // padding stays out of attention
-    }
-    x.set(prompt, b * T + pads[b]);
-    isPrompt.fill(1, b * T + pads[b], b * T + P);
-  });
-
-  // ── Each row's own random stream: a function of the seed and the row's prompt, never of its index. ──
+  const canvas = buildCanvas(prompts, o);
+  // Each row's own random stream: a function of the seed and the row's prompt, never of its index.
   const rngs = prompts.map((prompt) => new Rng(o.seed).fork(hashTokens(prompt)));
-
-  let nfe = 0;
-  const scratch = new Float64Array(V); // one position's logits, after the EOS rule
   const { stepsPerBlock } = o; // undefined in threshold mode
+  let nfe = 0;
   for (let block = 0; block < o.blocks; block++) {
     // The current block's answer positions [start, end); everything right of it stays masked for now.
-    const start = P + block * o.blockLength;
+    const start = canvas.promptWidth + block * o.blockLength;
     const end = start + o.blockLength;
     // Fixed schedule: m = masks in the block at its start (all of it), revealed ⌊m/N⌋ (+1) per step.
     const schedules = stepsPerBlock === undefined
       ? undefined
-      : prompts.map((_, b) =>
-        numTransferTokens(countMasks(x, b * T + start, b * T + end, o.maskId), stepsPerBlock)
+      : rngs.map((_, b) =>
+        numTransferTokens(countMasks(rowOf(canvas, b), start, end, o.maskId), stepsPerBlock)
       );
     // Fixed schedule: stepsPerBlock steps. Threshold: until no row has a mask left in the block.
     const more = (step: number) =>
-      stepsPerBlock === undefined ? blockHasMasks(x, B, T, start, end, o.maskId) : step < stepsPerBlock;
+      stepsPerBlock === undefined ? blockHasMasks(canvas, start, end, o.maskId) : step < stepsPerBlock;
 
     for (let step = 0; more(step); step++) {
       // Step 1 — one network evaluation of the whole canvas (both CFG halves in one call).
-      const logits = await guidedLogits(model, x, B, T, isPrompt, {
+      const { tokens, rows, width, isPrompt, attentionMask } = canvas;
+      const logits = await guidedLogits(model, tokens, rows, width, isPrompt, {
         maskId: o.maskId,
         cfgScale: o.cfgScale,
         attentionMask,
       });
       nfe++;
-
-      const committed: number[][] = [];
-      const confidences: Map<number, number>[] = [];
-      const predictions: Map<number, number>[] = [];
-      for (let b = 0; b < B; b++) {
-        // The candidates: still-masked positions of the current block (committed tokens are never revisited).
-        const candidates: number[] = [];
-        for (let i = start; i < end; i++) if (x[b * T + i] === o.maskId) candidates.push(i);
-        const conf = new Map<number, number>();
-        const pred = new Map<number, number>();
-        confidences.push(conf);
-        predictions.push(pred);
-        // A row with nothing left in this block waits (threshold mode) without drawing randomness.
-        if (candidates.length === 0) {
-          committed.push([]);
-          continue;
-        }
-        for (const i of candidates) {
-          // Step 2 — the position's logits in float64, EOS forbidden if asked (`logits[:, :, eos] = −∞`).
-          const offset = (b * T + i) * V;
-          for (let v = 0; v < V; v++) scratch[v] = logits[offset + v];
-          if (o.logitsEosInf) scratch[o.eosId!] = -Infinity;
-          // Step 3 — the prediction x̂: argmax, or Gumbel-max at temperature T > 0.
-          const xHat = predictToken(scratch, o.temperature, o.maskId, rngs[b]);
-          // Step 4 — its confidence under the remasking strategy (from the un-noised logits).
-          let c = confidence(scratch, xHat, o.remasking, rngs[b]);
-          if (o.confidenceEosInf && xHat === o.eosId) c = -Infinity;
-          if (Number.isNaN(c)) {
-            throw new Error(
-              `generate: the model returned NaN logits (row ${b}, position ${i - pads[b]}); check it`,
-            );
-          }
-          pred.set(i, xHat);
-          conf.set(i, c);
-        }
-        // Step 5 — rank (confidence high to low, ties to the lower position) and commit.
-        const ranked = candidates.slice().sort((i, j) => {
-          const ci = conf.get(i)!;
-          const cj = conf.get(j)!;
-          return ci > cj ? -1 : ci < cj ? 1 : i - j;
-        });
-        let chosen: number[];
-        if (schedules) {
-          // Fixed schedule: exactly this step's count (−∞ candidates are taken last, never skipped).
-          chosen = ranked.slice(0, schedules[b][step]);
-        } else {
-          // Threshold τ: every candidate with confidence ≥ τ, or the single most confident if none is.
-          chosen = ranked.filter((i) => conf.get(i)! >= o.threshold!);
-          if (chosen.length === 0) chosen = [ranked[0]];
-        }
-        for (const i of chosen) x[b * T + i] = pred.get(i)!; // revealed tokens are final
-        committed.push(chosen.map((i) => i - pads[b]));
-      }
-
+      // Steps 2–5, row by row: predict, score and commit inside the block.
+      const decided = rngs.map((rng, b) =>
+        decodeRow(canvas, b, logits, [start, end], schedules?.[b][step], o, rng)
+      );
       if (o.onStep) {
+        const unpad = <A extends Float64Array | Int32Array>(a: A, b: number) =>
+          Array.from(a.subarray(canvas.pads[b]));
         await o.onStep({
           block,
           step,
           nfe,
-          tokens: prompts.map((_, b) => Array.from(x.subarray(b * T + pads[b], (b + 1) * T))),
-          committed,
-          confidence: prompts.map((_, b) => unpadded(confidences[b], pads[b], T, -Infinity)),
-          predicted: prompts.map((_, b) => unpadded(predictions[b], pads[b], T, -1)),
+          tokens: answers(canvas),
+          committed: decided.map((d) => d.committed),
+          confidence: decided.map((d, b) => unpad(d.confidence, b)),
+          predicted: decided.map((d, b) => unpad(d.predicted, b)),
         });
       }
     }
   }
-  return { tokens: prompts.map((_, b) => Array.from(x.subarray(b * T + pads[b], (b + 1) * T))), nfe };
+  return { tokens: answers(canvas), nfe };
+}
+
+/**
+ * The canvas every step reads and writes: per row `[pad … pad | prompt | M × genLength]`, `width` positions, the
+ * prompts right-aligned at `promptWidth`.
+ */
+interface Canvas {
+  /** Row-major `[rows, width]` token ids; committed answer tokens are written here and never revisited. */
+  tokens: Int32Array;
+  rows: number;
+  /** Positions per row: the longest prompt plus `genLength`. */
+  width: number;
+  /** Where the answer starts in every row (the longest prompt's length). */
+  promptWidth: number;
+  /** Left padding of each row. */
+  pads: number[];
+  /** 1 at real prompt positions: masked in classifier-free guidance's unconditional half. */
+  isPrompt: Uint8Array;
+  /** 0 on padding, which stays out of attention; omitted when nothing is padded. */
+  attentionMask?: Uint8Array;
+}
+
+/** The starting canvas at `t = 1`: prompts left-padded with `padId`, the answer region fully masked. */
+function buildCanvas(prompts: readonly (readonly number[])[], o: ResolvedOptions): Canvas {
+  const rows = prompts.length;
+  const promptWidth = Math.max(...prompts.map((p) => p.length));
+  const width = promptWidth + o.genLength;
+  const pads = prompts.map((p) => promptWidth - p.length);
+  const tokens = new Int32Array(rows * width).fill(o.maskId);
+  const isPrompt = new Uint8Array(rows * width);
+  const attentionMask = pads.some((n) => n > 0) ? new Uint8Array(rows * width).fill(1) : undefined;
+  prompts.forEach((prompt, b) => {
+    const from = b * width;
+    if (pads[b] > 0) {
+      tokens.fill(o.padId!, from, from + pads[b]); // validation made sure padId is given when rows differ
+      attentionMask!.fill(0, from, from + pads[b]);
+    }
+    tokens.set(prompt, from + pads[b]);
+    isPrompt.fill(1, from + pads[b], from + promptWidth);
+  });
+  return { tokens, rows, width, promptWidth, pads, isPrompt, attentionMask };
+}
+
+/** Row `b` of the canvas, as a view: writing to it writes the canvas. */
+function rowOf(canvas: Canvas, b: number): Int32Array {
+  return canvas.tokens.subarray(b * canvas.width, (b + 1) * canvas.width);
+}
+
+/** Every row's `prompt ‖ answer`, without its padding. */
+function answers(canvas: Canvas): number[][] {
+  return canvas.pads.map((pad, b) => Array.from(rowOf(canvas, b).subarray(pad)));
+}
+
+/** What one row's step decided; positions are the row's padded positions. */
+interface RowStep {
+  /** The committed positions (without the row's padding), most confident first. */
+  committed: number[];
+  /** The confidence of each candidate; `−∞` elsewhere. */
+  confidence: Float64Array;
+  /** The prediction `x̂` at each candidate; −1 elsewhere. */
+  predicted: Int32Array;
+}
+
+/**
+ * One step of the reverse process for row `b` (steps 2–5 of the module documentation): predict every still-masked
+ * position of the block `[start, end)`, score the predictions, and write the chosen ones into the canvas — this
+ * step's scheduled `count` of them, or with threshold decoding every one at least as confident as τ (at least
+ * one). A row with nothing left in the block waits without drawing randomness.
+ */
+function decodeRow(
+  canvas: Canvas,
+  b: number,
+  logits: Float32Array | Float64Array,
+  [start, end]: [number, number],
+  count: number | undefined,
+  o: ResolvedOptions,
+  rng: Rng,
+): RowStep {
+  const row = rowOf(canvas, b);
+  const V = logits.length / (canvas.rows * canvas.width);
+  const confidences = new Float64Array(canvas.width).fill(-Infinity);
+  const predicted = new Int32Array(canvas.width).fill(-1);
+  // The candidates: still-masked positions of the current block (committed tokens are never revisited).
+  const candidates: number[] = [];
+  for (let i = start; i < end; i++) if (row[i] === o.maskId) candidates.push(i);
+  if (candidates.length === 0) return { committed: [], confidence: confidences, predicted };
+  const scratch = new Float64Array(V); // one position's logits, after the EOS rule
+  for (const i of candidates) {
+    // Step 2 — the position's logits in float64, EOS forbidden if asked (`logits[:, :, eos] = −∞`).
+    const offset = (b * canvas.width + i) * V;
+    for (let v = 0; v < V; v++) scratch[v] = logits[offset + v];
+    if (o.logitsEosInf) scratch[o.eosId!] = -Infinity;
+    // Step 3 — the prediction x̂: argmax, or Gumbel-max sampling above temperature 0.
+    const xHat = predictToken(scratch, o.temperature, o.maskId, rng);
+    // Step 4 — its confidence under the remasking strategy (from the un-noised logits).
+    let c = confidence(scratch, xHat, o.remasking, rng);
+    if (o.confidenceEosInf && xHat === o.eosId) c = -Infinity;
+    if (Number.isNaN(c)) {
+      const position = i - canvas.pads[b];
+      throw new Error(`generate: the model returned NaN logits (row ${b}, position ${position}); check it`);
+    }
+    predicted[i] = xHat;
+    confidences[i] = c;
+  }
+  // Step 5 — rank (confidence high to low, ties to the lower position) and commit.
+  const ranked = candidates.slice().sort((i, j) => {
+    const ci = confidences[i];
+    const cj = confidences[j];
+    return ci > cj ? -1 : ci < cj ? 1 : i - j;
+  });
+  let chosen: number[];
+  if (count !== undefined) {
+    // Fixed schedule: exactly this step's count (−∞ candidates are taken last, never skipped).
+    chosen = ranked.slice(0, count);
+  } else {
+    // Threshold τ: every candidate with confidence ≥ τ, or the single most confident if none is.
+    chosen = ranked.filter((i) => confidences[i] >= o.threshold!);
+    if (chosen.length === 0) chosen = [ranked[0]];
+  }
+  for (const i of chosen) row[i] = predicted[i]; // revealed tokens are final
+  return { committed: chosen.map((i) => i - canvas.pads[b]), confidence: confidences, predicted };
 }
 
 /**
  * `x̂` for one position: at temperature 0 the argmax of the logits; above 0 the Gumbel-max sample
- * `argmax_v (l_v / T + g_v)` with `g_v ~ Gumbel(0, 1)`, which is an exact draw from `softmax(l / T)` (the official
- * `logits.exp() / (−log u)^T` has the same argmax). The mask token is excluded; ties go to the lowest id. At
+ * `argmax_v (l_v / temperature + g_v)` with `g_v ~ Gumbel(0, 1)`, which is an exact draw from
+ * `softmax(l / temperature)` (the official `logits.exp() / (−log u)^temperature` has the same argmax). The mask token is excluded; ties go to the lowest id. At
  * temperature > 0 exactly `V` noise values are drawn, whatever the logits, so streams stay aligned.
  */
 function predictToken(logits: Float64Array, temperature: number, maskId: number, rng: Rng): number {
@@ -317,11 +374,8 @@ function predictToken(logits: Float64Array, temperature: number, maskId: number,
 function confidence(logits: Float64Array, xHat: number, remasking: Remasking, rng: Rng): number {
   if (remasking === "random") return rng.uniform();
   // softmax in float64, stabilised by the maximum (entries of −∞ get probability 0).
-  let max = -Infinity;
-  for (let v = 0; v < logits.length; v++) max = Math.max(max, logits[v]);
-  let z = 0;
-  for (let v = 0; v < logits.length; v++) z += Math.exp(logits[v] - max);
-  const prob = (v: number) => Math.exp(logits[v] - max) / z;
+  const { max, sum } = softmaxNormaliser(logits, 0, logits.length);
+  const prob = (v: number) => Math.exp(logits[v] - max) / sum;
   if (remasking === "low_confidence") return prob(xHat);
   if (remasking === "margin") {
     let top1 = 0;
@@ -362,8 +416,6 @@ interface ResolvedOptions {
   onStep?: (state: StepState) => void | Promise<void>;
 }
 
-const REMASKING: readonly Remasking[] = ["low_confidence", "random", "margin", "entropy"];
-
 /** Checks every option and prompt, with errors that say what to change. */
 function resolveOptions(
   model: LogitsModel,
@@ -371,13 +423,43 @@ function resolveOptions(
   options: GenerateOptions,
 ): ResolvedOptions {
   const V = model.vocabSize;
-  const fail = (msg: string): never => {
-    throw new Error(`generate: ${msg}`);
-  };
-  const isId = (id: unknown): id is number =>
-    Number.isInteger(id) && (id as number) >= 0 && (id as number) < V;
-  const { genLength, maskId } = options;
   if (!Number.isInteger(V) || V < 1) fail(`model.vocabSize must be a positive integer, got ${V}`);
+  const schedule = resolveSchedule(options);
+  const temperature = options.temperature ?? 0;
+  if (!(temperature >= 0 && Number.isFinite(temperature))) {
+    fail(`temperature must be a finite number ≥ 0, got ${temperature}`);
+  }
+  const cfgScale = options.cfgScale ?? 0;
+  if (!(cfgScale >= 0 && Number.isFinite(cfgScale))) {
+    fail(`cfgScale must be a finite number ≥ 0, got ${cfgScale}`);
+  }
+  const remasking = options.remasking ?? "low_confidence";
+  if (!REMASKINGS.includes(remasking)) {
+    const names = REMASKINGS.map((r) => `"${r}"`).join(", ");
+    fail(`remasking must be one of ${names}, got ${JSON.stringify(remasking)}`);
+  }
+  const ids = resolveTokenIds(V, options);
+  const seed = options.seed ?? 0;
+  if (!Number.isFinite(seed)) fail(`seed must be a finite number, got ${seed}`);
+  checkPrompts(V, prompts, schedule.genLength, ids);
+  return { ...schedule, ...ids, temperature, cfgScale, remasking, seed, onStep: options.onStep };
+}
+
+/** Throws a `generate:` error. */
+function fail(message: string): never {
+  throw new Error(`generate: ${message}`);
+}
+
+/** Whether `id` is a token id of a vocabulary of `V`. */
+function isTokenId(id: unknown, V: number): id is number {
+  return Number.isInteger(id) && (id as number) >= 0 && (id as number) < V;
+}
+
+/** The block layout and the step schedule: fixed steps per block, or threshold decoding. */
+function resolveSchedule(
+  options: GenerateOptions,
+): Pick<ResolvedOptions, "genLength" | "blockLength" | "blocks" | "stepsPerBlock" | "threshold"> {
+  const { genLength, threshold } = options;
   if (!Number.isInteger(genLength) || genLength < 1) {
     fail(`genLength must be a positive integer, got ${genLength}`);
   }
@@ -389,43 +471,32 @@ function resolveOptions(
     fail(`genLength (${genLength}) must be a multiple of blockLength (${blockLength})`);
   }
   const blocks = genLength / blockLength;
-  const { threshold } = options;
-  let stepsPerBlock: number | undefined;
-  if (threshold === undefined) {
-    const { steps } = options;
-    if (steps === undefined) fail("steps is required (or set threshold for threshold decoding)");
-    if (!Number.isInteger(steps) || steps! < 1) fail(`steps must be a positive integer, got ${steps}`);
-    if (steps! % blocks !== 0) {
-      fail(
-        `steps (${steps}) must be a multiple of the number of blocks (genLength / blockLength = ${blocks})`,
-      );
+  if (threshold !== undefined) {
+    if (typeof threshold !== "number" || !Number.isFinite(threshold)) {
+      fail(`threshold must be a finite number, got ${threshold}`);
     }
-    stepsPerBlock = steps! / blocks;
-  } else if (typeof threshold !== "number" || !Number.isFinite(threshold)) {
-    fail(`threshold must be a finite number, got ${threshold}`);
+    return { genLength, blockLength, blocks, threshold };
   }
-  const temperature = options.temperature ?? 0;
-  if (!(temperature >= 0 && Number.isFinite(temperature))) {
-    fail(`temperature must be a finite number ≥ 0, got ${temperature}`);
+  const { steps } = options;
+  if (steps === undefined) fail("steps is required (or set threshold for threshold decoding)");
+  if (!Number.isInteger(steps) || steps! < 1) fail(`steps must be a positive integer, got ${steps}`);
+  if (steps! % blocks !== 0) {
+    fail(`steps (${steps}) must be a multiple of the number of blocks (genLength / blockLength = ${blocks})`);
   }
-  const cfgScale = options.cfgScale ?? 0;
-  if (!(cfgScale >= 0 && Number.isFinite(cfgScale))) {
-    fail(`cfgScale must be a finite number ≥ 0, got ${cfgScale}`);
-  }
-  const remasking = options.remasking ?? "low_confidence";
-  if (!REMASKING.includes(remasking)) {
-    fail(
-      `remasking must be one of ${REMASKING.map((r) => `"${r}"`).join(", ")}, got ${
-        JSON.stringify(remasking)
-      }`,
-    );
-  }
+  return { genLength, blockLength, blocks, stepsPerBlock: steps! / blocks };
+}
+
+/** The mask, EOS and padding ids and the EOS rules, checked against a vocabulary of `V`. */
+function resolveTokenIds(
+  V: number,
+  options: GenerateOptions,
+): Pick<ResolvedOptions, "maskId" | "padId" | "eosId" | "logitsEosInf" | "confidenceEosInf"> {
+  const { maskId, eosId, padId } = options;
   if (maskId === undefined) fail("maskId is required (the id of the mask token)");
-  if (!isId(maskId)) fail(`maskId must be a token id in [0, ${V}), got ${maskId}`);
+  if (!isTokenId(maskId, V)) fail(`maskId must be a token id in [0, ${V}), got ${maskId}`);
   const logitsEosInf = options.logitsEosInf ?? false;
   const confidenceEosInf = options.confidenceEosInf ?? false;
-  const { eosId, padId } = options;
-  if (eosId !== undefined && (!isId(eosId) || eosId === maskId)) {
+  if (eosId !== undefined && (!isTokenId(eosId, V) || eosId === maskId)) {
     fail(`eosId must be a token id in [0, ${V}) other than maskId, got ${eosId}`);
   }
   if ((logitsEosInf || confidenceEosInf) && eosId === undefined) {
@@ -434,15 +505,23 @@ function resolveOptions(
   if (V - 1 - (logitsEosInf ? 1 : 0) < 1) {
     fail(`a vocabulary of ${V} leaves no token to generate besides the mask`);
   }
-  if (padId !== undefined && (!isId(padId) || padId === maskId)) {
+  if (padId !== undefined && (!isTokenId(padId, V) || padId === maskId)) {
     fail(`padId must be a token id in [0, ${V}) other than maskId (${maskId}), got ${padId}`);
   }
-  const seed = options.seed ?? 0;
-  if (!Number.isFinite(seed)) fail(`seed must be a finite number, got ${seed}`);
+  return { maskId, padId, eosId, logitsEosInf, confidenceEosInf };
+}
+
+/** Every prompt holds token ids other than the mask, and prompts of different lengths come with a `padId`. */
+function checkPrompts(
+  V: number,
+  prompts: readonly (readonly number[])[],
+  genLength: number,
+  { maskId, padId }: { maskId: number; padId?: number },
+): void {
   if (!Array.isArray(prompts) || prompts.length === 0) fail("expected at least one prompt");
   prompts.forEach((prompt, b) => {
-    prompt.forEach((id, i) => {
-      if (!isId(id)) fail(`prompts[${b}][${i}] = ${id} is not a token id in [0, ${V})`);
+    prompt.forEach((id: number, i: number) => {
+      if (!isTokenId(id, V)) fail(`prompts[${b}][${i}] = ${id} is not a token id in [0, ${V})`);
       if (id === maskId) {
         fail(`prompts[${b}][${i}] is the mask id; generate fills only the ${genLength} answer positions`);
       }
@@ -452,50 +531,19 @@ function resolveOptions(
   if (lengths.size > 1 && padId === undefined) {
     fail(`prompts have different lengths (${[...lengths].join(", ")}): pass padId to left-pad them`);
   }
-  return {
-    genLength,
-    blockLength,
-    blocks,
-    stepsPerBlock,
-    threshold,
-    temperature,
-    cfgScale,
-    remasking,
-    maskId,
-    padId,
-    eosId,
-    logitsEosInf,
-    confidenceEosInf,
-    seed,
-    onStep: options.onStep,
-  };
 }
 
-/** Number of mask tokens in `x[from, to)`. */
-function countMasks(x: Int32Array, from: number, to: number, maskId: number): number {
+/** Number of mask tokens in `row[from, to)`. */
+function countMasks(row: Int32Array, from: number, to: number, maskId: number): number {
   let n = 0;
-  for (let i = from; i < to; i++) if (x[i] === maskId) n++;
+  for (let i = from; i < to; i++) if (row[i] === maskId) n++;
   return n;
 }
 
 /** Whether any row still has a mask in the block `[start, end)`. */
-function blockHasMasks(
-  x: Int32Array,
-  B: number,
-  T: number,
-  start: number,
-  end: number,
-  maskId: number,
-): boolean {
-  for (let b = 0; b < B; b++) if (countMasks(x, b * T + start, b * T + end, maskId) > 0) return true;
+function blockHasMasks(canvas: Canvas, start: number, end: number, maskId: number): boolean {
+  for (let b = 0; b < canvas.rows; b++) if (countMasks(rowOf(canvas, b), start, end, maskId) > 0) return true;
   return false;
-}
-
-/** A per-position array for an unpadded row, from a map keyed by padded position. */
-function unpadded(values: Map<number, number>, pad: number, T: number, fill: number): number[] {
-  const out = new Array<number>(T - pad).fill(fill);
-  for (const [i, v] of values) out[i - pad] = v;
-  return out;
 }
 
 /** FNV-1a over the tokens (and the length): the label of a row's random stream. */

@@ -1,5 +1,5 @@
 /**
- * The LLaDA mask predictor and its autoregressive twin (DESIGN.md §5).
+ * The LLaDA mask predictor and its autoregressive twin: the network that `config.ts` beside it describes.
  *
  *     x = wte(ids)                                    [B, T, d_model]
  *     x = block_i(x)  for i = 0 … n_layers − 1        (bidirectional attention; causal for the twin)
@@ -22,7 +22,13 @@
  */
 
 import type { Backend } from "../backend/backend.ts";
-import { type LLaDAConfig, validateConfig } from "../io/config.ts";
+import {
+  type BlockTensorName,
+  type LLaDAConfig,
+  lladaTensorLayout,
+  type OuterTensorName,
+  validateConfig,
+} from "./config.ts";
 import type { LogitsModel } from "../llada/logits_model.ts";
 import { noGrad } from "../autograd.ts";
 import { Rng } from "../rng.ts";
@@ -31,6 +37,26 @@ import { slice } from "../ops/mod.ts";
 import type { Init } from "../nn/module.ts";
 import { Embedding, Linear, RMSNorm } from "../nn/layers.ts";
 import { TransformerBlock } from "../nn/block.ts";
+
+/** Where each tensor of a block's checkpoint layout lives in a {@link TransformerBlock}. */
+const BLOCK_TENSORS: Readonly<Record<BlockTensorName, (b: TransformerBlock) => Tensor>> = {
+  "attn_norm.weight": (b) => b.attnNorm.weight,
+  "q_proj.weight": (b) => b.attention.qProj.weight,
+  "k_proj.weight": (b) => b.attention.kProj.weight,
+  "v_proj.weight": (b) => b.attention.vProj.weight,
+  "attn_out.weight": (b) => b.attention.attnOut.weight,
+  "ff_norm.weight": (b) => b.ffNorm.weight,
+  "ff_proj.weight": (b) => b.mlp.ffProj.weight,
+  "up_proj.weight": (b) => b.mlp.upProj.weight,
+  "ff_out.weight": (b) => b.mlp.ffOut.weight,
+};
+
+/** Where each tensor outside the blocks lives in the model. */
+const OUTER_TENSORS: Readonly<Record<OuterTensorName, (m: LLaDAModel) => Tensor>> = {
+  "wte.weight": (m) => m.wte.weight,
+  "ln_f.weight": (m) => m.lnF.weight,
+  "ff_out.weight": (m) => m.ffOut.weight,
+};
 
 /** Options for {@link createModel}. */
 export interface ModelOptions {
@@ -75,14 +101,12 @@ export class LLaDAModel implements LogitsModel {
     return this.config.vocab_size;
   }
 
-  /** Every parameter with its Hugging Face LLaDA checkpoint name, in a fixed order. */
+  /** Every parameter with its Hugging Face LLaDA checkpoint name, in the order of `lladaTensorLayout`. */
   namedParameters(): [string, Tensor][] {
-    return [
-      ...this.wte.namedParameters("model.transformer.wte"),
-      ...this.blocks.flatMap((b, i) => b.namedParameters(`model.transformer.blocks.${i}`)),
-      ...this.lnF.namedParameters("model.transformer.ln_f"),
-      ...this.ffOut.namedParameters("model.transformer.ff_out"),
-    ];
+    return lladaTensorLayout(this.config).map((t) => [
+      t.name,
+      t.block === null ? OUTER_TENSORS[t.local](this) : BLOCK_TENSORS[t.local](this.blocks[t.block]),
+    ]);
   }
 
   /** Number of scalar parameters. */

@@ -5,15 +5,15 @@
  *     x = x + ff_out(silu(ff_proj(h)) · up_proj(h))                              with h = ff_norm(x)
  *
  * The feed-forward is SwiGLU: `ff_proj` is the gate (through SiLU), `up_proj` the value, `ff_out` projects back.
- * The parameter names below are the checkpoint names inside `model.transformer.blocks.{i}`: the block is flat,
- * as in the official code, so the attention and MLP projections sit directly under the block's prefix.
+ * In checkpoints the block is flat, as in the official code: the attention and MLP projections sit directly under
+ * `model.transformer.blocks.{i}` (the names are listed once, in `model/config.ts`'s `lladaTensorLayout`).
  *
  * @module
  */
 
 import type { Tensor } from "../tensor.ts";
 import { add, swiglu } from "../ops/mod.ts";
-import type { Init, Module } from "./module.ts";
+import type { Init } from "./module.ts";
 import { Linear, RMSNorm } from "./layers.ts";
 import { MultiHeadAttention } from "./attention.ts";
 
@@ -45,7 +45,7 @@ export interface BlockConfig {
 }
 
 /** One pre-norm transformer block. */
-export class TransformerBlock implements Module {
+export class TransformerBlock {
   readonly attnNorm: RMSNorm;
   readonly attention: MultiHeadAttention;
   readonly ffNorm: RMSNorm;
@@ -62,19 +62,5 @@ export class TransformerBlock implements Module {
   forward(x: Tensor, positions: Tensor, keyMask: Tensor | null): Tensor {
     const a = add(x, this.attention.forward(this.attnNorm.forward(x), positions, keyMask));
     return add(a, this.mlp.forward(this.ffNorm.forward(a)));
-  }
-
-  namedParameters(prefix: string): [string, Tensor][] {
-    return [
-      ...this.attnNorm.namedParameters(`${prefix}.attn_norm`),
-      ...this.attention.qProj.namedParameters(`${prefix}.q_proj`),
-      ...this.attention.kProj.namedParameters(`${prefix}.k_proj`),
-      ...this.attention.vProj.namedParameters(`${prefix}.v_proj`),
-      ...this.attention.attnOut.namedParameters(`${prefix}.attn_out`),
-      ...this.ffNorm.namedParameters(`${prefix}.ff_norm`),
-      ...this.mlp.ffProj.namedParameters(`${prefix}.ff_proj`),
-      ...this.mlp.upProj.namedParameters(`${prefix}.up_proj`),
-      ...this.mlp.ffOut.namedParameters(`${prefix}.ff_out`),
-    ];
   }
 }

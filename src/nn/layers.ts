@@ -8,10 +8,10 @@
 
 import type { Tensor } from "../tensor.ts";
 import { embedding, linear, rmsNorm, rope } from "../ops/mod.ts";
-import { constantParameter, type Init, type Module, normalParameter } from "./module.ts";
+import { constantParameter, type Init, normalParameter } from "./module.ts";
 
 /** `y = x · Wᵀ`, weight stored `[out_features, in_features]` (PyTorch's layout), no bias (LLaDA has none). */
-export class Linear implements Module {
+export class Linear {
   readonly weight: Tensor;
   constructor(readonly inFeatures: number, readonly outFeatures: number, init: Init, std = init.std) {
     this.weight = normalParameter([outFeatures, inFeatures], init, std);
@@ -20,13 +20,10 @@ export class Linear implements Module {
   forward(x: Tensor): Tensor {
     return linear(x, this.weight);
   }
-  namedParameters(prefix: string): [string, Tensor][] {
-    return [[`${prefix}.weight`, this.weight]];
-  }
 }
 
 /** Token embedding table `[rows, dim]`. */
-export class Embedding implements Module {
+export class Embedding {
   readonly weight: Tensor;
   constructor(readonly rows: number, readonly dim: number, init: Init) {
     this.weight = normalParameter([rows, dim], init);
@@ -35,22 +32,16 @@ export class Embedding implements Module {
   forward(ids: Tensor): Tensor {
     return embedding(this.weight, ids);
   }
-  namedParameters(prefix: string): [string, Tensor][] {
-    return [[`${prefix}.weight`, this.weight]];
-  }
 }
 
 /** RMSNorm with a learned weight (initialised to 1): normalise, then multiply by the weight. */
-export class RMSNorm implements Module {
+export class RMSNorm {
   readonly weight: Tensor;
   constructor(readonly dim: number, readonly eps: number, init: Init) {
     this.weight = constantParameter([dim], 1, init);
   }
   forward(x: Tensor): Tensor {
     return rmsNorm(x, this.weight, this.eps);
-  }
-  namedParameters(prefix: string): [string, Tensor][] {
-    return [[`${prefix}.weight`, this.weight]];
   }
 }
 

@@ -1,9 +1,9 @@
 /**
- * Modules: objects that own parameters and know their checkpoint names.
+ * How modules create their parameters: normally initialised or constant tensors that outlive every scope.
  *
  * A parameter is a {@link Tensor} with `requiresGrad: true` created outside any `tidy` scope, so it lives until
- * the model is disposed. Every module lists its parameters with the names the Hugging Face LLaDA checkpoints use,
- * which is what lets `saveModel`/`loadModel` write and read files the official PyTorch code opens.
+ * the model is disposed. Their checkpoint names are not kept here: `model/config.ts`'s `lladaTensorLayout` lists
+ * every tensor's official name once, and the model names its parameters from it.
  *
  * @module
  */
@@ -11,12 +11,6 @@
 import type { Backend } from "../backend/backend.ts";
 import type { Rng } from "../rng.ts";
 import { keep, Tensor } from "../tensor.ts";
-
-/** Something that owns named parameters. */
-export interface Module {
-  /** Parameters as `[checkpoint name, tensor]` pairs, the name prefixed with `prefix`. */
-  namedParameters(prefix: string): [string, Tensor][];
-}
 
 /** How parameters are created: where, from which generator, with which standard deviation. */
 export interface Init {

@@ -13,7 +13,7 @@ import { record } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
 import { expectDType, normAxis, prod, wrap } from "./util.ts";
 import { expand, reshape } from "./shape.ts";
-import { div, equal, mul } from "./elementwise.ts";
+import { div, equal, mul, scale } from "./elementwise.ts";
 
 /** The shape with the reduced axes kept as size 1. */
 function keptShape(shape: readonly number[], axes: number[]): number[] {
@@ -66,17 +66,7 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
   const ax = normAxes("mean", x, axes);
   const count = ax.reduce((n, a) => n * x.shape[a], 1);
   const s = sum(x, ax, keepDims);
-  return mulScalar(s, 1 / count);
-}
-
-function mulScalar(x: Tensor, alpha: number): Tensor {
-  const out = wrap(x.backend.unary("scale", x.storage, alpha), x.shape, x);
-  return record(
-    out,
-    "scale",
-    [x],
-    (dy) => [wrap(dy.backend.unary("scale", dy.storage, alpha), dy.shape, dy)],
-  );
+  return scale(s, 1 / count);
 }
 
 /** Maximum along one axis. The gradient is shared equally by the positions that attain the maximum. */

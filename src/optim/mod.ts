@@ -1,5 +1,5 @@
 /**
- * Optimisation: AdamW, gradient clipping and learning-rate schedules.
+ * Optimisation: AdamW, gradient clipping and the warmup-stable-decay learning-rate schedule.
  *
  * @module
  */

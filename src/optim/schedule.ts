@@ -1,10 +1,8 @@
 /**
- * Learning-rate schedules, as functions of the step (0-based).
- *
- * - Warmup–stable–decay (the LLaDA paper's pre-training schedule, §2.4: a linear warmup to the peak, a long
- *   constant stage, then a decay; the paper decays in two stages, here the decay is one linear ramp to
- *   `finalLr` over the last `decaySteps`).
- * - Cosine: linear warmup, then a half cosine from the peak down to `finalLr`.
+ * The learning-rate schedule, as a function of the step (0-based): warmup–stable–decay, the LLaDA paper's
+ * pre-training schedule (§2.4: a linear warmup to the peak, a long constant stage, then a decay; the paper decays
+ * in two stages, here the decay is one linear ramp to `finalLr` over the last `decaySteps`). The stable stage has
+ * no set length, which is what lets a run re-plan its length to a time budget (`train/time_budget.ts`).
  *
  * @module
  */
@@ -12,7 +10,7 @@
 /** A learning rate for each step. */
 export type Schedule = (step: number) => number;
 
-/** Settings shared by the schedules. */
+/** Settings of a schedule. */
 export interface ScheduleOptions {
   /** Peak learning rate. */
   peakLr: number;
@@ -24,7 +22,7 @@ export interface ScheduleOptions {
   finalLr?: number;
 }
 
-function check(o: ScheduleOptions, decaySteps = 0): void {
+function check(o: ScheduleOptions, decaySteps: number): void {
   if (!(o.peakLr > 0)) throw new Error(`schedule: peakLr must be > 0, got ${o.peakLr}`);
   if (o.warmupSteps < 0 || decaySteps < 0 || o.warmupSteps + decaySteps > o.totalSteps) {
     throw new Error(
@@ -43,16 +41,5 @@ export function warmupStableDecay(o: ScheduleOptions & { decaySteps: number }): 
     if (step < decayStart) return o.peakLr;
     const f = Math.min(1, (step - decayStart + 1) / o.decaySteps);
     return o.peakLr + (final - o.peakLr) * f;
-  };
-}
-
-/** Warmup, then a half cosine from the peak to `finalLr`. */
-export function cosine(o: ScheduleOptions): Schedule {
-  check(o);
-  const final = o.finalLr ?? 0.1 * o.peakLr;
-  return (step) => {
-    if (step < o.warmupSteps) return (o.peakLr * (step + 1)) / o.warmupSteps;
-    const f = Math.min(1, (step - o.warmupSteps) / Math.max(1, o.totalSteps - o.warmupSteps));
-    return final + 0.5 * (o.peakLr - final) * (1 + Math.cos(Math.PI * f));
   };
 }

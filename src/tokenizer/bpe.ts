@@ -30,18 +30,8 @@
  * @module
  */
 
-import {
-  ASSISTANT_ID,
-  BOS_ID,
-  checkTokenId,
-  EOS_ID,
-  MASK_ID,
-  NUM_SPECIAL_TOKENS,
-  PAD_ID,
-  SPECIAL_TOKENS,
-  USER_ID,
-} from "./special.ts";
-import type { DecodeOptions, Tokenizer } from "./tokenizer.ts";
+import { checkTokenId, NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, TokenizerWithSpecials } from "./special.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 /**
  * GPT-4's split pattern (tiktoken's `cl100k_base`), rewritten for JavaScript regular expressions:
@@ -199,15 +189,9 @@ export function trainBpe(texts: string | Iterable<string>, options: BpeTrainOpti
 }
 
 /** Byte-level BPE with byte fallback; see the module documentation. Build one with {@link trainBpe}. */
-export class BpeTokenizer implements Tokenizer {
+export class BpeTokenizer extends TokenizerWithSpecials implements Tokenizer {
   readonly type = "bpe" as const;
   readonly vocabSize: number;
-  readonly maskId = MASK_ID;
-  readonly eosId = EOS_ID;
-  readonly padId = PAD_ID;
-  readonly bosId = BOS_ID;
-  readonly userId = USER_ID;
-  readonly assistantId = ASSISTANT_ID;
   /** The split pattern (flags `gu`), or null when each text is one chunk. */
   readonly pattern: string | null;
   /** `merges[i] = [left, right]`, joined into id `261 + i`. */
@@ -226,6 +210,7 @@ export class BpeTokenizer implements Tokenizer {
    * @param pattern the split pattern used in training (flags `gu`), or null.
    */
   constructor(merges: readonly (readonly [number, number])[], pattern: string | null) {
+    super();
     this.#re = compilePattern(pattern);
     this.pattern = pattern;
     for (let i = 0; i < NUM_SPECIAL_TOKENS; i++) this.#bytes.push(new Uint8Array(0));
@@ -310,38 +295,17 @@ export class BpeTokenizer implements Tokenizer {
     return ids;
   }
 
-  /**
-   * The text of `ids`: content bytes are read as UTF-8 (invalid sequences become U+FFFD); special ids become
-   * their strings unless `skipSpecial`.
-   */
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const parts: string[] = [];
-    let run: number[] = []; // content ids since the last special id
-    const flush = () => {
-      if (run.length === 0) return;
-      let n = 0;
-      for (const id of run) n += this.#bytes[id].length;
-      const bytes = new Uint8Array(n);
-      let at = 0;
-      for (const id of run) {
-        bytes.set(this.#bytes[id], at);
-        at += this.#bytes[id].length;
-      }
-      parts.push(this.#decoder.decode(bytes));
-      run = [];
-    };
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      checkTokenId(id, this.vocabSize, "BpeTokenizer.decode", i);
-      if (id < NUM_SPECIAL_TOKENS) {
-        flush();
-        if (!options.skipSpecial) parts.push(SPECIAL_TOKENS[id]);
-      } else {
-        run.push(id);
-      }
+  /** Content ids' bytes, read as UTF-8 (invalid sequences become U+FFFD). */
+  protected contentText(run: number[]): string {
+    let n = 0;
+    for (const id of run) n += this.#bytes[id].length;
+    const bytes = new Uint8Array(n);
+    let at = 0;
+    for (const id of run) {
+      bytes.set(this.#bytes[id], at);
+      at += this.#bytes[id].length;
     }
-    flush();
-    return parts.join("");
+    return this.#decoder.decode(bytes);
   }
 
   /** The JSON form; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`. */

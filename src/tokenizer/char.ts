@@ -18,18 +18,8 @@
  * @module
  */
 
-import {
-  ASSISTANT_ID,
-  BOS_ID,
-  checkTokenId,
-  EOS_ID,
-  MASK_ID,
-  NUM_SPECIAL_TOKENS,
-  PAD_ID,
-  SPECIAL_TOKENS,
-  USER_ID,
-} from "./special.ts";
-import type { DecodeOptions, Tokenizer } from "./tokenizer.ts";
+import { NUM_SPECIAL_TOKENS, SPECIAL_TOKENS, TokenizerWithSpecials } from "./special.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 /** The saved form of a {@link CharTokenizer}. */
 export interface CharTokenizerJSON {
@@ -68,15 +58,9 @@ function codePointName(ch: string): string {
 }
 
 /** One id per character; see the module documentation. */
-export class CharTokenizer implements Tokenizer {
+export class CharTokenizer extends TokenizerWithSpecials implements Tokenizer {
   readonly type = "char" as const;
   readonly vocabSize: number;
-  readonly maskId = MASK_ID;
-  readonly eosId = EOS_ID;
-  readonly padId = PAD_ID;
-  readonly bosId = BOS_ID;
-  readonly userId = USER_ID;
-  readonly assistantId = ASSISTANT_ID;
   /** Content symbols in id order (`symbols[i]` has id `NUM_SPECIAL_TOKENS + i`). */
   readonly symbols: readonly string[];
   /** The fallback symbol for unseen characters, or null when they are an error. */
@@ -89,6 +73,7 @@ export class CharTokenizer implements Tokenizer {
    * @param unknown optional fallback symbol; must be one of `symbols`.
    */
   constructor(symbols: readonly string[], unknown: string | null = null) {
+    super();
     symbols.forEach((s, i) => {
       if (typeof s !== "string" || [...s].length !== 1) {
         throw new Error(`CharTokenizer: symbol ${i} must be exactly one character, got ${JSON.stringify(s)}`);
@@ -170,19 +155,9 @@ export class CharTokenizer implements Tokenizer {
     return out;
   }
 
-  /** The characters of `ids`; special ids become their strings (`<|eos|>`) unless `skipSpecial`. */
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const parts: string[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      checkTokenId(id, this.vocabSize, "CharTokenizer.decode", i);
-      if (id < NUM_SPECIAL_TOKENS) {
-        if (!options.skipSpecial) parts.push(SPECIAL_TOKENS[id]);
-      } else {
-        parts.push(this.symbols[id - NUM_SPECIAL_TOKENS]);
-      }
-    }
-    return parts.join("");
+  /** Content ids' characters. */
+  protected contentText(run: number[]): string {
+    return run.map((id) => this.symbols[id - NUM_SPECIAL_TOKENS]).join("");
   }
 
   /** The JSON form; `tokenizerFromJSON(tok.toJSON())` encodes and decodes exactly like `tok`. */

@@ -22,6 +22,8 @@
  * @module
  */
 
+import type { DecodeOptions } from "./tokenizer.ts";
+
 /** Id of the mask token `M` (`<|mdm_mask|>`). */
 export const MASK_ID = 0;
 /** Id of the end-of-sequence token (`<|eos|>`), also used as padding. */
@@ -62,5 +64,52 @@ export function isSpecialId(id: number): boolean {
 export function checkTokenId(id: number, vocabSize: number, who: string, position: number): void {
   if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
     throw new Error(`${who}: id ${id} at position ${position} is outside the vocabulary [0, ${vocabSize})`);
+  }
+}
+
+/**
+ * What the two tokenizers share: the special ids as fields (`Tokenizer.maskId`, …) and `decode`, which checks
+ * every id, writes special ids as their strings (`<|eos|>`, or nothing with `skipSpecial`) and leaves each run of
+ * content ids between them to the tokenizer's {@link contentText}.
+ */
+export abstract class TokenizerWithSpecials {
+  /** Id of the mask token `M`. */
+  readonly maskId = MASK_ID;
+  /** Id of end of sequence. */
+  readonly eosId = EOS_ID;
+  /** Id used to pad (EOS). */
+  readonly padId = PAD_ID;
+  /** Id of beginning of sequence. */
+  readonly bosId = BOS_ID;
+  /** Id of the user-turn marker. */
+  readonly userId = USER_ID;
+  /** Id of the assistant-turn marker. */
+  readonly assistantId = ASSISTANT_ID;
+  /** Number of ids, special tokens included. */
+  abstract readonly vocabSize: number;
+
+  /** The text of a run of content ids (a tokenizer that decodes bytes needs the whole run at once). */
+  protected abstract contentText(run: number[]): string;
+
+  /** The text of `ids`; special ids become their strings (`<|eos|>`) unless `options.skipSpecial`. */
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    const parts: string[] = [];
+    let run: number[] = []; // content ids since the last special id
+    const flush = () => {
+      if (run.length > 0) parts.push(this.contentText(run));
+      run = [];
+    };
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      checkTokenId(id, this.vocabSize, `${this.constructor.name}.decode`, i);
+      if (id < NUM_SPECIAL_TOKENS) {
+        flush();
+        if (!options.skipSpecial) parts.push(SPECIAL_TOKENS[id]);
+      } else {
+        run.push(id);
+      }
+    }
+    flush();
+    return parts.join("");
   }
 }

@@ -24,6 +24,12 @@ export interface DecodeOptions {
 /** The saved form of any tokenizer: a JSON object whose `type` says which class reads it. */
 export type TokenizerJSON = CharTokenizerJSON | BpeTokenizerJSON;
 
+/** The tokenizer types, each with what it is (the keys are also the choices of `llada train --tokenizer`). */
+export const TOKENIZER_TYPES: Readonly<Record<TokenizerJSON["type"], string>> = {
+  char: "one id per character, the vocabulary read off the corpus",
+  bpe: "byte-level BPE trained on the training split",
+};
+
 /** Maps text to token ids and back, with LLaDA's special tokens at fixed ids. */
 export interface Tokenizer {
   /** Which implementation this is; also the `type` field of {@link toJSON}'s result. */

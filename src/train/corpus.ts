@@ -29,7 +29,8 @@ import { packSequences, type TokenRows } from "../data/packing.ts";
 import { padSftPairs, type SftRows } from "../data/sft.ts";
 import { CharTokenizer } from "../tokenizer/char.ts";
 import { trainBpe } from "../tokenizer/bpe.ts";
-import type { Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { Tokenizer, TokenizerJSON } from "../tokenizer/tokenizer.ts";
+import type { Objective } from "./step.ts";
 import { encodeChatPair } from "../tokenizer/chat.ts";
 
 /** The corpora known by name; anything else is read as a file path. */
@@ -40,11 +41,11 @@ export interface CorpusSettings {
   /** A name of {@link CORPUS_NAMES} or a path to a text file. */
   corpus: string;
   /** `"pretrain"`/`"autoregressive"` pack documents; `"sft"` pads prompt/response pairs. */
-  objective: "pretrain" | "sft" | "autoregressive";
+  objective: Objective;
   /** Tokens per training row. For SFT, the padded row length (pairs longer than this are an error). */
   seqLength: number;
   /** `"char"` (default) or `"bpe"`. */
-  tokenizer?: "char" | "bpe";
+  tokenizer?: TokenizerJSON["type"];
   /** Vocabulary size of a BPE tokenizer (default 512), or the most symbols a character tokenizer keeps. */
   vocabSize?: number;
   /** Seed of the train/validation split and of the synthetic generators. */

@@ -21,11 +21,20 @@ import { clipGradNorm } from "../optim/clip.ts";
 import { keep, Tensor, tidy } from "../tensor.ts";
 import { crossEntropy, sum } from "../ops/mod.ts";
 import type { Rng } from "../rng.ts";
-import { corruptForPretraining, corruptForSft, maybeTruncateBatch } from "../llada/forward_masking.ts";
+import {
+  corruptForPretraining,
+  corruptForSft,
+  type MaskCount,
+  maybeTruncateBatch,
+  type TimeSampling,
+} from "../llada/forward_masking.ts";
 import { pretrainingLossWeights, sftLossWeights } from "../llada/loss_bound.ts";
 
-/** What a step trains: the mask predictor on raw text, on SFT pairs, or the causal twin on next tokens. */
-export type Objective = "pretrain" | "sft" | "autoregressive";
+/** What a step can train: the mask predictor on raw text, on SFT pairs, or the causal twin on next tokens. */
+export const OBJECTIVES = ["pretrain", "sft", "autoregressive"] as const;
+
+/** One of {@link OBJECTIVES}. */
+export type Objective = typeof OBJECTIVES[number];
 
 /** A batch of clean tokens, row-major `[batch, length]`, with prompt lengths for SFT. */
 export interface TokenBatch {
@@ -48,9 +57,9 @@ export interface StepOptions {
   /** Apply the 1 % random-length truncation of pre-training (default true for "pretrain"). */
   randomLength?: boolean;
   /** Pre-training only: draw the rows' times i.i.d. (default, official) or stratified over the batch. */
-  timeSampling?: "iid" | "stratified";
+  timeSampling?: TimeSampling;
   /** Pre-training only: tokens masked independently (default, official) or exactly `l ~ U{1…L}` per row (Eq. 6). */
-  maskCount?: "independent" | "exact";
+  maskCount?: MaskCount;
 }
 
 /** The step's outputs, still on the device: read them once, then dispose. */

@@ -1,7 +1,7 @@
 /**
  * The training loop: pre-training, SFT and the autoregressive twin, resumable bit for bit.
  *
- * What one run does (DESIGN.md §4, the paper §2.4):
+ * What one run does (the paper §2.4; `docs/architecture.md`, "How a training step flows"):
  *
  *     for step = start … steps − 1:
  *       lr    = warmup-stable-decay(step)         linear warmup, a long constant stage, a linear decay at the end
@@ -25,6 +25,10 @@
  * **Interruption.** When `signal` aborts (the CLI wires Ctrl-C to it, see {@link interruptOnSigint}), the step
  * in progress finishes, a checkpoint is saved and the run returns with status `"interrupted"`.
  *
+ * The pieces the loop calls are in files of their own, each tested alone: the settings (`settings.ts`), the
+ * divergence detector (`divergence.ts`), re-planning to a time budget (`time_budget.ts`) and the metrics log with
+ * what is due after each step (`metrics.ts`).
+ *
  * Files in the run directory:
  *
  *     checkpoint/      config.json, model.safetensors (a loadable model), optimizer.safetensors,
@@ -37,150 +41,30 @@
 
 import type { LLaDAModel } from "../model/llada.ts";
 import { AdamW } from "../optim/adamw.ts";
-import { type Schedule, warmupStableDecay } from "../optim/schedule.ts";
+import type { Schedule } from "../optim/schedule.ts";
 import { Rng, type RngState } from "../rng.ts";
 import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
 import type { TokenRows } from "../data/packing.ts";
 import type { SftRows } from "../data/sft.ts";
 import { hasCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from "../io/checkpoint.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
-import { type Objective, trainStep } from "./step.ts";
+import { trainStep } from "./step.ts";
 import { type EvalSet, heldOutBitsPerChar } from "./eval.ts";
 import { formatDuration, type ProgressReporter, silentProgress } from "./progress.ts";
-
-/**
- * The settings of a run that shape its trajectory; saved in every checkpoint (plain JSON) so that `--resume`
- * continues with exactly the same ones.
- */
-export interface TrainSettings {
-  /** What is trained: LLaDA pre-training, SFT, or the causal twin. */
-  objective: Objective;
-  /** Total optimiser steps. */
-  steps: number;
-  /** Rows per batch. */
-  batchSize: number;
-  /** Peak learning rate. */
-  lr: number;
-  /** Linear warmup steps. */
-  warmupSteps: number;
-  /** Steps of the final linear decay (warmup-stable-decay). */
-  decaySteps: number;
-  /** Learning rate at the end of the decay. */
-  finalLr: number;
-  /** AdamW's decoupled weight decay (the paper uses 0.1). */
-  weightDecay: number;
-  /** AdamW β2. */
-  beta2: number;
-  /** Global gradient-norm clip (0: none). */
-  clip: number;
-  /** Seed of the data order and the masks (the weights' seed is the model's). */
-  seed: number;
-  /** Apply the 1 % random-length truncation of pre-training. */
-  randomLength: boolean;
-  /**
-   * Pre-training: each row's time `t` drawn i.i.d. (`"iid"`, the official code) or stratified over the batch
-   * (`"stratified"`: one uniform offset, rows spread evenly over (0, 1]; still unbiased, lower variance).
-   */
-  timeSampling: "iid" | "stratified";
-  /**
-   * Pre-training: each token masked independently with the row's probability (`"independent"`, the official
-   * code, Eq. 3) or exactly `l ~ U{1 … L}` tokens per row (`"exact"`, the paper's lower-variance Eq. 6 form of the
-   * same bound; see `forward_masking.ts`).
-   */
-  maskCount: "independent" | "exact";
-  /** A metrics line every this many steps. */
-  logEvery: number;
-  /** Held-out evaluation every this many steps (0: only at the end). */
-  evalEvery: number;
-  /** A checkpoint every this many steps (0: only at the end and on interruption). */
-  checkpointEvery: number;
-  /** Monte Carlo samples per held-out sequence. */
-  evalSamples: number;
-  /** Seed of the evaluation masks (fixed for the run, so curves are comparable). */
-  evalSeed: number;
-  /** Stop when the recent mean loss exceeds this multiple of the initial mean loss. */
-  explodeFactor: number;
-}
-
-/** Settings a caller must give; the rest have defaults ({@link trainSettings}). */
-export type TrainSettingsInput = Partial<TrainSettings> & Pick<TrainSettings, "steps" | "batchSize" | "lr">;
-
-/**
- * Complete settings from the required ones: pre-training, warmup 5 % of the steps (at least 1), decay over the
- * last 20 % to a tenth of the peak, weight decay 0.1, β2 0.95, clip 1, seed 0, a line every 10 steps, an
- * evaluation every 10 % of the run, a checkpoint every 20 %, 16 evaluation samples.
- *
- * @throws on values that cannot work (non-positive steps or batch size, a non-finite learning rate, …).
- */
-export function trainSettings(input: TrainSettingsInput): TrainSettings {
-  const steps = input.steps;
-  const s: TrainSettings = {
-    objective: "pretrain",
-    warmupSteps: Math.max(1, Math.round(steps * 0.05)),
-    decaySteps: Math.round(steps * 0.2),
-    finalLr: input.lr * 0.1,
-    weightDecay: 0.1,
-    beta2: 0.95,
-    clip: 1,
-    seed: 0,
-    randomLength: (input.objective ?? "pretrain") === "pretrain",
-    timeSampling: "iid",
-    maskCount: "independent",
-    logEvery: 10,
-    evalEvery: Math.max(1, Math.round(steps / 10)),
-    checkpointEvery: Math.max(1, Math.round(steps / 5)),
-    evalSamples: 16,
-    evalSeed: 0,
-    explodeFactor: 3,
-    ...stripUndefined(input),
-    steps,
-    batchSize: input.batchSize,
-    lr: input.lr,
-  };
-  const positiveInt = ["steps", "batchSize", "logEvery", "evalSamples"] as const;
-  for (const k of positiveInt) {
-    if (!Number.isInteger(s[k]) || s[k] < 1) throw new Error(`${k} must be a positive integer, got ${s[k]}`);
-  }
-  for (const k of ["warmupSteps", "decaySteps", "evalEvery", "checkpointEvery"] as const) {
-    if (!Number.isInteger(s[k]) || s[k] < 0) throw new Error(`${k} must be an integer ≥ 0, got ${s[k]}`);
-  }
-  if (s.warmupSteps + s.decaySteps > s.steps) {
-    throw new Error(
-      `warmup (${s.warmupSteps}) + decay (${s.decaySteps}) steps must fit in the ${s.steps} steps of the run`,
-    );
-  }
-  if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new Error(`lr must be a positive number, got ${s.lr}`);
-  if (!(s.finalLr >= 0 && s.finalLr <= s.lr)) throw new Error(`finalLr must be in [0, lr], got ${s.finalLr}`);
-  if (!(s.clip >= 0)) throw new Error(`clip must be ≥ 0, got ${s.clip}`);
-  if (!(s.weightDecay >= 0)) throw new Error(`weightDecay must be ≥ 0, got ${s.weightDecay}`);
-  if (!(s.beta2 > 0 && s.beta2 < 1)) throw new Error(`beta2 must be in (0, 1), got ${s.beta2}`);
-  if (!(s.explodeFactor > 1)) throw new Error(`explodeFactor must be > 1, got ${s.explodeFactor}`);
-  if (!["independent", "exact"].includes(s.maskCount)) {
-    throw new Error(`maskCount must be independent or exact, got ${JSON.stringify(s.maskCount)}`);
-  }
-  if (!["iid", "stratified"].includes(s.timeSampling)) {
-    throw new Error(`timeSampling must be iid or stratified, got ${JSON.stringify(s.timeSampling)}`);
-  }
-  if (!["pretrain", "sft", "autoregressive"].includes(s.objective)) {
-    throw new Error(`objective must be pretrain, sft or autoregressive, got ${JSON.stringify(s.objective)}`);
-  }
-  return s;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** The learning rate of each step: warmup-stable-decay from the settings. */
-export function scheduleOf(s: TrainSettings): Schedule {
-  return warmupStableDecay({
-    peakLr: s.lr,
-    totalSteps: s.steps,
-    warmupSteps: s.warmupSteps,
-    decaySteps: s.decaySteps,
-    finalLr: s.finalLr,
-  });
-}
+import { resumeConflicts, scheduleOf, type TrainSettings, trainSettings } from "./settings.ts";
+import { checkTimeBudget, type Plan, replan, type TimeBudget } from "./time_budget.ts";
+import { divergedMessage, type DivergenceState, freshDivergence, observeLoss } from "./divergence.ts";
+import {
+  addStep,
+  type Duties,
+  dutiesAfter,
+  emptyWindow,
+  type LogWindow,
+  metricsEntry,
+  round,
+  truncateMetrics,
+  windowLoss,
+  windowTokensPerSecond,
+} from "./metrics.ts";
 
 /** What one step reports to {@link TrainOptions.onStep}. */
 export interface StepInfo {
@@ -222,32 +106,6 @@ export interface TrainOptions {
   timeBudget?: TimeBudget;
 }
 
-/**
- * A wall-clock budget for a run (e.g. what the demo leaves for training). The settings' `steps` is the first
- * plan; then, at every metrics line while the learning rate is still warming up or stable, the run re-plans its
- * total from the time its steps have taken so far (evaluations and checkpoints included): `steps = step +
- * remaining time / time per step`, and `decaySteps` = `decayFraction` of that. The warmup-stable-decay schedule
- * is what makes this sound: the stable phase has no set length, so moving the start of the decay changes nothing
- * already trained. Once the decay has begun the plan is fixed (past that, only `limitSeconds` stops a late run).
- * A machine slower than expected (another job starting) then shortens the run instead of overrunning the
- * budget, and a faster one lengthens it. The re-planned `steps`, `decaySteps` (and `warmupSteps`, if a plan is
- * cut below it) are saved with each checkpoint, so a resumed run finishes the plan it had when it is given the
- * saved settings.
- */
-export interface TimeBudget {
-  /** Seconds of training (from the start of the run, across resumed sessions). */
-  seconds: number;
-  /** The decay's share of the re-planned steps (the warmup-stable-decay `decaySteps / steps`). */
-  decayFraction: number;
-  /**
-   * A hard limit, in the same seconds (at least `seconds`; default none). The plan is fixed once the decay begins,
-   * so a machine that slows down during the decay would finish late; with a limit the run ends at the first step
-   * past it instead, evaluating and saving a checkpoint as at a planned end, with the learning rate not yet fully
-   * decayed. It counts as completed (the message says where it stopped); `--resume` would finish the plan.
-   */
-  limitSeconds?: number;
-}
-
 /** How a run ended. */
 export interface TrainResult {
   /**
@@ -269,17 +127,6 @@ export interface TrainResult {
   seconds: number;
 }
 
-/** The state saved with each checkpoint, beyond the step. */
-interface LoopState {
-  settings: TrainSettings;
-  maskRng: RngState;
-  data: BatchIteratorState;
-  window: { lossSum: number; steps: number; tokens: number; seconds: number };
-  divergence: { initial: number[]; recent: number[] };
-  lastEval: number | null;
-  elapsed: number;
-}
-
 /** Where a run keeps its checkpoint. */
 export function checkpointDir(runDir: string): string {
   return `${runDir.replace(/\/+$/, "")}/checkpoint`;
@@ -294,27 +141,34 @@ export async function readRunState(
   return JSON.parse(await Deno.readTextFile(`${dir}/trainer_state.json`));
 }
 
-/** The settings that may change when resuming without changing the trajectory of the steps already planned. */
-const RESUMABLE_CHANGES = new Set(["steps", "logEvery", "evalEvery", "checkpointEvery", "decaySteps"]);
-
 /** Runs training; see the module documentation. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { model, data, runDir, evalSet } = options;
-  const s = trainSettings(options.settings); // validates settings built by hand
-  const progress = options.progress ?? silentProgress;
-  const began = performance.now();
-  const budget = options.timeBudget;
-  if (budget?.limitSeconds !== undefined && !(budget.limitSeconds >= budget.seconds)) {
-    throw new Error(
-      `the time budget's limit (${budget.limitSeconds} s) must be at least its planned seconds (${budget.seconds})`,
-    );
+  const settings = trainSettings(options.settings); // validates settings built by hand
+  checkRunInputs(options, settings);
+  const run = await openRun(options, settings);
+  run.progress.start(run.plan.steps, run.step);
+  let end: RunEnd | null = null;
+  try {
+    while (end === null && run.step < run.plan.steps) {
+      const done = await takeStep(run);
+      // Each piece returns how the run ended, or null to go on to the next piece (and then the next step).
+      end = judgeLoss(run, done) ?? await logAndEvaluate(run, done) ?? await checkpointIfDue(run, done);
+    }
+  } finally {
+    run.progress.finish();
+    run.optimizer.dispose();
   }
-  if ((s.objective === "autoregressive") !== model.causal) {
+  return result(run, end);
+}
+
+/** @throws when the model, the data, the settings and the time budget do not fit together. */
+function checkRunInputs({ model, data, timeBudget }: TrainOptions, s: TrainSettings): void {
+  if (timeBudget) checkTimeBudget(timeBudget);
+  const causal = s.objective === "autoregressive";
+  if (causal !== model.causal) {
     throw new Error(
-      `the ${s.objective} objective needs ${
-        s.objective === "autoregressive" ? "a causal" : "the bidirectional"
-      } ` +
-        `model (createModel(..., { causal: ${s.objective === "autoregressive"} }))`,
+      `the ${s.objective} objective needs ${causal ? "a causal" : "the bidirectional"} ` +
+        `model (createModel(..., { causal: ${causal} }))`,
     );
   }
   if (s.objective === "sft" && !("promptLengths" in data)) {
@@ -325,297 +179,346 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       `rows of ${data.length} tokens exceed the model's max_sequence_length ${model.config.max_sequence_length}`,
     );
   }
+}
+
+/** The trainer's state saved with each checkpoint, beyond the step and the caller's extra state. */
+interface SavedState {
+  settings: TrainSettings;
+  maskRng: RngState;
+  data: BatchIteratorState;
+  window: LogWindow;
+  divergence: DivergenceState;
+  lastEval: number | null;
+  elapsed: number;
+}
+
+/** A run in progress: its fixed inputs, the objects it trains with, and the state a checkpoint saves. */
+interface Run {
+  readonly options: TrainOptions;
+  /** The validated settings, never changed; a time budget changes {@link plan} instead. */
+  readonly settings: TrainSettings;
+  readonly progress: ProgressReporter;
+  readonly ckptDir: string;
+  readonly metricsPath: string;
+  readonly optimizer: AdamW;
+  readonly iterator: BatchIterator;
+  readonly maskRng: Rng;
+  /** `performance.now()` when this session began, and the steps done and seconds trained before it. */
+  readonly session: { began: number; startStep: number; elapsedBefore: number };
+  plan: Plan;
+  schedule: Schedule;
+  step: number;
+  checkpointStep: number | null;
+  window: LogWindow;
+  divergence: DivergenceState;
+  lastEval: number | null;
+  /** Mean loss of the last window written to the metrics. */
+  lastWindowLoss: number;
+}
+
+/** Seconds of training so far, over every session of the run. */
+function elapsedSeconds(run: Run): number {
+  return run.session.elapsedBefore + (performance.now() - run.session.began) / 1000;
+}
+
+/** Builds the optimiser and the random streams, then starts afresh or restores everything a checkpoint holds. */
+async function openRun(options: TrainOptions, settings: TrainSettings): Promise<Run> {
+  const { model, data, runDir } = options;
   await Deno.mkdir(runDir, { recursive: true });
   const ckptDir = checkpointDir(runDir);
   const metricsPath = `${runDir}/metrics.jsonl`;
-
   const optimizer = new AdamW(model.namedParameters(), {
-    lr: s.lr,
-    weightDecay: s.weightDecay,
-    beta2: s.beta2,
+    lr: settings.lr,
+    weightDecay: settings.weightDecay,
+    beta2: settings.beta2,
   });
-  const root = new Rng(s.seed);
-  const iterator = new BatchIterator(data, { batchSize: s.batchSize, seed: root.fork(1) });
+  const root = new Rng(settings.seed);
+  const iterator = new BatchIterator(data, { batchSize: settings.batchSize, seed: root.fork(1) });
   const maskRng = root.fork(2);
-  let schedule = options.schedule ?? scheduleOf(s);
-  let loop: LoopState = {
-    settings: s,
-    maskRng: maskRng.getState(),
-    data: iterator.getState(),
-    window: { lossSum: 0, steps: 0, tokens: 0, seconds: 0 },
-    divergence: { initial: [], recent: [] },
-    lastEval: null,
-    elapsed: 0,
-  };
-  let step = 0;
-  let checkpointStep: number | null = null;
-
-  // ── Start afresh, or restore everything a checkpoint holds. ──
-  if (options.resume) {
-    if (!(await hasCheckpoint(ckptDir))) {
-      throw new Error(`there is no checkpoint to resume in ${ckptDir}; start the run without --resume`);
-    }
-    const state = await restoreCheckpoint(ckptDir, model, optimizer) as TrainerState & Partial<LoopState>;
-    if (!state.settings || !state.maskRng || !state.data || !state.window || !state.divergence) {
-      throw new Error(
-        `${ckptDir}/trainer_state.json was not written by the trainer (no settings or RNG state)`,
-      );
-    }
-    // Settings saved before a setting existed take its default.
-    const saved = trainSettings(state.settings);
-    const changed = Object.keys(s).filter((k) =>
-      !RESUMABLE_CHANGES.has(k) &&
-      JSON.stringify(s[k as keyof TrainSettings]) !== JSON.stringify(saved[k as keyof TrainSettings])
-    );
-    if (changed.length > 0) {
-      throw new Error(
-        `cannot resume with different settings (${
-          changed.map((k) => `${k}: ${saved[k as keyof TrainSettings]} → ${s[k as keyof TrainSettings]}`)
-            .join(", ")
-        }); resume with the run's own settings or start a new run`,
-      );
-    }
-    if (state.step > s.steps) {
-      throw new Error(`the checkpoint is at step ${state.step}, beyond the run's ${s.steps} steps`);
-    }
-    step = state.step;
-    checkpointStep = step;
-    loop = {
-      settings: s,
-      maskRng: state.maskRng,
-      data: state.data,
-      window: state.window,
-      divergence: state.divergence,
-      lastEval: state.lastEval ?? null,
-      elapsed: state.elapsed ?? 0,
-    };
-    maskRng.setState(loop.maskRng);
-    iterator.setState(loop.data);
-    await truncateMetrics(metricsPath, step);
-  } else {
-    if (await hasCheckpoint(ckptDir)) {
-      const existing = await readRunState(runDir);
-      throw new Error(
-        `${runDir} already holds a run (checkpoint at step ${existing?.step}); resume it with --resume or ` +
-          `choose another run directory`,
-      );
-    }
-    await Deno.writeTextFile(metricsPath, "");
+  const saved = options.resume
+    ? await restoreRun(options, settings, ckptDir, optimizer)
+    : await startRun(runDir, ckptDir, metricsPath);
+  if (saved) {
+    maskRng.setState(saved.maskRng);
+    iterator.setState(saved.data);
+    await truncateMetrics(metricsPath, saved.step);
   }
-
-  const save = async (): Promise<boolean> => {
-    if (!(await allFinite(model))) return false;
-    loop.maskRng = maskRng.getState();
-    loop.data = iterator.getState();
-    loop.elapsed += (performance.now() - sessionMark) / 1000;
-    sessionMark = performance.now();
-    await saveCheckpoint(
-      ckptDir,
-      model,
-      optimizer,
-      { ...(options.extraState ?? {}), ...loop, step },
-      options.tokenizerJSON,
-    );
-    checkpointStep = step;
-    return true;
-  };
-  let sessionMark = performance.now();
-  /** Seconds of training so far, over every session of the run. */
-  const elapsedSeconds = () => loop.elapsed + (performance.now() - sessionMark) / 1000;
-
-  const evaluate = async (): Promise<number | null> => {
-    if (!evalSet) return null;
-    const t0 = performance.now();
-    const bpc = await heldOutBitsPerChar(model, evalSet, { mcSamples: s.evalSamples, seed: s.evalSeed });
-    progress.message(
-      `step ${step}: held-out ${model.causal ? "NLL" : "bound"} ${bpc.toFixed(4)} bits/char ` +
-        `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-    );
-    return bpc;
-  };
-
-  // A time budget re-plans the total from this session's measured seconds per step (see TimeBudget).
-  const sessionStart = { step, at: performance.now() };
-  const replan = () => {
-    if (!budget || step >= s.steps - s.decaySteps) return; // no budget, or the decay has begun
-    const done = step - sessionStart.step;
-    if (done < 10) return;
-    const perStep = (performance.now() - sessionStart.at) / 1000 / done;
-    const planned = step + Math.max(0, Math.floor((budget.seconds - elapsedSeconds()) / perStep));
-    const decay = Math.max(1, Math.round(planned * budget.decayFraction));
-    // The decay starts now at the latest (an overrun of at most the few steps since the last plan).
-    const total = Math.max(planned, step + decay);
-    if (total === s.steps && decay === s.decaySteps) return;
-    s.steps = total;
-    s.decaySteps = decay;
-    s.warmupSteps = Math.min(s.warmupSteps, total - decay); // a plan cut very short also cuts the warmup
-    if (!options.schedule) schedule = scheduleOf(s);
-    progress.retarget?.(total);
-  };
-
-  progress.start(s.steps, step);
-  let status: TrainResult["status"] = "completed";
-  let message = "";
-  let lastWindowLoss = NaN;
-  /** The time limit that ended the run, if one did. */
-  let stoppedAt: number | null = null;
-  try {
-    while (step < s.steps) {
-      // ── One step: schedule, batch, loss/backward/clip/AdamW, one read-back. ──
-      const lr = schedule(step);
-      const batch = iterator.next();
-      const t0 = performance.now();
-      const result = trainStep(model, optimizer, {
-        tokens: batch.tokens,
-        batch: batch.rows,
-        length: batch.length,
-        promptLengths: (batch as Partial<SftRows>).promptLengths,
-      }, {
-        objective: s.objective,
-        lr,
-        clip: s.clip,
-        rng: maskRng,
-        randomLength: s.randomLength,
-        timeSampling: s.timeSampling,
-        maskCount: s.maskCount,
-      });
-      const loss = await result.loss.item();
-      result.loss.dispose();
-      // The time budget's hard limit ends the run at this step, as if it were the plan's last.
-      const limit = budget?.limitSeconds;
-      const overTime = limit !== undefined && step + 1 < s.steps && elapsedSeconds() >= limit;
-      const lastStep = step + 1 === s.steps || overTime;
-      const logStep = (step + 1) % s.logEvery === 0 || lastStep;
-      const gradNorm = logStep && result.gradNorm ? await result.gradNorm.item() : null;
-      result.gradNorm?.dispose();
-      const seconds = (performance.now() - t0) / 1000;
-      step++;
-
-      // ── Divergence: NaN/∞ now, or a recent mean far above the initial one. ──
-      const div = loop.divergence;
-      if (div.initial.length < 10) div.initial.push(loss);
-      div.recent.push(loss);
-      if (div.recent.length > 10) div.recent.shift();
-      const initialMean = mean(div.initial);
-      const recentMean = mean(div.recent);
-      if (
-        !Number.isFinite(loss) || (div.initial.length === 10 && recentMean > s.explodeFactor * initialMean)
-      ) {
-        status = "diverged";
-        const what = Number.isFinite(loss)
-          ? `the loss exploded (mean of the last 10 steps ${
-            recentMean.toFixed(3)
-          } > ${s.explodeFactor} × the ` +
-            `initial ${initialMean.toFixed(3)})`
-          : `the loss became ${loss}`;
-        message = `${what} at step ${step}; ` +
-          (checkpointStep === null
-            ? "no checkpoint was saved before it. "
-            : `the last good checkpoint (step ${checkpointStep}) is kept in ${ckptDir}. `) +
-          `Lower the learning rate (now ${s.lr}) or clip the gradients harder, and start again.`;
-        break;
-      }
-
-      loop.window.lossSum += loss;
-      loop.window.steps++;
-      loop.window.tokens += result.tokens;
-      loop.window.seconds += seconds;
-      const tokensPerS = loop.window.tokens / Math.max(1e-9, loop.window.seconds);
-      progress.update({ step, loss: loop.window.lossSum / loop.window.steps, tokensPerS, lr });
-      options.onStep?.({ step, loss, lr });
-
-      // ── Evaluation and the metrics line. ──
-      const evalStep = evalSet !== undefined &&
-        (lastStep || (s.evalEvery > 0 && step % s.evalEvery === 0));
-      if (logStep || evalStep) {
-        const entry: Record<string, number> = {
-          step,
-          loss: loop.window.lossSum / loop.window.steps,
-          lr,
-          tokens_per_s: round(tokensPerS, 1),
-        };
-        if (gradNorm !== null) entry.grad_norm = gradNorm;
-        lastWindowLoss = entry.loss;
-        if (evalStep) {
-          loop.lastEval = await evaluate();
-          if (loop.lastEval !== null) entry.eval_bpc = loop.lastEval;
-        }
-        entry.elapsed_s = round(elapsedSeconds(), 2);
-        await Deno.writeTextFile(metricsPath, JSON.stringify(entry) + "\n", { append: true });
-        loop.window = { lossSum: 0, steps: 0, tokens: 0, seconds: 0 };
-        replan();
-      }
-
-      // ── Checkpoints: at intervals, at the end, and when interrupted. ──
-      const interrupted = options.signal?.aborted ?? false;
-      const due = lastStep || interrupted ||
-        (s.checkpointEvery > 0 && step % s.checkpointEvery === 0);
-      if (due) {
-        if (!(await save())) {
-          status = "diverged";
-          message = `a weight became NaN or infinite at step ${step}; ` +
-            (checkpointStep === null
-              ? "no checkpoint was saved. "
-              : `the last good checkpoint (step ${checkpointStep}) is kept in ${ckptDir}. `) +
-            `Lower the learning rate (now ${s.lr}) and start again.`;
-          break;
-        }
-        if (!interrupted && !lastStep) {
-          progress.message(`step ${step}: checkpoint saved to ${ckptDir}`);
-        }
-      }
-      if (interrupted) {
-        status = "interrupted";
-        message = `interrupted at step ${step}/${s.steps}; checkpoint saved to ${ckptDir}; ` +
-          `continue with --resume`;
-        break;
-      }
-      if (overTime) {
-        stoppedAt = limit;
-        break;
-      }
-    }
-  } finally {
-    progress.finish();
-    optimizer.dispose();
-  }
-  const seconds = (performance.now() - began) / 1000;
-  if (status === "completed" && stoppedAt === null) {
-    message = `trained ${s.steps} steps in ${formatDuration(seconds)}; checkpoint in ${ckptDir}`;
-  } else if (status === "completed") {
-    message =
-      `trained ${step} of the planned ${s.steps} steps in ${formatDuration(seconds)}: the time limit ` +
-      `(${stoppedAt} s of training) ended the run before its learning rate had fully decayed; checkpoint in ` +
-      `${ckptDir} (--resume finishes the plan)`;
-  }
+  const step = saved?.step ?? 0;
   return {
-    status,
+    options,
+    settings,
+    progress: options.progress ?? silentProgress,
+    ckptDir,
+    metricsPath,
+    optimizer,
+    iterator,
+    maskRng,
+    session: { began: performance.now(), startStep: step, elapsedBefore: saved?.elapsed ?? 0 },
+    plan: { steps: settings.steps, decaySteps: settings.decaySteps, warmupSteps: settings.warmupSteps },
+    schedule: options.schedule ?? scheduleOf(settings),
     step,
-    loss: lastWindowLoss,
-    evalBpc: loop.lastEval,
-    checkpointStep,
-    message,
-    seconds,
+    checkpointStep: saved ? step : null,
+    window: saved?.window ?? emptyWindow(),
+    divergence: saved?.divergence ?? freshDivergence(),
+    lastEval: saved?.lastEval ?? null,
+    lastWindowLoss: NaN,
   };
 }
 
-/** Drops the lines of `metrics.jsonl` for steps after `step` (they are trained again after resuming). */
-async function truncateMetrics(path: string, step: number): Promise<void> {
-  let text = "";
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+/** A fresh run: refuses a directory that already holds one, and starts an empty metrics file. */
+async function startRun(runDir: string, ckptDir: string, metricsPath: string): Promise<null> {
+  if (await hasCheckpoint(ckptDir)) {
+    const existing = await readRunState(runDir);
+    throw new Error(
+      `${runDir} already holds a run (checkpoint at step ${existing?.step}); resume it with --resume or ` +
+        `choose another run directory`,
+    );
   }
-  const kept = text.split("\n").filter((line) => {
-    if (line.trim() === "") return false;
-    try {
-      return JSON.parse(line).step <= step;
-    } catch {
-      return false;
-    }
+  await Deno.writeTextFile(metricsPath, "");
+  return null;
+}
+
+/**
+ * Restores the weights and the optimiser from the checkpoint and returns the saved state, after checking that
+ * the run is resumed with its own settings (up to those that may change, `RESUMABLE_SETTINGS` in `settings.ts`).
+ */
+async function restoreRun(
+  { model }: TrainOptions,
+  settings: TrainSettings,
+  ckptDir: string,
+  optimizer: AdamW,
+): Promise<SavedState & { step: number }> {
+  if (!(await hasCheckpoint(ckptDir))) {
+    throw new Error(`there is no checkpoint to resume in ${ckptDir}; start the run without --resume`);
+  }
+  const state = await restoreCheckpoint(ckptDir, model, optimizer) as TrainerState & Partial<SavedState>;
+  if (!state.settings || !state.maskRng || !state.data || !state.window || !state.divergence) {
+    throw new Error(
+      `${ckptDir}/trainer_state.json was not written by the trainer (no settings or RNG state)`,
+    );
+  }
+  // Settings saved before a setting existed take its default.
+  const changed = resumeConflicts(trainSettings(state.settings), settings);
+  if (changed.length > 0) {
+    throw new Error(
+      `cannot resume with different settings (${
+        changed.join(", ")
+      }); resume with the run's own settings or ` +
+        `start a new run`,
+    );
+  }
+  if (state.step > settings.steps) {
+    throw new Error(`the checkpoint is at step ${state.step}, beyond the run's ${settings.steps} steps`);
+  }
+  return {
+    step: state.step,
+    settings,
+    maskRng: state.maskRng,
+    data: state.data,
+    window: state.window,
+    divergence: state.divergence,
+    lastEval: state.lastEval ?? null,
+    elapsed: state.elapsed ?? 0,
+  };
+}
+
+/** What one step did, and what is due after it. */
+interface StepDone {
+  lr: number;
+  loss: number;
+  tokens: number;
+  seconds: number;
+  gradNorm: number | null;
+  duties: Duties;
+  /** The plan's last step, or the one a time limit ends the run at. */
+  last: boolean;
+  /** The time budget's hard limit ends the run at this step, as if it were the plan's last. */
+  overTime: boolean;
+}
+
+/** One step: schedule, batch, loss/backward/clip/AdamW, one read-back (two at a logging step). */
+async function takeStep(run: Run): Promise<StepDone> {
+  const { settings: s, options } = run;
+  const lr = run.schedule(run.step);
+  const batch = run.iterator.next();
+  const t0 = performance.now();
+  const result = trainStep(options.model, run.optimizer, {
+    tokens: batch.tokens,
+    batch: batch.rows,
+    length: batch.length,
+    promptLengths: (batch as Partial<SftRows>).promptLengths,
+  }, {
+    objective: s.objective,
+    lr,
+    clip: s.clip,
+    rng: run.maskRng,
+    randomLength: s.randomLength,
+    timeSampling: s.timeSampling,
+    maskCount: s.maskCount,
   });
-  await writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+  const loss = await result.loss.item();
+  result.loss.dispose();
+  const limit = options.timeBudget?.limitSeconds;
+  const overTime = limit !== undefined && run.step + 1 < run.plan.steps && elapsedSeconds(run) >= limit;
+  const last = run.step + 1 === run.plan.steps || overTime;
+  const duties = dutiesAfter(run.step + 1, s, { last, canEvaluate: options.evalSet !== undefined });
+  const gradNorm = duties.log && result.gradNorm ? await result.gradNorm.item() : null;
+  result.gradNorm?.dispose();
+  run.step++;
+  return {
+    lr,
+    loss,
+    tokens: result.tokens,
+    seconds: (performance.now() - t0) / 1000,
+    gradNorm,
+    duties,
+    last,
+    overTime,
+  };
+}
+
+/** How a run ended early, or where a time limit stopped it. */
+type RunEnd =
+  | { status: "diverged" | "interrupted"; message: string }
+  | { status: "completed"; stoppedAt: number };
+
+/** Stops the run on a NaN/∞ or exploding loss (nothing is saved after that point); else counts the step. */
+function judgeLoss(run: Run, done: StepDone): RunEnd | null {
+  const { state, problem } = observeLoss(run.divergence, done.loss, run.settings.explodeFactor);
+  run.divergence = state;
+  if (problem !== null) {
+    const advice = `Lower the learning rate (now ${run.settings.lr}) or clip the gradients harder`;
+    return {
+      status: "diverged",
+      message: divergedMessage(problem, run.step, run.checkpointStep, run.ckptDir, advice),
+    };
+  }
+  run.window = addStep(run.window, done.loss, done.tokens, done.seconds);
+  const tokensPerS = windowTokensPerSecond(run.window);
+  run.progress.update({ step: run.step, loss: windowLoss(run.window), tokensPerS, lr: done.lr });
+  run.options.onStep?.({ step: run.step, loss: done.loss, lr: done.lr });
+  return null;
+}
+
+/** At a logging or evaluation step: evaluates, writes the metrics line, starts a new window, and re-plans. */
+async function logAndEvaluate(run: Run, done: StepDone): Promise<null> {
+  if (!done.duties.log && !done.duties.evaluate) return null;
+  const entry = metricsEntry(run.step, run.window, done.lr, done.gradNorm);
+  run.lastWindowLoss = entry.loss;
+  if (done.duties.evaluate) {
+    run.lastEval = await evaluate(run);
+    if (run.lastEval !== null) entry.eval_bpc = run.lastEval;
+  }
+  entry.elapsed_s = round(elapsedSeconds(run), 2);
+  await Deno.writeTextFile(run.metricsPath, JSON.stringify(entry) + "\n", { append: true });
+  run.window = emptyWindow();
+  const budget = run.options.timeBudget;
+  if (budget) {
+    const plan = replan(run.plan, budget, {
+      step: run.step,
+      sessionSteps: run.step - run.session.startStep,
+      sessionSeconds: (performance.now() - run.session.began) / 1000,
+      elapsedSeconds: elapsedSeconds(run),
+    });
+    if (plan !== run.plan) {
+      run.plan = plan;
+      if (!run.options.schedule) run.schedule = scheduleOf({ ...run.settings, ...plan });
+      run.progress.retarget?.(plan.steps);
+    }
+  }
+  return null;
+}
+
+/** The held-out bound (or the twin's NLL) in bits/char, reported as a progress message; null without a set. */
+async function evaluate(run: Run): Promise<number | null> {
+  const { model, evalSet } = run.options;
+  if (!evalSet) return null;
+  const t0 = performance.now();
+  const s = run.settings;
+  const bpc = await heldOutBitsPerChar(model, evalSet, { mcSamples: s.evalSamples, seed: s.evalSeed });
+  run.progress.message(
+    `step ${run.step}: held-out ${model.causal ? "NLL" : "bound"} ${bpc.toFixed(4)} bits/char ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  return bpc;
+}
+
+/**
+ * Saves a checkpoint at intervals, at the end and when interrupted (refusing one with a NaN/∞ weight, which ends
+ * the run), then ends the run if it was interrupted or is over its time limit.
+ */
+async function checkpointIfDue(run: Run, done: StepDone): Promise<RunEnd | null> {
+  const interrupted = run.options.signal?.aborted ?? false;
+  if (done.duties.checkpoint || interrupted) {
+    if (!(await allFinite(run.options.model))) {
+      const problem = "a weight became NaN or infinite";
+      const advice = `Lower the learning rate (now ${run.settings.lr})`;
+      return {
+        status: "diverged",
+        message: divergedMessage(problem, run.step, run.checkpointStep, run.ckptDir, advice),
+      };
+    }
+    await save(run);
+    if (!interrupted && !done.last) {
+      run.progress.message(`step ${run.step}: checkpoint saved to ${run.ckptDir}`);
+    }
+  }
+  if (interrupted) {
+    return {
+      status: "interrupted",
+      message: `interrupted at step ${run.step}/${run.plan.steps}; checkpoint saved to ${run.ckptDir}; ` +
+        `continue with --resume`,
+    };
+  }
+  if (done.overTime) return { status: "completed", stoppedAt: run.options.timeBudget!.limitSeconds! };
+  return null;
+}
+
+/** Writes the checkpoint: weights, optimiser, random streams, data position, windows and the current plan. */
+async function save(run: Run): Promise<void> {
+  const state: SavedState = {
+    settings: { ...run.settings, ...run.plan },
+    maskRng: run.maskRng.getState(),
+    data: run.iterator.getState(),
+    window: run.window,
+    divergence: run.divergence,
+    lastEval: run.lastEval,
+    elapsed: elapsedSeconds(run),
+  };
+  const { model, extraState, tokenizerJSON } = run.options;
+  await saveCheckpoint(
+    run.ckptDir,
+    model,
+    run.optimizer,
+    { ...(extraState ?? {}), ...state, step: run.step },
+    tokenizerJSON,
+  );
+  run.checkpointStep = run.step;
+}
+
+/** The run's result, with its one-line message. */
+function result(run: Run, end: RunEnd | null): TrainResult {
+  const seconds = (performance.now() - run.session.began) / 1000;
+  let message: string;
+  if (end === null) {
+    message = `trained ${run.plan.steps} steps in ${formatDuration(seconds)}; checkpoint in ${run.ckptDir}`;
+  } else if (end.status === "completed") {
+    message =
+      `trained ${run.step} of the planned ${run.plan.steps} steps in ${formatDuration(seconds)}: the ` +
+      `time limit (${end.stoppedAt} s of training) ended the run before its learning rate had fully decayed; ` +
+      `checkpoint in ${run.ckptDir} (--resume finishes the plan)`;
+  } else {
+    message = end.message;
+  }
+  return {
+    status: end?.status ?? "completed",
+    step: run.step,
+    loss: run.lastWindowLoss,
+    evalBpc: run.lastEval,
+    checkpointStep: run.checkpointStep,
+    message,
+    seconds,
+  };
 }
 
 /** Whether every parameter of the model is finite. */
@@ -625,15 +528,6 @@ async function allFinite(model: LLaDAModel): Promise<boolean> {
     for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
   }
   return true;
-}
-
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 /**

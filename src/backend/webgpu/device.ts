@@ -8,6 +8,11 @@
  * The device is requested with the adapter's real limits rather than WebGPU's defaults (128 MiB bindings, 8
  * storage buffers per stage, 16 KiB workgroup memory), so the backend can use what the hardware allows.
  *
+ * Threads: on Linux, Deno reaches the GPU (or llvmpipe) through EGL, which keeps state per thread. `deno run` uses
+ * WebGPU on the main thread and is safe; `deno test` runs each file on a pool thread that it ends during the
+ * process's exit, which can abort the process after its summary. Tests should use WebGPU from a Web Worker that
+ * has ended before the file does, as the project's tests do (docs/webgpu_teardown.md).
+ *
  * @module
  */
 

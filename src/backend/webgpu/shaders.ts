@@ -53,21 +53,26 @@ export async function readShader(name: string): Promise<string> {
   }
 }
 
-/** Where a line of the compiled source came from. */
-function sourceLine(file: string, fileLines: number, line: number): string {
-  return line > fileLines ? `shaders/${COMMON}.wgsl:${line - fileLines}` : `shaders/${file}.wgsl:${line}`;
+/** Where a line of the compiled source (the file, then common.wgsl, then any generated text) came from. */
+function sourceLine(file: string, fileLines: number, commonLines: number, line: number): string {
+  if (line <= fileLines) return `shaders/${file}.wgsl:${line}`;
+  if (line <= fileLines + commonLines) return `shaders/${COMMON}.wgsl:${line - fileLines}`;
+  return `(text generated for shaders/${file}.wgsl):${line - fileLines - commonLines}`;
 }
 
 /**
  * Reads and compiles every shader file. Throws one error listing every compiler error as
  * `shaders/<file>.wgsl:<line>:<column>: <message>`. `read` supplies the text of a file by name (the default reads
- * `shaders/`; tests pass a broken file to check the messages).
+ * `shaders/`; tests pass a broken file to check the messages). `generated` is WGSL appended to a file after
+ * common.wgsl: declarations the host derives from its own definitions (the op numbering of elementwise.wgsl).
  */
 export async function compileShaders(
   device: GPUDevice,
   read: (name: string) => Promise<string> = readShader,
+  generated: Partial<Record<ShaderFile, string>> = {},
 ): Promise<Map<ShaderFile, GPUShaderModule>> {
   const common = await read(COMMON);
+  const commonLines = common.split("\n").length;
   const texts = await Promise.all(SHADER_FILES.map(read));
   const modules = new Map<ShaderFile, GPUShaderModule>();
   const errors: string[] = [];
@@ -76,12 +81,13 @@ export async function compileShaders(
     const text = texts[i];
     const fileLines = text.split("\n").length;
     device.pushErrorScope("validation");
-    const module = device.createShaderModule({ label: `shaders/${file}.wgsl`, code: `${text}\n${common}` });
+    const code = `${text}\n${common}\n${generated[file] ?? ""}`;
+    const module = device.createShaderModule({ label: `shaders/${file}.wgsl`, code });
     const info = await module.getCompilationInfo();
     const scoped = await device.popErrorScope();
     for (const m of info.messages) {
       if (m.type !== "error") continue;
-      const where = `${sourceLine(file, fileLines, m.lineNum)}:${m.linePos}`;
+      const where = `${sourceLine(file, fileLines, commonLines, m.lineNum)}:${m.linePos}`;
       errors.push(`${where}: ${m.message.trim()}`);
     }
     if (scoped && !info.messages.some((m) => m.type === "error")) {

@@ -12,7 +12,9 @@ import {
   OFFICIAL_DEFAULTS,
   paddedEmbeddingSize,
   validateConfig,
-} from "../src/io/mod.ts";
+} from "../src/model/config.ts";
+import { createModel } from "../src/model/llada.ts";
+import { CpuBackend } from "../src/backend/cpu.ts";
 
 /** The config.json of GSAI-ML/LLaDA-8B-Instruct as released (field values as published). */
 const LLADA_8B = {
@@ -68,7 +70,7 @@ const LLADA_8B = {
   weight_tying: false,
 };
 
-/** The `tiny` benchmark model of issue 4. */
+/** The `tiny` benchmark model (`bench/model_benches.ts`). */
 const TINY = {
   d_model: 128,
   n_layers: 4,
@@ -136,6 +138,16 @@ Deno.test("tensor names and shapes for the tiny config, in order", () => {
     ["model.transformer.ln_f.weight", [128]],
     ["model.transformer.ff_out.weight", [260, 128]],
   ]);
+});
+
+Deno.test("a model's parameters carry the layout's names and shapes, each name its own tensor", async () => {
+  const c = validateConfig({ ...TINY, d_model: 16, n_heads: 2, mlp_hidden_size: 24, n_layers: 2 });
+  const model = await createModel(c, { backend: new CpuBackend() });
+  const named = model.namedParameters();
+  assert.deepEqual(named.map(([name, t]) => [name, t.shape]), [...lladaTensorShapes(c)]);
+  // Tensors of the same shape (q/k/v/attn_out) must still be different parameters.
+  assert.equal(new Set(named.map(([, t]) => t)).size, named.length);
+  model.dispose();
 });
 
 Deno.test("validateConfig fills the documented defaults", () => {

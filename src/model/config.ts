@@ -34,10 +34,9 @@
  * - RoPE uses `head_dim = d_model / n_heads` and rotates halves (`view(..., 2, hs/2)`), so `head_dim` must be
  *   even. The masked-diffusion forward asserts `rope` true and `alibi` false.
  *
- * Seen in: the official files vendored in the public repository `yinj66/support_basis`, folder
- * `LLaDA-8B-Instruct-B&S-light/` (`config.json`, `configuration_llada.py`, `modeling_llada.py`,
- * `model.safetensors.index.json`; that copy modifies attention numerics but not the config or module layout),
- * cross-checked against `charleschen-ml/pa-dllm/configuration_llada.py`.
+ * Sources: the paper (Nie et al., "Large Language Diffusion Models", arXiv 2502.09992) and the model code
+ * published with `GSAI-ML/LLaDA-8B-Base` on Hugging Face (`configuration_llada.py`, `modeling_llada.py`,
+ * `model.safetensors.index.json`).
  *
  * To open a directory written here in PyTorch: copy `configuration_llada.py` and `modeling_llada.py` from the
  * Hugging Face LLaDA repository next to `config.json` and call
@@ -45,7 +44,7 @@
  *
  * ## What this project supports
  *
- * The LLaMA-style bidirectional network of DESIGN.md §5: RoPE, RMSNorm with weights, SiLU-gated MLP, no biases,
+ * The LLaMA-style bidirectional network of `llada.ts` beside this file: RoPE, RMSNorm with weights, SiLU-gated MLP, no biases,
  * untied output layer, standard multi-head attention. Refused with an explanation: biases, tied weights,
  * LayerNorm/Gemma norms, other block types or activations, ALiBi or learned positions, QK-norm, input-embedding
  * scaling, logit scaling, block groups, and grouped-query / multi-query attention (`n_kv_heads` must equal
@@ -166,7 +165,7 @@ export const OFFICIAL_DEFAULTS: Readonly<Record<string, unknown>> = Object.freez
 });
 
 /**
- * Defaults {@link validateConfig} uses for a plain object that leaves them out (this project's, DESIGN.md §5).
+ * Defaults {@link validateConfig} uses for a plain object that leaves them out (this project's; see the module documentation).
  * Note `rope_theta` 500000, as LLaDA-8B, where the official dataclass default is 10000.
  */
 const PROJECT_DEFAULTS = {
@@ -252,7 +251,51 @@ export function validateConfig(obj: unknown, source?: string): LLaDAConfig {
   }
   const raw = obj as Record<string, unknown>;
   const problems: string[] = [];
+  checkArchitectureSwitches(raw, problems);
+  const read = fieldReader(raw, problems);
 
+  // Read in the order the problems are reported: sizes, derived sizes, numerics, token ids.
+  const d_model = read.integer("d_model", 1);
+  const n_layers = read.integer("n_layers", 1);
+  const n_heads = read.integer("n_heads", 1);
+  const vocab_size = read.integer("vocab_size", 1);
+  const max_sequence_length = read.integer("max_sequence_length", 1);
+  // As the official block: `mlp_hidden_size if not None else mlp_ratio * d_model`.
+  const mlp_hidden_size = raw.mlp_hidden_size === undefined || raw.mlp_hidden_size === null
+    ? read.integer("mlp_ratio", 1, PROJECT_DEFAULTS.mlp_ratio) * d_model
+    : read.integer("mlp_hidden_size", 1);
+  const embedding_size = read.integer("embedding_size", 1, vocab_size);
+  const rope_theta = read.positive("rope_theta", PROJECT_DEFAULTS.rope_theta);
+  const rms_norm_eps = read.positive("rms_norm_eps", PROJECT_DEFAULTS.rms_norm_eps);
+  const init_std = read.positive("init_std", PROJECT_DEFAULTS.init_std);
+  const mask_token_id = read.integer("mask_token_id", 0);
+  const eos_token_id = read.integer("eos_token_id", 0);
+  const pad_token_id = read.integer("pad_token_id", 0, eos_token_id);
+  const config = {
+    d_model,
+    n_layers,
+    n_heads,
+    n_kv_heads: n_heads,
+    mlp_hidden_size,
+    vocab_size,
+    embedding_size,
+    max_sequence_length,
+    rope_theta,
+    rms_norm_eps,
+    mask_token_id,
+    eos_token_id,
+    pad_token_id,
+    init_std,
+  };
+  checkHeadSize(config, problems);
+  checkTokenIds(config, problems);
+  config.n_kv_heads = resolveKvHeads(raw, n_heads, read, problems);
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return config;
+}
+
+/** Reports every architecture switch whose value this project does not implement ({@link REQUIRED_FEATURES}). */
+function checkArchitectureSwitches(raw: Record<string, unknown>, problems: string[]): void {
   for (const { field, allowed, why } of REQUIRED_FEATURES) {
     if (raw[field] === undefined) continue;
     if (!allowed.includes(raw[field])) {
@@ -260,96 +303,59 @@ export function validateConfig(obj: unknown, source?: string): LLaDAConfig {
       problems.push(`${field}: expected ${expected}, got ${show(raw[field])} (${why})`);
     }
   }
+}
 
+/** Reads numeric fields of a raw config, adding a line to `problems` (and returning NaN) for each bad one. */
+interface FieldReader {
   /**
-   * Reads an integer field ≥ `min`; `fallback` (if given) replaces an absent or null value. A NaN fallback
-   * means the field it derives from was already reported, so nothing more is said.
+   * An integer field ≥ `min`; `fallback` (if given) replaces an absent or null value. A NaN fallback means the
+   * field it derives from was already reported, so nothing more is said.
    */
-  const integer = (field: string, min: number, fallback?: number): number => {
-    const value = raw[field] ?? fallback;
-    if (Number.isNaN(value)) return NaN;
-    if (value === undefined) {
-      problems.push(`${field}: required, expected an integer ≥ ${min}`);
-      return NaN;
-    }
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-      problems.push(`${field}: expected an integer ≥ ${min}, got ${show(value)}`);
-      return NaN;
-    }
-    return value;
+  integer(field: string, min: number, fallback?: number): number;
+  /** A finite number > 0, `fallback` when absent or null. */
+  positive(field: string, fallback: number): number;
+}
+
+function fieldReader(raw: Record<string, unknown>, problems: string[]): FieldReader {
+  return {
+    integer(field, min, fallback) {
+      const value = raw[field] ?? fallback;
+      if (Number.isNaN(value)) return NaN;
+      if (value === undefined) {
+        problems.push(`${field}: required, expected an integer ≥ ${min}`);
+        return NaN;
+      }
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+        problems.push(`${field}: expected an integer ≥ ${min}, got ${show(value)}`);
+        return NaN;
+      }
+      return value;
+    },
+    positive(field, fallback) {
+      const value = raw[field] ?? fallback;
+      if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+        problems.push(`${field}: expected a finite number > 0, got ${show(value)}`);
+        return NaN;
+      }
+      return value;
+    },
   };
-  /** Reads a finite number > 0. */
-  const positive = (field: string, fallback: number): number => {
-    const value = raw[field] ?? fallback;
-    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-      problems.push(`${field}: expected a finite number > 0, got ${show(value)}`);
-      return NaN;
-    }
-    return value;
-  };
+}
 
-  const d_model = integer("d_model", 1);
-  const n_layers = integer("n_layers", 1);
-  const n_heads = integer("n_heads", 1);
-  const vocab_size = integer("vocab_size", 1);
-  const max_sequence_length = integer("max_sequence_length", 1);
-  // As the official block: `mlp_hidden_size if not None else mlp_ratio * d_model`.
-  const mlp_hidden_size = raw.mlp_hidden_size === undefined || raw.mlp_hidden_size === null
-    ? integer("mlp_ratio", 1, PROJECT_DEFAULTS.mlp_ratio) * d_model
-    : integer("mlp_hidden_size", 1);
-  const embedding_size = integer("embedding_size", 1, vocab_size);
-  const rope_theta = positive("rope_theta", PROJECT_DEFAULTS.rope_theta);
-  const rms_norm_eps = positive("rms_norm_eps", PROJECT_DEFAULTS.rms_norm_eps);
-  const init_std = positive("init_std", PROJECT_DEFAULTS.init_std);
-  const mask_token_id = integer("mask_token_id", 0);
-  const eos_token_id = integer("eos_token_id", 0);
-  const pad_token_id = integer("pad_token_id", 0, eos_token_id);
-
-  if (Number.isSafeInteger(d_model) && Number.isSafeInteger(n_heads)) {
-    if (d_model % n_heads !== 0) {
-      problems.push(`n_heads: d_model (${d_model}) must be divisible by n_heads (${n_heads})`);
-    } else if ((d_model / n_heads) % 2 !== 0) {
-      problems.push(
-        `n_heads: the head size d_model / n_heads = ${
-          d_model / n_heads
-        } must be even, because RoPE rotates ` +
-          `the two halves of each head`,
-      );
-    }
-  }
-  if (embedding_size < vocab_size) {
-    problems.push(
-      `embedding_size: expected at least vocab_size (${vocab_size}), got ${embedding_size}; ` +
-        `leave it out or null to use vocab_size`,
-    );
-  }
-  for (
-    const [field, id] of [["mask_token_id", mask_token_id], ["eos_token_id", eos_token_id], [
-      "pad_token_id",
-      pad_token_id,
-    ]] as const
-  ) {
-    if (id >= vocab_size) {
-      problems.push(`${field}: ${id} is not a token id, expected < vocab_size (${vocab_size})`);
-    }
-  }
-  if (mask_token_id === eos_token_id) {
-    problems.push(`mask_token_id: must differ from eos_token_id (both ${mask_token_id})`);
-  }
-  if (mask_token_id === pad_token_id) {
-    problems.push(
-      `pad_token_id: must differ from mask_token_id (both ${pad_token_id}); padding is not masked text`,
-    );
-  }
-
-  // Key/value heads, resolved as the official `ModelConfig.effective_n_kv_heads` does.
+/** Key/value heads, resolved as the official `ModelConfig.effective_n_kv_heads` does; only `n_heads` is supported. */
+function resolveKvHeads(
+  raw: Record<string, unknown>,
+  n_heads: number,
+  read: FieldReader,
+  problems: string[],
+): number {
   let n_kv_heads = n_heads;
   const mqa = raw.multi_query_attention ?? null;
   if (mqa !== null && typeof mqa !== "boolean") {
     problems.push(`multi_query_attention: expected true, false or null, got ${show(mqa)}`);
   }
   if (raw.n_kv_heads !== undefined && raw.n_kv_heads !== null) {
-    n_kv_heads = integer("n_kv_heads", 1);
+    n_kv_heads = read.integer("n_kv_heads", 1);
     if (mqa !== null && n_kv_heads !== (mqa === true ? 1 : n_heads)) {
       problems.push(
         `n_kv_heads: ${n_kv_heads} contradicts multi_query_attention ${mqa} (the official code refuses both set)`,
@@ -364,24 +370,47 @@ export function validateConfig(obj: unknown, source?: string): LLaDAConfig {
         `attention are not implemented in llada-ts`,
     );
   }
+  return n_kv_heads;
+}
 
-  if (problems.length > 0) throw new ConfigError(problems, source);
-  return {
-    d_model,
-    n_layers,
-    n_heads,
-    n_kv_heads,
-    mlp_hidden_size,
-    vocab_size,
-    embedding_size,
-    max_sequence_length,
-    rope_theta,
-    rms_norm_eps,
-    mask_token_id,
-    eos_token_id,
-    pad_token_id,
-    init_std,
-  };
+/** The head size must be a whole, even number: RoPE rotates the two halves of each head. */
+function checkHeadSize({ d_model, n_heads }: LLaDAConfig, problems: string[]): void {
+  if (!Number.isSafeInteger(d_model) || !Number.isSafeInteger(n_heads)) return;
+  if (d_model % n_heads !== 0) {
+    problems.push(`n_heads: d_model (${d_model}) must be divisible by n_heads (${n_heads})`);
+  } else if ((d_model / n_heads) % 2 !== 0) {
+    problems.push(
+      `n_heads: the head size d_model / n_heads = ${d_model / n_heads} must be even, because RoPE rotates ` +
+        `the two halves of each head`,
+    );
+  }
+}
+
+/** The embedding must cover the vocabulary, the special ids must be token ids, and mask ≠ EOS, mask ≠ pad. */
+function checkTokenIds(c: LLaDAConfig, problems: string[]): void {
+  if (c.embedding_size < c.vocab_size) {
+    problems.push(
+      `embedding_size: expected at least vocab_size (${c.vocab_size}), got ${c.embedding_size}; ` +
+        `leave it out or null to use vocab_size`,
+    );
+  }
+  const ids = [["mask_token_id", c.mask_token_id], ["eos_token_id", c.eos_token_id], [
+    "pad_token_id",
+    c.pad_token_id,
+  ]] as const;
+  for (const [field, id] of ids) {
+    if (id >= c.vocab_size) {
+      problems.push(`${field}: ${id} is not a token id, expected < vocab_size (${c.vocab_size})`);
+    }
+  }
+  if (c.mask_token_id === c.eos_token_id) {
+    problems.push(`mask_token_id: must differ from eos_token_id (both ${c.mask_token_id})`);
+  }
+  if (c.mask_token_id === c.pad_token_id) {
+    problems.push(
+      `pad_token_id: must differ from mask_token_id (both ${c.pad_token_id}); padding is not masked text`,
+    );
+  }
 }
 
 /**
@@ -488,9 +517,34 @@ export function configToJSON(config: LLaDAConfig): string {
   return JSON.stringify(sorted, null, 2) + "\n";
 }
 
+/** The tensors of each transformer block, by their names inside the block, in checkpoint order. */
+export const BLOCK_TENSOR_NAMES = [
+  "attn_norm.weight",
+  "q_proj.weight",
+  "k_proj.weight",
+  "v_proj.weight",
+  "attn_out.weight",
+  "ff_norm.weight",
+  "ff_proj.weight",
+  "up_proj.weight",
+  "ff_out.weight",
+] as const;
+
+/** A tensor of a block, by its name inside the block. */
+export type BlockTensorName = typeof BLOCK_TENSOR_NAMES[number];
+
+/** The tensors outside the blocks: the embedding, the final norm and the untied output layer. */
+export type OuterTensorName = "wte.weight" | "ln_f.weight" | "ff_out.weight";
+
+/** One tensor of the checkpoint layout: its full name, its shape, and where it sits in the network. */
+export type LayoutEntry =
+  & { name: string; shape: number[] }
+  & ({ block: number; local: BlockTensorName } | { block: null; local: OuterTensorName });
+
 /**
  * The tensors a LLaDA model with this config has, with the Hugging Face names and shapes
- * (`[out_features, in_features]` for linear layers, as `nn.Linear` stores them).
+ * (`[out_features, in_features]` for linear layers, as `nn.Linear` stores them), in checkpoint order. This is the
+ * one list of checkpoint names: the model names its parameters from it (`LLaDAModel.namedParameters`).
  *
  * ```text
  * model.transformer.wte.weight                   [embedding_size, d_model]
@@ -508,27 +562,48 @@ export function configToJSON(config: LLaDAConfig): string {
  * ```
  *
  * @param config a validated config.
- * @returns name → shape, in the order above (embedding, blocks 0…n_layers−1, final norm, head).
  */
-export function lladaTensorShapes(config: LLaDAConfig): Map<string, number[]> {
+export function lladaTensorLayout(config: LLaDAConfig): LayoutEntry[] {
   const d = config.d_model;
   const kv = config.n_kv_heads * (d / config.n_heads);
   const h = config.mlp_hidden_size;
-  const shapes = new Map<string, number[]>();
-  shapes.set("model.transformer.wte.weight", [config.embedding_size, d]);
-  for (let i = 0; i < config.n_layers; i++) {
-    const p = `model.transformer.blocks.${i}`;
-    shapes.set(`${p}.attn_norm.weight`, [d]);
-    shapes.set(`${p}.q_proj.weight`, [d, d]);
-    shapes.set(`${p}.k_proj.weight`, [kv, d]);
-    shapes.set(`${p}.v_proj.weight`, [kv, d]);
-    shapes.set(`${p}.attn_out.weight`, [d, d]);
-    shapes.set(`${p}.ff_norm.weight`, [d]);
-    shapes.set(`${p}.ff_proj.weight`, [h, d]);
-    shapes.set(`${p}.up_proj.weight`, [h, d]);
-    shapes.set(`${p}.ff_out.weight`, [d, h]);
-  }
-  shapes.set("model.transformer.ln_f.weight", [d]);
-  shapes.set("model.transformer.ff_out.weight", [config.embedding_size, d]);
-  return shapes;
+  const block: Record<BlockTensorName, number[]> = {
+    "attn_norm.weight": [d],
+    "q_proj.weight": [d, d],
+    "k_proj.weight": [kv, d],
+    "v_proj.weight": [kv, d],
+    "attn_out.weight": [d, d],
+    "ff_norm.weight": [d],
+    "ff_proj.weight": [h, d],
+    "up_proj.weight": [h, d],
+    "ff_out.weight": [d, h],
+  };
+  const outer = (local: OuterTensorName, shape: number[]): LayoutEntry => ({
+    name: `model.transformer.${local}`,
+    shape,
+    block: null,
+    local,
+  });
+  return [
+    outer("wte.weight", [config.embedding_size, d]),
+    ...Array.from({ length: config.n_layers }, (_, i) =>
+      BLOCK_TENSOR_NAMES.map((local): LayoutEntry => ({
+        name: `model.transformer.blocks.${i}.${local}`,
+        shape: block[local],
+        block: i,
+        local,
+      }))).flat(),
+    outer("ln_f.weight", [d]),
+    outer("ff_out.weight", [config.embedding_size, d]),
+  ];
+}
+
+/**
+ * The checkpoint layout ({@link lladaTensorLayout}) as name → shape, in checkpoint order (embedding, blocks
+ * 0…n_layers−1, final norm, head).
+ *
+ * @param config a validated config.
+ */
+export function lladaTensorShapes(config: LLaDAConfig): Map<string, number[]> {
+  return new Map(lladaTensorLayout(config).map((t) => [t.name, t.shape]));
 }
