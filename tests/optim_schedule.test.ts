@@ -1,7 +1,7 @@
-/** The learning-rate schedules step by step, and gradient clipping, against values worked out by hand. */
+/** The learning-rate schedule step by step, and gradient clipping, against values worked out by hand. */
 
 import assert from "node:assert/strict";
-import { clipGradNorm, cosine, warmupStableDecay } from "../src/optim/mod.ts";
+import { clipGradNorm, warmupStableDecay } from "../src/optim/mod.ts";
 import { Tensor } from "../src/tensor.ts";
 
 const close = (a: number, b: number, label: string) =>
@@ -21,12 +21,6 @@ Deno.test("warmupStableDecay: linear warmup to the peak, constant, then a linear
     () => warmupStableDecay({ peakLr: 1, totalSteps: 5, warmupSteps: 3, decaySteps: 3 }),
     /must fit/,
   );
-});
-
-Deno.test("cosine: linear warmup, then half a cosine from the peak to finalLr", () => {
-  const lr = cosine({ peakLr: 1, totalSteps: 6, warmupSteps: 2, finalLr: 0 });
-  [0.5, 1, 1, 0.5 * (1 + Math.cos(Math.PI / 4)), 0.5, 0.5 * (1 + Math.cos((3 * Math.PI) / 4))]
-    .forEach((e, step) => close(lr(step), e, `step ${step}`));
 });
 
 Deno.test("clipGradNorm: returns the global norm and scales gradients to maxNorm only when above it", async () => {

@@ -10,7 +10,7 @@ import { createModel } from "../src/model/llada.ts";
 import { AdamW } from "../src/optim/adamw.ts";
 import { Rng } from "../src/rng.ts";
 import { objectiveLoss, trainStep } from "../src/train/step.ts";
-import { trainSettings } from "../src/train/trainer.ts";
+import { trainSettings } from "../src/train/settings.ts";
 
 Deno.test("trainSettings: a pre-training run by default keeps LLaDA's recipe and the 1 % random-length rule", () => {
   const s = trainSettings({ steps: 1000, batchSize: 8, lr: 4e-4 });

@@ -73,7 +73,6 @@ export const MUTANTS: Mutant[] = [
     file: "src/optim/schedule.ts",
     find: "if (step < o.warmupSteps) return (o.peakLr * (step + 1)) / o.warmupSteps;",
     replace: "if (step < o.warmupSteps) return (o.peakLr * step) / o.warmupSteps;",
-    occurrence: 1,
     tests: T("optim_schedule"),
   },
   {
@@ -94,21 +93,21 @@ export const MUTANTS: Mutant[] = [
   // ---- src/train --------------------------------------------------------------------------------------------
   {
     id: "settings-no-random-length-default",
-    file: "src/train/trainer.ts",
+    file: "src/train/settings.ts",
     find: 'randomLength: (input.objective ?? "pretrain") === "pretrain",',
     replace: 'randomLength: input.objective === "pretrain",',
     tests: T("train_settings"),
   },
   {
     id: "settings-final-lr",
-    file: "src/train/trainer.ts",
+    file: "src/train/settings.ts",
     find: "finalLr: input.lr * 0.1,",
     replace: "finalLr: input.lr * 0.01,",
     tests: T("train_settings"),
   },
   {
     id: "settings-warmup-floor",
-    file: "src/train/trainer.ts",
+    file: "src/train/settings.ts",
     find: "warmupSteps: Math.max(1, Math.round(steps * 0.05)),",
     replace: "warmupSteps: Math.round(steps * 0.05),",
     tests: T("train_settings"),
@@ -202,8 +201,8 @@ export const MUTANTS: Mutant[] = [
   {
     id: "bound-exact-weight",
     file: "src/llada/loss_bound.ts",
-    find: "weights[i] = L / counts[i];",
-    replace: "weights[i] = 1 / counts[i];",
+    find: "counts.forEach((l, i) => weights[i] = L / l);",
+    replace: "counts.forEach((l, i) => weights[i] = 1 / l);",
     tests: T("llada_loss_bound"),
   },
   {
@@ -363,28 +362,28 @@ export const MUTANTS: Mutant[] = [
   // ---- src/io ---------------------------------------------------------------------------------------------------
   {
     id: "bf16-ties-away-from-zero",
-    file: "src/io/safetensors.ts",
+    file: "src/io/safetensors_format.ts",
     find: "return ((f + 0x7fff + ((f >>> 16) & 1)) >>> 16) & 0xffff;",
     replace: "return ((f + 0x8000) >>> 16) & 0xffff;",
     tests: T("io_safetensors"),
   },
   {
     id: "bf16-nan-truncated",
-    file: "src/io/safetensors.ts",
+    file: "src/io/safetensors_format.ts",
     find: "return ((f >>> 16) | 0x40) & 0xffff;",
     replace: "return (f >>> 16) & 0xffff;",
     tests: T("io_safetensors"),
   },
   {
     id: "f16-overflow-limit",
-    file: "src/io/safetensors.ts",
+    file: "src/io/safetensors_format.ts",
     find: "if (e >= 0x1f) return sign | 0x7c00; // overflow → ±∞",
     replace: "if (e > 0x1f) return sign | 0x7c00; // overflow → ±∞",
     tests: T("io_safetensors"),
   },
   {
     id: "safetensors-header-bound",
-    file: "src/io/safetensors.ts",
+    file: "src/io/safetensors_read.ts",
     find: "if (headerLength > bytes.length - 8) {",
     replace: "if (headerLength > bytes.length) {",
     tests: T("io_safetensors", "io_safetensors_fuzz"),
