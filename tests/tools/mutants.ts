@@ -264,6 +264,28 @@ export const MUTANTS: Mutant[] = [
     tests: T("llada_reverse_sampling"),
   },
 
+  {
+    id: "guidance-scale-w-not-w-plus-1",
+    file: "src/llada/guidance.ts",
+    find: "guided[i] = c === u ? c : u + (cfgScale + 1) * (c - u);",
+    replace: "guided[i] = c === u ? c : u + cfgScale * (c - u);",
+    tests: T("llada_reverse_sampling", "llada_loss_bound"),
+  },
+  {
+    id: "guidance-unconditional-sees-prompt",
+    file: "src/llada/guidance.ts",
+    find: "both[rows * length + i] = isPrompt[i] ? maskId : tokens[i];",
+    replace: "both[rows * length + i] = tokens[i];",
+    tests: T("llada_reverse_sampling", "llada_loss_bound"),
+  },
+  {
+    id: "softmax-normaliser-unshifted",
+    file: "src/llada/softmax.ts",
+    find: "sum += Math.exp(logits[offset + v] - max);",
+    replace: "sum += Math.exp(logits[offset + v]);",
+    tests: T("llada_reverse_sampling", "llada_loss_bound"),
+  },
+
   // ---- src/ops and the CPU backend ----------------------------------------------------------------------------
   {
     id: "max-backward-ties-unshared",

@@ -4,12 +4,14 @@
  *     deno task mutate                 every mutant
  *     deno task mutate --only ID[,ID]  just these
  *     deno task mutate --list          the mutants and whether each pattern still matches, without running
+ *     deno task mutate --baseline …    with --only: first check that the whole suite passes on the clean copy
  *
  * Each mutant is a one-line edit: a file, an exact pattern (which must occur exactly once, or name which
  * occurrence), its replacement, and the test files expected to catch it. The sweep copies the working tree (tracked
  * files and untracked ones git does not ignore, so uncommitted edits count) into a scratch directory once; for each
  * mutant it applies the edit there, runs the named tests with `CI=true`, and if they all pass runs the whole suite
- * (`deno test -A --parallel tests/`); then it restores the file. A mutant is
+ * (`deno test -A --parallel tests/`); then it restores the file. A full sweep first runs the whole suite on the
+ * unmutated copy, since a suite that fails there would count every mutant as killed. A mutant is
  *
  * - killed by the targeted tests, or by the full suite (a timeout counts as a kill: the bug hung a test);
  * - survived: the whole suite passed with the bug in it;
@@ -137,11 +139,24 @@ function firstFailure(output: string): string {
   return m ? m[1].replace(/^\.\/tests\/\S+ => /, "").slice(0, 90) : "";
 }
 
-async function sweep(mutants: Mutant[]): Promise<Result[]> {
+async function sweep(mutants: Mutant[], baseline: boolean): Promise<Result[]> {
   const dir = await scratchCopy();
   console.log(`scratch copy: ${dir}`);
   const results: Result[] = [];
   try {
+    if (baseline) {
+      // A suite that already fails on the clean copy would "kill" every mutant: refuse to sweep then.
+      const clean = await runTests(dir, ["tests/"], FULL_TIMEOUT_S);
+      if (!clean.passed) {
+        throw new Error(
+          `the whole suite fails on the unmutated copy (${
+            firstFailure(clean.output) || "see its output"
+          }); ` +
+            "fix that first, or sweep with --only",
+        );
+      }
+      console.log("baseline: the whole suite passes on the unmutated copy");
+    }
     for (const m of mutants) {
       const started = performance.now();
       const seconds = () => Math.round((performance.now() - started) / 100) / 10;
@@ -218,7 +233,9 @@ function summary(results: Result[]): { killed: number; valid: number; errors: nu
 }
 
 async function main(args: string[]): Promise<number> {
-  const unknown = args.filter((a, i) => !["--list", "--only"].includes(a) && args[i - 1] !== "--only");
+  const unknown = args.filter((a, i) =>
+    !["--list", "--only", "--baseline"].includes(a) && args[i - 1] !== "--only"
+  );
   if (unknown.length > 0) {
     console.error(`mutate: unknown argument ${unknown[0]}; use --list, or --only ID[,ID]`);
     return 2;
@@ -263,7 +280,7 @@ async function main(args: string[]): Promise<number> {
   console.log(
     `${"mutant".padEnd(34)} ${"file".padEnd(34)} ${"outcome".padEnd(20)} ${"time".padStart(8)}  caught by`,
   );
-  const results = await sweep(chosen);
+  const results = await sweep(chosen, onlyAt < 0 || args.includes("--baseline"));
   const { killed, valid, errors, survivors } = summary(results);
   const rate = valid > 0 ? killed / valid : 0;
   console.log(`\nkilled ${killed} of ${valid} mutants (${(100 * rate).toFixed(1)} %); ${errors} errors`);
