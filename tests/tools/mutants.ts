@@ -124,14 +124,14 @@ export const MUTANTS: Mutant[] = [
     file: "src/train/step.ts",
     find: ".fill(1 / (batch * (length - 1)));",
     replace: ".fill(1 / (batch * length));",
-    tests: T("model", "train_eval", "train_trainer"),
+    tests: T("train_units"),
   },
   {
     id: "eval-bits-in-nats",
     file: "src/train/eval.ts",
     find: "return nats / Math.LN2 / set.charCount;",
     replace: "return nats / set.charCount;",
-    tests: T("train_eval"),
+    tests: T("train_units", "train_eval"),
   },
 
   // ---- src/llada: forward process, losses and likelihood bound ----------------------------------------------
