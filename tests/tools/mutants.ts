@@ -394,7 +394,7 @@ export const MUTANTS: Mutant[] = [
     file: "src/io/safetensors_format.ts",
     find: "return ((f >>> 16) | 0x40) & 0xffff;",
     replace: "return (f >>> 16) & 0xffff;",
-    tests: T("io_safetensors"),
+    tests: T("io_bf16_nan", "io_safetensors"),
   },
   {
     id: "f16-overflow-limit",
