@@ -394,7 +394,7 @@ export const MUTANTS: Mutant[] = [
     file: "src/io/safetensors_format.ts",
     find: "return ((f >>> 16) | 0x40) & 0xffff;",
     replace: "return (f >>> 16) & 0xffff;",
-    tests: T("io_bf16_nan", "io_safetensors"),
+    tests: T("io_safetensors_edges", "io_safetensors"),
   },
   {
     id: "f16-overflow-limit",
@@ -408,7 +408,7 @@ export const MUTANTS: Mutant[] = [
     file: "src/io/safetensors_read.ts",
     find: "if (headerLength > bytes.length - 8) {",
     replace: "if (headerLength > bytes.length) {",
-    tests: T("io_safetensors", "io_safetensors_fuzz"),
+    tests: T("io_safetensors_edges", "io_safetensors", "io_safetensors_fuzz"),
   },
   {
     id: "parity-helper-nan-matches-nan",
