@@ -21,6 +21,9 @@
  * logits must still agree (padding positions are not compared). Only the first `vocab_size` columns are compared,
  * since `logits()` drops the vocabulary's padding rows.
  *
+ * - AdamW: a few steps of `AdamW` against `torch.optim.AdamW` (`tests/pytorch/adamw_reference.py`) on the same
+ *   parameters and gradients, with weight decay on matrices only.
+ *
  * Needs Debian's `/usr/bin/python3` with `python3-torch` and `python3-numpy`. Without them the tests are skipped
  * with a message, except under `CI=true`, where that is a failure.
  */
@@ -31,6 +34,7 @@ import { createModel, type LLaDAModel } from "../src/model/llada.ts";
 import { loadModel, saveModel } from "../src/io/model_files.ts";
 import { Rng } from "../src/rng.ts";
 import { Tensor } from "../src/tensor.ts";
+import { AdamW } from "../src/optim/adamw.ts";
 
 const PYTHON = "/usr/bin/python3";
 const REFERENCE = new URL("./pytorch/llada_reference.py", import.meta.url).pathname;
@@ -230,3 +234,77 @@ for (const dtype of ["F32", "BF16"] as const) {
     }
   });
 }
+
+// ---- AdamW against torch.optim.AdamW ---------------------------------------------------------------------
+
+const ADAMW_REFERENCE = new URL("./pytorch/adamw_reference.py", import.meta.url).pathname;
+
+parityTest(
+  "AdamW: five steps with a changing learning rate match torch.optim.AdamW (no decay on 1-D weights)",
+  async () => {
+    const rng = new Rng(21);
+    // A projection and an embedding (decayed) and a norm weight (1-D: not decayed), as in the model.
+    const shapes: [string, number[]][] = [["q_proj.weight", [6, 5]], ["wte.weight", [7, 6]], [
+      "attn_norm.weight",
+      [5],
+    ]];
+    const initial = shapes.map(([, shape]) => rng.normalArray(shape.reduce((a, b) => a * b, 1)));
+    const params = shapes.map(([name, shape], i) =>
+      [name, Tensor.from(initial[i].slice(), shape, { backend })] as [
+        string,
+        Tensor,
+      ]
+    );
+    const settings = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+    const opt = new AdamW(params, { lr: 1e-2, ...settings });
+    const lrs = [1e-2, 2e-2, 3e-2, 1.5e-2, 5e-3]; // warmup then decay, as the schedule passes them
+    const grads: number[][][] = [];
+    for (const lr of lrs) {
+      const step = params.map(([, p]) => rng.normalArray(p.size, 0, 0.5));
+      params.forEach(([, p], i) => p.grad = Tensor.from(step[i], p.shape, { backend }));
+      grads.push(step.map((g) => Array.from(g)));
+      opt.update(lr);
+      opt.zeroGrad();
+    }
+    const dir = await Deno.makeTempDir({ prefix: "llada_adamw_" });
+    try {
+      const spec = {
+        beta1: settings.beta1,
+        beta2: settings.beta2,
+        eps: settings.eps,
+        lrs,
+        grads,
+        params: shapes.map(([name, shape], i) => ({
+          name,
+          shape,
+          values: Array.from(initial[i]),
+          weight_decay: shape.length >= 2 ? settings.weightDecay : 0,
+        })),
+      };
+      await Deno.writeTextFile(`${dir}/in.json`, JSON.stringify(spec));
+      const { code, stderr } = await new Deno.Command(PYTHON, {
+        args: [ADAMW_REFERENCE, `${dir}/in.json`, `${dir}/out.json`],
+        stdout: "null",
+      }).output();
+      if (code !== 0) {
+        throw new Error(`adamw_reference.py exited ${code}:\n${new TextDecoder().decode(stderr)}`);
+      }
+      const theirs: { params: Record<string, number[]> } = JSON.parse(
+        await Deno.readTextFile(`${dir}/out.json`),
+      );
+      for (const [name, p] of params) {
+        const ours = await p.data();
+        theirs.params[name].forEach((v, i) => {
+          // float32 on both sides, five steps of a few operations each; the steps themselves are ~1e-2.
+          assert.ok(
+            Math.abs(ours[i] - v) <= 1e-6 + 1e-5 * Math.abs(v),
+            `${name}[${i}]: ${ours[i]} here, ${v} in PyTorch`,
+          );
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      opt.dispose();
+    }
+  },
+);
