@@ -20,6 +20,7 @@ import {
   REMASKINGS,
   type StepState,
 } from "../llada/reverse_sampling.ts";
+import { CACHES, sample, type SampleOptions, STRATEGIES, type Strategy } from "../llada/strategies.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { LLaDAModel } from "../model/llada.ts";
 
@@ -43,6 +44,54 @@ export const SAMPLER_OPTIONS: CommandSpec["options"] = {
   backend: BACKEND_OPTION,
 };
 
+/** The sampler lab's options (`llada/strategies.ts`); given any of them, `sample` decodes with the lab's sampler. */
+const LAB_OPTIONS: CommandSpec["options"] = {
+  strategy: {
+    type: "string",
+    choices: STRATEGIES,
+    help: "which predictions to commit (replaces --remasking; ancestral: Algorithm 4's random reveals)",
+  },
+  factor: { type: "number", min: 0, help: "Fast-dLLM's factor-based parallel decoding (ignores --steps)" },
+  "top-k": { type: "int", min: 1, help: "sample among the k most likely tokens (temperature > 0)" },
+  "top-p": {
+    type: "number",
+    min: 0,
+    max: 1,
+    help: "sample from the smallest set with this mass (temperature > 0)",
+  },
+  remask: { type: "number", min: 0, max: 1, help: "ReMDM's η: remask committed low-confidence tokens" },
+  "early-stop": { type: "boolean", help: "stop once a block comes out all EOS" },
+  cache: {
+    type: "string",
+    choices: CACHES,
+    help: "KV cache (Fast-dLLM): none, prefix or dual (default none)",
+  },
+  "cache-refresh": {
+    type: "int",
+    min: 1,
+    help: "steps between KV-cache refreshes (default: once per block)",
+  },
+};
+
+/** The lab's settings when any lab option is given (then `sample` decodes with `llada/strategies.ts`). */
+function labOptions(args: ParsedArgs, options: GenerateOptions): SampleOptions | undefined {
+  if (!Object.keys(LAB_OPTIONS).some((name) => args.has(name))) return undefined;
+  const factor = args.number("factor");
+  const { remasking, onStep: _, ...rest } = options;
+  return {
+    ...rest,
+    steps: factor === undefined ? options.steps : undefined,
+    strategy: (args.string("strategy") as Strategy | undefined) ?? remasking,
+    factor,
+    topK: args.number("top-k"),
+    topP: args.number("top-p"),
+    remask: args.number("remask"),
+    earlyStop: args.bool("early-stop"),
+    cache: args.string("cache") as SampleOptions["cache"],
+    cacheRefresh: args.number("cache-refresh"),
+  };
+}
+
 /** The `sample` command's options. */
 export const SAMPLE_SPEC: CommandSpec = {
   name: "sample",
@@ -58,6 +107,7 @@ With --show-steps every step's canvas is printed, ▒ marking positions still ma
     "show-steps": { type: "boolean", help: "print the denoising trace" },
     "mask-char": { type: "string", default: "▒", help: "how --show-steps draws a masked position" },
     ...SAMPLER_OPTIONS,
+    ...LAB_OPTIONS,
   },
   examples: [
     'deno task llada sample --prompt "The jury said" --show-steps',
@@ -159,7 +209,8 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   checkFits(model, prompt.length, options.genLength);
   const showSteps = args.bool("show-steps");
   const color = useColor();
-  const total = options.threshold === undefined ? String(options.steps) : "?";
+  const lab = labOptions(args, options);
+  const total = options.threshold === undefined && lab?.factor === undefined ? String(options.steps) : "?";
   const seed = args.number("seed")!;
   for (let i = 0; i < args.number("samples")!; i++) {
     if (showSteps) {
@@ -167,14 +218,13 @@ export async function sampleCommand(argv: string[]): Promise<number> {
         traceLine(tokenizer, initialState(prompt, options), total, { maskChar: args.string("mask-char") }),
       );
     }
-    const { tokens, nfe } = await generate(model, [prompt], {
-      ...options,
-      seed: seed + i,
-      onStep: showSteps
-        ? (state) =>
-          console.log(traceLine(tokenizer, state, total, { maskChar: args.string("mask-char"), color }))
-        : undefined,
-    });
+    const onStep = showSteps
+      ? (state: StepState) =>
+        console.log(traceLine(tokenizer, state, total, { maskChar: args.string("mask-char"), color }))
+      : undefined;
+    const { tokens, nfe } = lab
+      ? await sample(model, [prompt], { ...lab, seed: seed + i, onStep })
+      : await generate(model, [prompt], { ...options, seed: seed + i, onStep });
     const answer = tokens[0].slice(prompt.length);
     const end = answer.indexOf(tokenizer.eosId);
     const text = tokenizer.decode(end < 0 ? answer : answer.slice(0, end), { skipSpecial: true });
