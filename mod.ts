@@ -38,6 +38,7 @@ export {
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export {
+  type LossParts,
   type Objective,
   objectiveLoss,
   type StepOptions,
@@ -61,6 +62,14 @@ export {
   tidy,
 } from "./src/tensor.ts";
 export { type GradNode, isGradEnabled, noGrad } from "./src/autograd.ts";
+export {
+  setTrace,
+  TRACE_ENV,
+  traceFlushed,
+  type TraceLevel,
+  traceLevel,
+  type TraceOptions,
+} from "./src/trace.ts";
 export * as ops from "./src/ops/mod.ts";
 export * from "./src/backend/backend.ts";
 export { CpuBackend } from "./src/backend/cpu.ts";

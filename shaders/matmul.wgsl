@@ -6,7 +6,8 @@
 //   C: [m, n]                              batch item b starts at b · m · n
 //
 // One entry point, matmul_tiled: every invocation computes a TILE_M × (4·TILE_N4) block of C, reading A and B as
-// vec4s. It needs m, n, k, strideA and strideB to be multiples of 4; the host pads other shapes with zeros first
+// vec4s. It needs n, k, strideA and strideB to be multiples of 4, and m too when A is stored transposed (rows of
+// an untransposed A are clamped at m − 1 and never stored past it); the host pads other shapes with zeros first
 // (zero rows and columns of the contracted dimension add nothing) and copies the result out. The clear,
 // one-loop specification is CpuBackend.matmul, and the parity tests hold this kernel to it.
 //

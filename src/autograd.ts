@@ -12,6 +12,7 @@
  */
 
 import type { Tensor } from "./tensor.ts";
+import { traceLevel, traceOp } from "./trace.ts";
 
 /** How a tensor was computed: the op's name, its inputs and how to send a gradient back to them. */
 export interface GradNode {
@@ -41,15 +42,17 @@ export function noGrad<T>(fn: () => T): T {
 
 /**
  * Links an op's output to its inputs when recording is on and an input requires a gradient. Every op calls this
- * once, with its backward closure; it returns `out` for convenience.
+ * once, with its backward closure, or null for an op without a gradient (argmax, comparisons); it returns `out`
+ * for convenience. Being the one call every op makes, it is also where the op trace (`trace.ts`) sees each op.
  */
 export function record(
   out: Tensor,
   op: string,
   inputs: readonly Tensor[],
-  backward: (dy: Tensor) => (Tensor | null)[],
+  backward: ((dy: Tensor) => (Tensor | null)[]) | null,
 ): Tensor {
-  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+  if (traceLevel() > 0) traceOp(op, inputs, [out]);
+  if (backward !== null && gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, backward };
   }

@@ -20,6 +20,7 @@ import { sampleCommand } from "./cli/sample.ts";
 import { evalCommand } from "./cli/eval.ts";
 import { chatCommand } from "./cli/chat.ts";
 import { benchCommand } from "./cli/bench.ts";
+import { traceFlushed } from "./trace.ts";
 
 /** The commands and their one-line summaries. */
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
@@ -69,4 +70,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  const code = await main(Deno.args);
+  await traceFlushed(); // LLADA_TRACE=2 and 3 print their lines as the read-backs arrive
+  Deno.exit(code);
+}

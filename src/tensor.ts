@@ -18,6 +18,7 @@ import { contiguousView, numel } from "./backend/backend.ts";
 import { CpuBackend } from "./backend/cpu.ts";
 import { type GradNode, noGrad } from "./autograd.ts";
 import { type Rng, toRng } from "./rng.ts";
+import { traceLevel, traceOp } from "./trace.ts";
 
 let defaultBackend: Backend = new CpuBackend();
 
@@ -172,14 +173,18 @@ export class Tensor {
       : (values instanceof Float32Array || values instanceof Float64Array
         ? values
         : Float64Array.from(values));
-    return new Tensor(backend.upload(data), shape, backend, options.requiresGrad ?? false);
+    const t = new Tensor(backend.upload(data), shape, backend, options.requiresGrad ?? false);
+    if (traceLevel() > 0) traceOp("Tensor.from", [], [t]);
+    return t;
   }
 
   /** A tensor of `shape` filled with `value`. */
   static full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
     const backend = options.backend ?? defaultBackend;
     const storage = backend.full(numel(shape), options.dtype ?? "f32", value);
-    return new Tensor(storage, shape, backend, options.requiresGrad ?? false);
+    const t = new Tensor(storage, shape, backend, options.requiresGrad ?? false);
+    if (traceLevel() > 0) traceOp("Tensor.full", [], [t]);
+    return t;
   }
 
   /** A tensor of zeros. */
@@ -363,6 +368,7 @@ export function backward(root: Tensor, seed?: Tensor): void {
         const previous = grads.get(input);
         grads.set(input, previous ? accumulate(previous, gi) : own(gi));
       });
+      if (traceLevel() > 0) traceOp(`${node.op}.backward`, [g], inputGrads);
       t.node = null; // the graph is used once, as in PyTorch's default
     }
   });

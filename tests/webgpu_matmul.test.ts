@@ -49,6 +49,17 @@ await gpuTest(
   },
 );
 
+await gpuTest(
+  "webgpu: matmul with only m off a multiple of 4 and A untransposed runs unpadded, rows cut at m",
+  async (gpu) => {
+    // A sampler's canvas (prompt + answer) times a weight: 83 rows, the last row tile of 16 only partly inside C.
+    for (const transB of [false, true]) {
+      await check(gpu, { batch: 1, m: 83, n: 96, k: 32, transA: false, transB });
+      await check(gpu, { batch: 3, m: 5, n: 8, k: 12, transA: false, transB, strideB: 0 });
+    }
+  },
+);
+
 await gpuTest("webgpu: batched matmul with broadcast and gapped batch strides", async (gpu) => {
   await check(gpu, { batch: 3, m: 12, n: 8, k: 16, transA: false, transB: false });
   // One B for every batch item (a weight matrix), and one A for every batch item.

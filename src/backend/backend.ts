@@ -166,6 +166,40 @@ export interface AdamWParams {
   step: number;
 }
 
+/**
+ * One step of greedy decoding with low-confidence remasking over a canvas of token ids (see
+ * {@link Backend.greedyStep} and `shaders/sampling.wgsl`).
+ */
+export interface GreedyStepParams {
+  batch: number;
+  /** Positions per row of the canvas. */
+  length: number;
+  /** Tokens a prediction is chosen among (the first `vocab` logits of each position). */
+  vocab: number;
+  /** Elements between the logits of consecutive positions (≥ vocab; the embedding's padding rows are skipped). */
+  row: number;
+  /** The current block: positions `[start, end)` of each row. */
+  start: number;
+  end: number;
+  /** The mask token: the positions holding it are the candidates, and it is never predicted. */
+  maskId: number;
+  /** Positions to commit in each row. */
+  count: number;
+  /** The relative separation of R the host's float64 confidences need ({@link greedyTau}). */
+  tau: number;
+}
+
+/**
+ * The separation {@link Backend.greedyStep} demands between the chosen and the rest, in units of `1 + R`: a host
+ * computing `c = softmax(l)[x̂]` in float64 over `vocab` terms (each `exp` within one ulp, `vocab` rounded
+ * additions, one division) is within `(vocab + 3)·2⁻⁵²` of the exact `c = 1/(1 + R)` relatively, so two exact
+ * values of R further apart than `3·(vocab + 3)·2⁻⁵²·(1 + R)` keep their order in float64. Four times that, to
+ * spare the argument its first-order approximations.
+ */
+export function greedyTau(vocab: number): number {
+  return 4 * 3 * (vocab + 3) * 2 ** -52;
+}
+
 /** The primitive set. See the module documentation for the rules. */
 export interface Backend {
   /** "cpu" or "webgpu". */
@@ -316,6 +350,18 @@ export interface Backend {
    * `m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; p −= lr (m̂/(√v̂ + eps) + wd · p)` with bias-corrected m̂, v̂.
    */
   adamw(param: Storage, grad: Storage, m: Storage, v: Storage, p: AdamWParams): void;
+
+  // ---- sampling --------------------------------------------------------------------------------------------------
+  /**
+   * One step of the reverse process at temperature 0 with low-confidence remasking, in place on the i32 `canvas`
+   * `[batch, length]`: at every position of `[start, end)` that holds `maskId`, the prediction
+   * `x̂ = argmax_{v ≠ maskId} logits[v]` (first index on ties) and `R = Σ_{v ≠ x̂} exp(l_v − l_x̂)` (the confidence
+   * is `1/(1 + R)`); then in each row the `count` candidates of smallest R (ties to the lower position) get their
+   * prediction. logits are f32 `[batch, length, row]`. When float32 cannot certify that a float64 host would make
+   * the same choice — R too close across the cut (see `tau`), or a logit NaN or +∞ — the i32 `uncertain[0]` is set
+   * to 1 (never cleared), and the caller must redo the decoding on the host.
+   */
+  greedyStep(logits: Storage, canvas: Storage, uncertain: Storage, p: GreedyStepParams): void;
 }
 
 /** The contiguous row-major view of an array of `shape`. */

@@ -20,6 +20,7 @@ import type {
   Backend,
   BinaryOp,
   DType,
+  GreedyStepParams,
   MatmulParams,
   ReduceOp,
   RopeParams,
@@ -29,6 +30,7 @@ import type {
   View,
 } from "./backend.ts";
 import { attentionRow, contiguousView, numel } from "./backend.ts";
+import { greedyStepLoops } from "./cpu_greedy_step.ts";
 import { matmulFast } from "./cpu_matmul.ts";
 
 /** Float storage: float32, or float64 when the backend runs in float64 mode. */
@@ -558,6 +560,12 @@ export class CpuBackend implements Backend {
       // Decoupled weight decay (Loshchilov & Hutter): applied to the parameter, not folded into the gradient.
       P[i] -= p.lr * (mhat / (Math.sqrt(vhat) + p.eps) + p.weightDecay * P[i]);
     }
+  }
+
+  // ---- sampling --------------------------------------------------------------------------------------------------
+
+  greedyStep(logits: Storage, canvas: Storage, uncertain: Storage, p: GreedyStepParams): void {
+    greedyStepLoops(this.#f32(logits), this.#i32(canvas), this.#i32(uncertain), p);
   }
 }
 

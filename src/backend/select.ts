@@ -10,6 +10,7 @@ import type { Backend } from "./backend.ts";
 import { CpuBackend } from "./cpu.ts";
 import { WebGpuBackend } from "./webgpu.ts";
 import { findAdapter } from "./webgpu/device.ts";
+import { readEnv } from "../env.ts";
 
 /** Which backend to use. */
 export type BackendKind = "auto" | "webgpu" | "cpu";
@@ -31,21 +32,9 @@ const instances = new Map<"webgpu" | "cpu", Promise<Backend>>();
 /** The choice made for each kind. */
 const choices = new Map<BackendKind, Promise<Choice>>();
 
-/** `LLADA_BACKEND`, or undefined where unset or where the environment cannot be read (no permission, browsers). */
-function envKind(): string | undefined {
-  try {
-    return (globalThis as { Deno?: { env: { get(name: string): string | undefined } } }).Deno?.env.get(
-      BACKEND_ENV,
-    ) ??
-      (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[BACKEND_ENV];
-  } catch {
-    return undefined;
-  }
-}
-
 /** The kind to use: the argument, else `LLADA_BACKEND`, else `auto`. Throws on an unknown name. */
 export function resolveKind(kind?: BackendKind | string): BackendKind {
-  const requested = (kind ?? envKind() ?? "auto").toLowerCase();
+  const requested = (kind ?? readEnv(BACKEND_ENV) ?? "auto").toLowerCase();
   if (!(KINDS as readonly string[]).includes(requested)) {
     const source = kind === undefined ? `${BACKEND_ENV}=${requested}` : `"${requested}"`;
     throw new Error(`unknown backend ${source}; expected one of ${KINDS.join(", ")}`);

@@ -28,6 +28,7 @@ import type {
   Backend,
   BinaryOp,
   DType,
+  GreedyStepParams,
   MatmulParams,
   ReduceOp,
   RopeParams,
@@ -367,7 +368,9 @@ export class WebGpuBackend implements Backend {
     const { batch, m, n, k, transA, transB } = p;
     const strideA = p.strideA ?? m * k;
     const strideB = p.strideB ?? k * n;
-    const aligned = [m, n, k, strideA, strideB].every((d) => d % 4 === 0);
+    // The kernel reads A and B as vec4s along their rows; the rows of an untransposed A are whole rows of C, which
+    // the kernel clamps and cuts at m by itself, so only a transposed A needs m to be a multiple of 4.
+    const aligned = [n, k, strideA, strideB, transA ? m : 0].every((d) => d % 4 === 0);
     if (aligned) return this.#matmulTiled(A, B, p, strideA, strideB);
     // Pad every dimension to a multiple of 4 with zeros: zero rows of A and columns of B give rows and columns
     // of C that are cut off below, and zeros along k add nothing to the sums.
@@ -770,5 +773,37 @@ export class WebGpuBackend implements Backend {
       bc2,
     ]);
     this.#gpu.dispatch1D("adamw", "adamw", {}, params, [[1, P], [2, G], [3, M], [4, V]], vec4s(P.length));
+  }
+
+  // ---- sampling --------------------------------------------------------------------------------------------------
+
+  greedyStep(logits: Storage, canvas: Storage, uncertain: Storage, p: GreedyStepParams): void {
+    const L = this.#gpu.f32(logits, "greedyStep");
+    const C = this.#gpu.use(canvas);
+    const U = this.#gpu.use(uncertain);
+    const span = p.end - p.start;
+    // Per candidate (R, R_lo, R_hi, x̂), between the two kernels (see shaders/sampling.wgsl).
+    const keys = this.#gpu.alloc(p.batch * span * 4, "f32");
+    const params = pack("uuuuuuuuf", [
+      p.batch,
+      p.length,
+      p.vocab,
+      p.row,
+      p.start,
+      p.end,
+      p.maskId,
+      p.count,
+      p.tau,
+    ]);
+    this.#gpu.dispatch1D(
+      "sampling",
+      "greedy_candidates",
+      {},
+      params,
+      [[1, L], [2, C], [3, keys]],
+      p.batch * span,
+    );
+    this.#gpu.dispatch1D("sampling", "greedy_commit", {}, params, [[2, C], [3, keys], [4, U]], p.batch);
+    this.release(keys);
   }
 }

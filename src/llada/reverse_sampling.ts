@@ -58,8 +58,10 @@
 
 import type { LogitsModel } from "./logits_model.ts";
 import { Rng } from "../rng.ts";
+import { traceLevel, traceNote } from "../trace.ts";
 import { guidedLogits } from "./guidance.ts";
 import { softmaxNormaliser } from "./softmax.ts";
+import { decodesOnDevice, decodeStepsOnDevice, type DeviceLogitsModel } from "./device_sampling.ts";
 
 /** The remasking strategies: how the predictions to keep are ranked at each step (see the module documentation). */
 export const REMASKINGS = ["low_confidence", "random", "margin", "entropy"] as const;
@@ -176,6 +178,16 @@ export async function generate(
   const canvas = buildCanvas(prompts, o);
   // Each row's own random stream: a function of the seed and the row's prompt, never of its index.
   const rngs = prompts.map((prompt) => new Rng(o.seed).fork(hashTokens(prompt)));
+  // Greedy low-confidence decoding on a device-backed network takes runs of steps on the device, reading back once
+  // per run (device_sampling.ts); a run is certified to be this loop's, or its steps are taken here.
+  let deviceRun = decodesOnDevice(model, o) ? 4 : 0; // steps in the next device run; 0: on the host from now on
+  const onDevice = {
+    tokens: canvas.tokens, // shared: a certified run writes the canvas itself
+    batch: canvas.rows,
+    length: canvas.width,
+    maskId: o.maskId,
+    attentionMask: canvas.attentionMask,
+  };
   const { stepsPerBlock } = o; // undefined in threshold mode
   let nfe = 0;
   for (let block = 0; block < o.blocks; block++) {
@@ -193,6 +205,25 @@ export async function generate(
       stepsPerBlock === undefined ? blockHasMasks(canvas, start, end, o.maskId) : step < stepsPerBlock;
 
     for (let step = 0; more(step); step++) {
+      if (deviceRun > 0) {
+        // Every row has the same schedule here (every block starts fully masked), so row 0's counts serve all.
+        const counts = schedules![0].subarray(step, step + deviceRun);
+        if (traceLevel() > 0) {
+          traceNote(
+            `reverse steps ${step + 1}-${step + counts.length} of block ${
+              block + 1
+            }/${o.blocks} on the device`,
+          );
+        }
+        if (await decodeStepsOnDevice(model as DeviceLogitsModel, onDevice, start, end, counts)) {
+          nfe += counts.length;
+          step += counts.length - 1;
+          deviceRun = Math.min(2 * deviceRun, 32);
+          continue;
+        }
+        deviceRun = 0; // uncertain: these steps and the rest of the generation on the host
+      }
+      if (traceLevel() > 0) traceNote(`reverse step ${step + 1} of block ${block + 1}/${o.blocks}`);
       // Step 1 — one network evaluation of the whole canvas (both CFG halves in one call).
       const { tokens, rows, width, isPrompt, attentionMask } = canvas;
       const logits = await guidedLogits(model, tokens, rows, width, isPrompt, {

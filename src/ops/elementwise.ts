@@ -130,11 +130,11 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 }
 
 /** 1 where a = b, else 0 (no gradient). */
-export const equal = (a: Tensor, b: Tensor): Tensor => binary("eq", a, b);
+export const equal = (a: Tensor, b: Tensor): Tensor => record(binary("eq", a, b), "equal", [a, b], null);
 /** 1 where a < b, else 0 (no gradient). */
-export const less = (a: Tensor, b: Tensor): Tensor => binary("lt", a, b);
+export const less = (a: Tensor, b: Tensor): Tensor => record(binary("lt", a, b), "less", [a, b], null);
 /** 1 where a > b, else 0 (no gradient). */
-export const greater = (a: Tensor, b: Tensor): Tensor => binary("gt", a, b);
+export const greater = (a: Tensor, b: Tensor): Tensor => record(binary("gt", a, b), "greater", [a, b], null);
 
 /**
  * `cond ≠ 0 ? a : b` elementwise with broadcasting (cond may be f32 or i32). The gradient flows to `a` where the

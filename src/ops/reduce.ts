@@ -87,5 +87,6 @@ export function max(x: Tensor, axis = -1, keepDims = false): Tensor {
 export function argmax(x: Tensor): Tensor {
   expectDType("argmax", "x", x, "f32");
   const n = x.shape[x.shape.length - 1];
-  return wrap(x.backend.argmax(x.storage, x.size / n, n), x.shape.slice(0, -1), x);
+  const out = wrap(x.backend.argmax(x.storage, x.size / n, n), x.shape.slice(0, -1), x);
+  return record(out, "argmax", [x], null);
 }

@@ -21,7 +21,9 @@ import { clipGradNorm } from "../optim/clip.ts";
 import { keep, Tensor, tidy } from "../tensor.ts";
 import { crossEntropy, sum } from "../ops/mod.ts";
 import type { Rng } from "../rng.ts";
+import { traceLevel, traceNote } from "../trace.ts";
 import {
+  type CorruptedBatch,
   corruptForPretraining,
   corruptForSft,
   type MaskCount,
@@ -72,6 +74,20 @@ export interface StepResult {
   tokens: number;
 }
 
+/** What a batch's loss was computed from, kept so that a reader (the tour, a debugger, a test) can look at it. */
+export interface LossParts {
+  /** The clean tokens `x₀` the loss scores, after any random-length cut: row-major `[batch, length]`. */
+  clean: Int32Array;
+  batch: number;
+  length: number;
+  /** The corrupted batch (`x_t`, the masked flags, each row's `p`); null for the autoregressive twin. */
+  corrupted: CorruptedBatch | null;
+  /** `[batch, length]` weights of the cross-entropy: `1/(p·B·L)` on masked tokens (Eq. 3), 0 elsewhere. */
+  weights: Float32Array;
+  /** `[batch, length]` weighted cross-entropy `w·CE` per position (the loss is its sum), on the device. */
+  perToken: Tensor;
+}
+
 /**
  * The loss of a batch as an autograd scalar, for any objective. Exposed separately from {@link trainStep} so
  * evaluation and tests can compute it without updating the model. The pre-training masks follow `masking`
@@ -83,7 +99,7 @@ export function objectiveLoss(
   objective: Objective,
   rng: Rng,
   masking: Pick<StepOptions, "randomLength" | "timeSampling" | "maskCount"> = {},
-): { loss: Tensor; tokens: number } {
+): { loss: Tensor; tokens: number; parts: LossParts } {
   const { randomLength = false, timeSampling = "iid", maskCount = "independent" } = masking;
   const maskId = model.config.mask_token_id;
   const backend = model.backend;
@@ -98,15 +114,16 @@ export function objectiveLoss(
     }
     const weights = new Float32Array(batch * (length - 1)).fill(1 / (batch * (length - 1)));
     const logits = model.forward(Tensor.from(inputs, [batch, length - 1], { backend, dtype: "i32" }));
-    const loss = sum(crossEntropy(
+    const perToken = crossEntropy(
       logits,
       Tensor.from(targets, [batch, length - 1], { backend, dtype: "i32" }),
       Tensor.from(weights, [batch, length - 1], { backend }),
-    ));
-    return { loss, tokens: batch * length };
+    );
+    const parts = { clean: targets, batch, length: length - 1, corrupted: null, weights, perToken };
+    return { loss: sum(perToken), tokens: batch * length, parts };
   }
   let { tokens, batch, length } = data;
-  let corrupted;
+  let corrupted: CorruptedBatch;
   let weights: Float32Array;
   if (objective === "sft") {
     if (!data.promptLengths) throw new Error("objectiveLoss: the sft objective needs promptLengths");
@@ -125,12 +142,13 @@ export function objectiveLoss(
   }
   const logits = model.forward(Tensor.from(corrupted.noisy, [batch, length], { backend, dtype: "i32" }));
   // Σ_n w_n · CE_n, where w_n = 1/(p·B·L) on masked tokens (Eq. 3) or 1/(p·answerLen·B) (Eq. 5), else 0.
-  const loss = sum(crossEntropy(
+  const perToken = crossEntropy(
     logits,
     Tensor.from(tokens, [batch, length], { backend, dtype: "i32" }),
     Tensor.from(weights, [batch, length], { backend }),
-  ));
-  return { loss, tokens: batch * length };
+  );
+  const parts = { clean: tokens, batch, length, corrupted, weights, perToken };
+  return { loss: sum(perToken), tokens: batch * length, parts };
 }
 
 /**
@@ -149,7 +167,9 @@ export function trainStep(
       timeSampling: options.timeSampling,
       maskCount: options.maskCount,
     });
+    if (traceLevel() > 0) traceNote("backward");
     loss.backward();
+    if (traceLevel() > 0) traceNote("gradient clipping and the AdamW update");
     const gradNorm = options.clip ? keep(clipGradNorm(optimizer.params, options.clip)) : null;
     optimizer.update(options.lr);
     optimizer.zeroGrad();

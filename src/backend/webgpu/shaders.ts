@@ -27,6 +27,7 @@ export const SHADER_FILES = [
   "cross_entropy",
   "attention",
   "adamw",
+  "sampling",
 ] as const;
 
 /** One of {@link SHADER_FILES}. */
