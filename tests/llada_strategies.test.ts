@@ -18,6 +18,7 @@ import { parallelCommitCount } from "../src/llada/parallel_decoding.ts";
 import { ancestralReveal, revealProbability } from "../src/llada/ancestral.ts";
 import { chooseRemasks, remaskProbability } from "../src/llada/remdm.ts";
 import { filterLogits } from "../src/llada/token_filters.ts";
+import { generateAutoregressive } from "../src/llada/autoregressive_sampling.ts";
 import type { LogitsModel } from "../src/llada/logits_model.ts";
 import { Rng } from "../src/rng.ts";
 import { CachedHashModel, HashModel, TableModel } from "./llada_fakes.ts";
@@ -485,4 +486,50 @@ Deno.test("sample: the lab's options are validated with messages that say what t
     await assert.rejects(() => sample(model, [[1]], { ...o, blockLength: 2, ...extra }), message);
   }
   assert.equal(numTransferTokens(4, 4).length, 4);
+});
+
+Deno.test("autoregressive decoder: greedy is the argmax at the last position; batch-invariant, seeded, top-k kept, early stop", async () => {
+  const model = new HashModel(V, { seed: 5 });
+  const { tokens, nfe } = await generateAutoregressive(model, [[1, 2]], { genLength: 4, maskId: MASK });
+  assert.equal(nfe, 4);
+  // by hand: each next token is the argmax (mask excluded) of the logits at the last position of the row so far
+  const row = [1, 2];
+  for (let t = 0; t < 4; t++) {
+    const logits = await new HashModel(V, { seed: 5 }).logits(Int32Array.from(row), 1, row.length);
+    const last = Array.from(logits.subarray((row.length - 1) * V, row.length * V));
+    last[MASK] = -Infinity;
+    row.push(last.indexOf(Math.max(...last)));
+  }
+  assert.deepEqual(tokens[0], row);
+  // top-k 1 at any temperature is greedy
+  const top1 = { genLength: 4, maskId: MASK, temperature: 1, topK: 1, seed: 3 };
+  assert.deepEqual((await generateAutoregressive(model, [[1, 2]], top1)).tokens[0], row);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 4 }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      fc.integer(),
+      fc.constantFrom(0, 1),
+      fc.integer({ min: 1, max: 3 }),
+      async (prompts, seed, temperature, topK) => {
+        const m = new HashModel(V, { seed: 1 });
+        const o = { genLength: 3, temperature, topK, maskId: MASK, padId: PAD, seed };
+        const together = await generateAutoregressive(m, [...prompts, [1, 2, 3, 4, 5]], o);
+        assert.deepEqual(await generateAutoregressive(m, [...prompts, [1, 2, 3, 4, 5]], o), together);
+        for (const [b, p] of prompts.entries()) {
+          assert.deepEqual((await generateAutoregressive(m, [p], o)).tokens[0], together.tokens[b]);
+        }
+      },
+    ),
+    { ...FC, numRuns: 60 },
+  );
+  const eos = await generateAutoregressive(new TableModel([[5, 1, 1, 1, 1, 1, 1, -9]]), [[3]], {
+    genLength: 5,
+    eosId: EOS,
+    earlyStop: true,
+  });
+  assert.deepEqual(eos, { tokens: [[3, 0, 0, 0, 0, 0]], nfe: 1 });
+  await assert.rejects(() => generateAutoregressive(model, [[]], { genLength: 1 }), /at least one token/);
 });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { CpuBackend } from "../src/backend/cpu.ts";
 import { createModel } from "../src/model/llada.ts";
+import { configFromJSON } from "../src/model/config.ts";
+import { saveModel } from "../src/io/model_files.ts";
 import {
   generativePerplexity,
   innerWords,
@@ -48,11 +50,16 @@ Deno.test("lab metrics: words, whole generated words, token entropy, generative 
 Deno.test("deno task lab --quick: writes sampling.json in the issue's shape and sampling.md with the command and plots", async () => {
   const outDir = await Deno.makeTempDir();
   try {
-    const command = "npx -y deno@2.9.6 task lab --quick";
+    // A twin of the shipped model's shape (fresh weights) exercises generative perplexity and the twin's cells.
+    const shape = configFromJSON(await Deno.readTextFile("models/brown-char/config.json"));
+    const twinDir = `${outDir}/twin`;
+    await saveModel(twinDir, await createModel(shape, { seed: 1, backend: new CpuBackend(), causal: true }));
+    const command = `npx -y deno@2.9.6 task lab --quick --twin ${twinDir}`;
     await runLab({
       quick: true,
       outDir,
       model: "models/brown-char",
+      twin: twinDir,
       backend: new CpuBackend(),
       seed: 0,
       command,
@@ -79,7 +86,7 @@ Deno.test("deno task lab --quick: writes sampling.json in the issue's shape and 
     ];
     const cells = json.cells as LabCell[];
     assert.ok(cells.some((c) => c.task === "synthetic") && cells.some((c) => c.task === "brown"));
-    const strategies = [...STRATEGIES, "remdm"] as string[];
+    const strategies = [...STRATEGIES, "remdm", "autoregressive"] as string[];
     for (const c of cells) {
       assert.deepEqual(Object.keys(c), keys);
       assert.ok(strategies.includes(c.strategy), c.strategy);
@@ -89,15 +96,20 @@ Deno.test("deno task lab --quick: writes sampling.json in the issue's shape and 
       // a fixed schedule spends at most its steps; a parallel rule at most one evaluation per token
       assert.ok(c.nfe <= (c.steps ?? c.gen_length), `NFE ${c.nfe} for ${JSON.stringify(c)}`);
       assert.ok((c.threshold === null) || (c.steps === null && c.factor === null));
-      assert.equal(c.gen_ppl, null); // no twin given
       if (c.task === "synthetic") {
         assert.ok(c.accuracy! >= 0 && c.accuracy! <= 1);
         assert.equal(c.word_validity, null);
+        assert.equal(c.gen_ppl, null);
       } else {
         assert.ok(c.word_validity! >= 0 && c.word_validity! <= 1 && c.entropy! > 0);
         assert.equal(c.accuracy, null);
+        assert.ok(c.gen_ppl! > 1, `gen_ppl ${c.gen_ppl}`);
       }
     }
+    // the twin's own continuations: greedy and nucleus, one evaluation per token
+    const twinCells = cells.filter((c) => c.strategy === "autoregressive");
+    assert.equal(twinCells.length, 2);
+    assert.ok(twinCells.every((c) => c.nfe === c.gen_length));
     // the shipped model writes mostly real words when given its full schedule
     const full = cells.find((c) => c.task === "brown" && c.steps === c.gen_length && c.cache === "none")!;
     assert.ok(full.word_validity! > 0.5, `word validity ${full.word_validity}`);

@@ -77,3 +77,4 @@ export { PARALLEL_RULES, parallelCommitCount, type ParallelRule } from "./parall
 export { ancestralReveal, revealProbability } from "./ancestral.ts";
 export { chooseRemasks, remaskProbability } from "./remdm.ts";
 export { checkTokenFilter, filterLogits, type TokenFilter } from "./token_filters.ts";
+export { type AutoregressiveOptions, generateAutoregressive } from "./autoregressive_sampling.ts";

@@ -423,6 +423,7 @@ function decideRow(
     let xHat: number;
     if (o.temperature > 0 && (o.topK !== undefined || o.topP !== undefined)) {
       filtered.set(scratch);
+      filtered[o.maskId] = -Infinity; // M is never drawn, so it must not take a place in the top-k or top-p set
       filterLogits(filtered, o, o.temperature);
       xHat = predictToken(filtered, o.temperature, o.maskId, rng);
     } else xHat = predictToken(scratch, o.temperature, o.maskId, rng);
