@@ -31,7 +31,9 @@
  * confidences, or the ancestral reveal's one uniform per candidate). Rows draw only while they have masks in the
  * block, so batch-mates never change a row's result.
  *
- * Left out: classifier-free guidance together with a KV cache (refused with a message; guidance runs uncached).
+ * Left out: classifier-free guidance together with a KV cache (refused with a message; guidance runs uncached),
+ * and `generate`'s device fast path for greedy decoding on WebGPU (`device_sampling.ts`): this sampler always
+ * decides on the host, so for plain greedy low-confidence decoding `generate` is the faster call.
  *
  * @module
  */
