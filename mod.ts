@@ -56,6 +56,7 @@ export * from "./src/llada/mod.ts";
 
 // The network, its training and its files.
 export { createModel, LLaDAModel, type ModelOptions, positionsFromMask } from "./src/model/llada.ts";
+export { LayerKVCache, logitsAndCache, logitsCached } from "./src/model/kv_cache.ts";
 export {
   BLOCK_TENSOR_NAMES,
   type BlockTensorName,

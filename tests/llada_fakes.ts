@@ -12,7 +12,7 @@
  * Every model records its calls (rows and lengths) so tests can count network evaluations.
  */
 
-import type { LogitsModel } from "../src/llada/logits_model.ts";
+import type { CachedLogitsModel, KVCache, LogitsModel } from "../src/llada/logits_model.ts";
 
 /** One 32-bit mixing step (a SplitMix-style finaliser over `h ^ v`). */
 export function mix32(h: number, v: number): number {
@@ -176,4 +176,50 @@ export function logSoftmax(row: ArrayLike<number>, target: number): number {
   const xs = Array.from(row);
   const max = Math.max(...xs);
   return xs[target] - max - Math.log(xs.reduce((s, x) => s + Math.exp(x - max), 0));
+}
+
+/**
+ * A {@link HashModel} with a fake KV cache: the cache is a copy of the canvas it was filled from, and a cached
+ * evaluation of `[from, to)` computes the window's logits as if every position outside it still held the cached
+ * tokens. That is the approximation a real cache makes (stale keys and values outside the window), in a form
+ * whose effect a test can see: it is exact when nothing outside the window changed since the refresh.
+ */
+export class CachedHashModel extends HashModel implements CachedLogitsModel {
+  /** Full evaluations (refreshes) and cached ones, in order. */
+  readonly kinds: ("full" | "cached")[] = [];
+  /** The windows `[from, to)` of the cached evaluations. */
+  readonly windows: [number, number][] = [];
+  async logitsAndCache(
+    tokens: Int32Array,
+    batch: number,
+    length: number,
+    attentionMask?: Uint8Array,
+  ): Promise<{ logits: Float32Array; cache: KVCache & { tokens: Int32Array } }> {
+    this.kinds.push("full");
+    const logits = await this.logits(tokens, batch, length, attentionMask);
+    return { logits, cache: { tokens: tokens.slice(), dispose: () => {} } };
+  }
+  async logitsCached(
+    cache: KVCache,
+    tokens: Int32Array,
+    batch: number,
+    length: number,
+    from: number,
+    to: number,
+    attentionMask?: Uint8Array,
+  ): Promise<Float32Array> {
+    this.kinds.push("cached");
+    this.windows.push([from, to]);
+    const seen = (cache as KVCache & { tokens: Int32Array }).tokens.slice();
+    for (let b = 0; b < batch; b++) {
+      seen.set(tokens.subarray(b * length + from, b * length + to), b * length + from);
+    }
+    const all = await this.logits(seen, batch, length, attentionMask);
+    const V = this.vocabSize;
+    const out = new Float32Array(batch * (to - from) * V);
+    for (let b = 0; b < batch; b++) {
+      out.set(all.subarray((b * length + from) * V, (b * length + to) * V), b * (to - from) * V);
+    }
+    return out;
+  }
 }

@@ -1,12 +1,18 @@
 /**
  * The three LLaDA modules: the forward process (how text is corrupted), the loss bound (the training objective and
  * the likelihood estimators) and the reverse process (the sampler). They see a network only through
- * {@link LogitsModel}.
+ * {@link LogitsModel}. Beside the official sampler, `strategies.ts` runs the lab's decoding strategies (ancestral,
+ * factor and threshold parallel decoding, top-k/top-p, ReMDM remasking, early stop, infilling, KV caches).
  *
  * @module
  */
 
-export type { LogitsModel } from "./logits_model.ts";
+export {
+  type CachedLogitsModel,
+  isCachedLogitsModel,
+  type KVCache,
+  type LogitsModel,
+} from "./logits_model.ts";
 export { type GuidanceOptions, guidedLogits } from "./guidance.ts";
 export {
   type CorruptedBatch,
@@ -60,3 +66,23 @@ export {
   type AutoregressiveResult,
   decodeAutoregressive,
 } from "./autoregressive_decoding.ts";
+export {
+  type CacheMode,
+  CACHES,
+  infill,
+  sample,
+  type SampleOptions,
+  type SampleResult,
+  type SampleStepState,
+  STRATEGIES,
+  type Strategy,
+  type StrategyOptions,
+} from "./strategies.ts";
+export { PARALLEL_RULES, parallelCommitCount, type ParallelRule } from "./parallel_decoding.ts";
+export { ancestralReveal, revealProbability } from "./ancestral.ts";
+export { chooseRemasks, remaskProbability } from "./remdm.ts";
+export { checkTokenFilter, filterLogits, type TokenFilter } from "./token_filters.ts";
+export {
+  type AutoregressiveOptions as AutoregressiveSamplingOptions,
+  generateAutoregressive,
+} from "./autoregressive_sampling.ts";

@@ -396,7 +396,7 @@ function decodeRow(
  * `softmax(l / temperature)` (the official `logits.exp() / (−log u)^temperature` has the same argmax). The mask token is excluded; ties go to the lowest id. At
  * temperature > 0 exactly `V` noise values are drawn, whatever the logits, so streams stay aligned.
  */
-function predictToken(logits: Float64Array, temperature: number, maskId: number, rng: Rng): number {
+export function predictToken(logits: Float64Array, temperature: number, maskId: number, rng: Rng): number {
   let best = -1;
   let bestScore = -Infinity;
   for (let v = 0; v < logits.length; v++) {
@@ -417,7 +417,7 @@ function predictToken(logits: Float64Array, temperature: number, maskId: number,
  * - `entropy`: `Σ_v p_v log p_v`, minus the entropy (0 for a certain prediction, lower when spread out);
  * - `random`: a uniform draw from `[0, 1)` (Algorithm 4's random remasking).
  */
-function confidence(logits: Float64Array, xHat: number, remasking: Remasking, rng: Rng): number {
+export function confidence(logits: Float64Array, xHat: number, remasking: Remasking, rng: Rng): number {
   if (remasking === "random") return rng.uniform();
   // softmax in float64, stabilised by the maximum (entries of −∞ get probability 0).
   const { max, sum } = softmaxNormaliser(logits, 0, logits.length);
@@ -443,7 +443,7 @@ function confidence(logits: Float64Array, xHat: number, remasking: Remasking, rn
 }
 
 /** Validated options with defaults filled in. */
-interface ResolvedOptions {
+export interface ResolvedOptions {
   genLength: number;
   blockLength: number;
   blocks: number;
@@ -464,7 +464,7 @@ interface ResolvedOptions {
 }
 
 /** Checks every option and prompt, with errors that say what to change. */
-function resolveOptions(
+export function resolveOptions(
   model: LogitsModel,
   prompts: readonly (readonly number[])[],
   options: GenerateOptions,
@@ -543,7 +543,7 @@ function resolveSchedule(
 }
 
 /** The mask, EOS and padding ids and the EOS rules, checked against a vocabulary of `V`. */
-function resolveTokenIds(
+export function resolveTokenIds(
   V: number,
   options: GenerateOptions,
   config: ModelSpecialIds | undefined,
@@ -616,7 +616,7 @@ function blockHasMasks(canvas: Canvas, start: number, end: number, maskId: numbe
 }
 
 /** FNV-1a over the tokens (and the length): the label of a row's random stream. */
-function hashTokens(tokens: readonly number[]): number {
+export function hashTokens(tokens: readonly number[]): number {
   let h = 0x811c9dc5;
   const mix = (word: number) => {
     for (let k = 0; k < 4; k++) {

@@ -29,14 +29,19 @@ import {
   type OuterTensorName,
   validateConfig,
 } from "./config.ts";
-import type { LogitsModel } from "../llada/logits_model.ts";
 import { noGrad } from "../autograd.ts";
 import { Rng } from "../rng.ts";
 import { getDefaultBackend, Tensor, tidy } from "../tensor.ts";
 import { slice } from "../ops/mod.ts";
+import { positionsFromMask } from "./positions.ts";
+import { type LayerKVCache, logitsAndCache, logitsCached } from "./kv_cache.ts";
+import type { CachedLogitsModel, KVCache } from "../llada/logits_model.ts";
+
 import type { Init } from "../nn/module.ts";
 import { Embedding, Linear, RMSNorm } from "../nn/layers.ts";
 import { TransformerBlock } from "../nn/block.ts";
+
+export { positionsFromMask };
 
 /** Where each tensor of a block's checkpoint layout lives in a {@link TransformerBlock}. */
 const BLOCK_TENSORS: Readonly<Record<BlockTensorName, (b: TransformerBlock) => Tensor>> = {
@@ -68,8 +73,11 @@ export interface ModelOptions {
   causal?: boolean;
 }
 
-/** The LLaDA network (or its causal twin). Implements {@link LogitsModel}. */
-export class LLaDAModel implements LogitsModel {
+/**
+ * The LLaDA network (or its causal twin). Implements {@link CachedLogitsModel}: the mask predictor's logits, with
+ * or without a KV cache (`kv_cache.ts`).
+ */
+export class LLaDAModel implements CachedLogitsModel {
   /** The token embedding `wte`, `[embedding_size, d_model]`. */
   readonly wte: Embedding;
   /** The transformer blocks, in order. */
@@ -186,34 +194,39 @@ export class LLaDAModel implements LogitsModel {
     return data instanceof Float32Array ? data : Float32Array.from(data);
   }
 
+  /**
+   * {@link CachedLogitsModel.logitsAndCache}: the logits and every layer's keys and values (see `kv_cache.ts`).
+   * Not for the causal twin.
+   */
+  logitsAndCache(
+    tokens: Int32Array,
+    batch: number,
+    length: number,
+    attentionMask?: Uint8Array,
+  ): Promise<{ logits: Float32Array; cache: KVCache }> {
+    return logitsAndCache(this, tokens, batch, length, attentionMask);
+  }
+
+  /**
+   * {@link CachedLogitsModel.logitsCached}: logits of positions `[from, to)`, the rest read from the cache (see
+   * `kv_cache.ts`).
+   */
+  logitsCached(
+    cache: KVCache,
+    tokens: Int32Array,
+    batch: number,
+    length: number,
+    from: number,
+    to: number,
+    attentionMask?: Uint8Array,
+  ): Promise<Float32Array> {
+    return logitsCached(this, cache as LayerKVCache, tokens, batch, length, from, to, attentionMask);
+  }
+
   /** Releases every parameter. */
   dispose(): void {
     for (const [, t] of this.namedParameters()) t.dispose();
   }
-}
-
-/**
- * Positions and key mask from an attention mask: position = number of real tokens before this one, so a row's
- * first real token is at 0 whatever padding precedes it. Padding positions get 0 (they are never attended to).
- */
-export function positionsFromMask(
-  batch: number,
-  length: number,
-  attentionMask: Uint8Array | undefined,
-  backend: Backend,
-): { positions: Tensor; keyMask: Tensor | null } {
-  const pos = new Int32Array(batch * length);
-  for (let b = 0; b < batch; b++) {
-    let p = 0;
-    for (let t = 0; t < length; t++) {
-      const real = !attentionMask || attentionMask[b * length + t] !== 0;
-      pos[b * length + t] = real ? p++ : 0;
-    }
-  }
-  const positions = Tensor.from(pos, [batch, length], { backend, dtype: "i32" });
-  if (!attentionMask || attentionMask.every((m) => m !== 0)) return { positions, keyMask: null };
-  const keyMask = Tensor.from(Int32Array.from(attentionMask), [batch, length], { backend, dtype: "i32" });
-  return { positions, keyMask };
 }
 
 /**

@@ -13,6 +13,9 @@ import { attention, reshape } from "../ops/mod.ts";
 import type { Init } from "./module.ts";
 import { Linear, RotaryEmbedding } from "./layers.ts";
 
+/** Sees one attention call's keys and values `[B, T, H, D]` and returns those to attend to. */
+export type KeysValuesHook = (keys: Tensor, values: Tensor) => [Tensor, Tensor];
+
 /** Multi-head attention with rotary positions. */
 export class MultiHeadAttention {
   /** Query projection `q_proj`. */
@@ -59,15 +62,20 @@ export class MultiHeadAttention {
 
   /**
    * h `[B, T, d_model]` → `[B, T, d_model]`, with i32 positions `[B, T]` and an optional i32 key mask `[B, T]`
-   * (0 = padding).
+   * (0 = padding; over the keys).
+   *
+   * @param keysValues optional: sees this call's keys and values (after RoPE, `[B, T, H, D]`) and returns the ones
+   *   attention uses — the hook through which a KV cache (`model/kv_cache.ts`) keeps them, or puts the cached
+   *   keys and values of other positions around them (then there are more keys than queries).
    */
-  forward(h: Tensor, positions: Tensor, keyMask: Tensor | null): Tensor {
+  forward(h: Tensor, positions: Tensor, keyMask: Tensor | null, keysValues?: KeysValuesHook): Tensor {
     const [B, T] = h.shape;
     // Each position's d_model features are its H heads side by side: [B, T, H, D], the layout attention reads.
     const split = (x: Tensor) => reshape(x, [B, T, this.nHeads, this.headDim]);
     const q = this.rope.forward(split(this.qProj.forward(h)), positions);
-    const k = this.rope.forward(split(this.kProj.forward(h)), positions);
-    const v = split(this.vProj.forward(h));
+    let k = this.rope.forward(split(this.kProj.forward(h)), positions);
+    let v = split(this.vProj.forward(h));
+    if (keysValues) [k, v] = keysValues(k, v);
     const y = attention(q, k, v, { causal: this.causal, keyMask, layout: "bthd" }); // [B, T, H, D]
     return this.attnOut.forward(reshape(y, [B, T, this.dModel]));
   }

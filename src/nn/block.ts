@@ -15,7 +15,7 @@ import type { Tensor } from "../tensor.ts";
 import { add, swiglu } from "../ops/mod.ts";
 import type { Init } from "./module.ts";
 import { Linear, RMSNorm } from "./layers.ts";
-import { MultiHeadAttention } from "./attention.ts";
+import { type KeysValuesHook, MultiHeadAttention } from "./attention.ts";
 
 /** The SiLU-gated feed-forward `ff_out(silu(ff_proj(h)) · up_proj(h))`. */
 export class SwiGLU {
@@ -86,9 +86,9 @@ export class TransformerBlock {
     this.mlp = new SwiGLU(c.dModel, c.mlpHidden, init, c.outStd);
   }
 
-  /** x `[B, T, d_model]` → `[B, T, d_model]`. */
-  forward(x: Tensor, positions: Tensor, keyMask: Tensor | null): Tensor {
-    const a = add(x, this.attention.forward(this.attnNorm.forward(x), positions, keyMask));
+  /** x `[B, T, d_model]` → `[B, T, d_model]`; `keysValues` is passed to the attention (a KV cache's hook). */
+  forward(x: Tensor, positions: Tensor, keyMask: Tensor | null, keysValues?: KeysValuesHook): Tensor {
+    const a = add(x, this.attention.forward(this.attnNorm.forward(x), positions, keyMask, keysValues));
     return add(a, this.mlp.forward(this.ffNorm.forward(a)));
   }
 }

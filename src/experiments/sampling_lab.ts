@@ -1,0 +1,712 @@
+/**
+ * `deno task lab`: the sampler lab. Every decoding strategy of `llada/strategies.ts` on one bench, scored on
+ * quality and cost, written to `docs/results/sampling.json` and `docs/results/sampling.md`.
+ *
+ * Two tasks:
+ * - **synthetic**: copying 8 symbols of an 8-letter alphabet after a separator (`s₁…s₈ | s₁…s₈`). A small mask
+ *   predictor is trained here, from a fixed seed, for a fixed number of SFT steps (a minute or so on the CPU),
+ *   deliberately short of perfect so that the strategies differ. Scored by exact match of the 8 answer
+ *   symbols on held-out strings (other seeds than the training strings').
+ * - **brown**: continuations of prompts cut from the held-out Brown documents (split seed 0, as the shipped
+ *   models were trained), by the shipped character model (`--model`). Scored by the word-validity rate (the
+ *   share of generated words — maximal runs of letters, lower-cased, neither cut by the end of the generation
+ *   nor continuing the prompt's last word — that occur anywhere in the Brown corpus), the entropy of the
+ *   generated tokens (bits; low values flag repetition), and the generative perplexity under an autoregressive
+ *   twin when one is given (`--twin`; `null` otherwise): `exp` of the twin's mean negative log-likelihood of
+ *   the generated tokens given everything before them.
+ *
+ * Each cell is one decoding configuration (strategy, steps, block length, threshold or factor, cache) run on
+ * every prompt of its task in one batch; NFE is that call's network evaluations, tokens/s the generated tokens
+ * over its wall time. Timings are wall-clock on a shared machine: compare cells of one run, not across runs.
+ *
+ * @module
+ */
+
+import { type CommandSpec, parseCommand } from "../cli/args.ts";
+import { BACKEND_OPTION, chooseBackend } from "../cli/common.ts";
+import { loadPretrained } from "../pretrained.ts";
+import type { Backend } from "../backend/backend.ts";
+import { createModel, type LLaDAModel } from "../model/llada.ts";
+import { AdamW } from "../optim/adamw.ts";
+import { trainStep } from "../train/step.ts";
+import { Rng } from "../rng.ts";
+import { type CacheMode, sample, type SampleOptions, type Strategy } from "../llada/strategies.ts";
+import { loadBrown } from "../data/brown.ts";
+import { splitTrainValid } from "../data/split.ts";
+import { loadModel } from "../io/model_files.ts";
+import { softmaxNormaliser } from "../llada/softmax.ts";
+import { generateAutoregressive } from "../llada/autoregressive_sampling.ts";
+import { getBackend } from "../backend/select.ts";
+
+/** One cell of `sampling.json` (field names as the file has them). */
+export interface LabCell {
+  task: "synthetic" | "brown";
+  strategy: string;
+  steps: number | null;
+  block_length: number;
+  gen_length: number;
+  threshold: number | null;
+  factor: number | null;
+  cache: CacheMode;
+  backend: string;
+  accuracy: number | null;
+  gen_ppl: number | null;
+  word_validity: number | null;
+  entropy: number | null;
+  nfe: number;
+  tokens_per_s: number;
+}
+
+/** What `sampling.json` holds. */
+export interface LabResults {
+  command: string;
+  cells: LabCell[];
+}
+
+/** A decoding configuration of the grid. */
+interface Config {
+  strategy: "low_confidence" | "random" | "margin" | "entropy" | "ancestral" | "remdm" | "autoregressive";
+  steps?: number;
+  blockLength: number;
+  threshold?: number;
+  factor?: number;
+  cache: CacheMode;
+}
+
+/** ReMDM's cap η in the grid's `remdm` cells. */
+const REMDM_ETA = 0.3;
+
+/** The synthetic task's shape: symbols 2 … 9, mask 0, separator 1. */
+const COPY = { length: 8, alphabet: 8, mask: 0, sep: 1 } as const;
+
+/** Settings of a lab run. */
+export interface LabSettings {
+  /** The reduced grid (CI). */
+  quick: boolean;
+  /** Where sampling.json and sampling.md go. */
+  outDir: string;
+  /** The shipped mask predictor for the Brown task. */
+  model: string;
+  /** An autoregressive twin for generative perplexity (optional). */
+  twin?: string;
+  backend: Backend;
+  /** Seed of everything random (training, prompts, sampling). */
+  seed: number;
+  /** The command line to record. */
+  command: string;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** The grid: the fixed schedule for every strategy, the parallel rules, and the caches. */
+function grid(genLength: number, quick: boolean, stepsList: number[], blocks: number[]): Config[] {
+  const strategies = ["low_confidence", "random", "margin", "entropy", "ancestral", "remdm"] as const;
+  const configs: Config[] = [];
+  for (const blockLength of blocks) {
+    for (const strategy of quick ? (["low_confidence", "ancestral", "remdm"] as const) : strategies) {
+      for (const steps of stepsList) {
+        if (steps % (genLength / blockLength) === 0) {
+          configs.push({ strategy, steps, blockLength, cache: "none" });
+        }
+      }
+    }
+    for (const threshold of quick ? [0.9] : [0.7, 0.9]) {
+      configs.push({ strategy: "low_confidence", threshold, blockLength, cache: "none" });
+    }
+    for (const factor of quick ? [1] : [0.5, 1]) {
+      configs.push({ strategy: "low_confidence", factor, blockLength, cache: "none" });
+    }
+  }
+  // The caches, on the finest block layout: the fixed schedule at full steps, and threshold decoding.
+  const blockLength = Math.min(...blocks);
+  for (const cache of ["prefix", "dual"] as const) {
+    configs.push({ strategy: "low_confidence", steps: genLength, blockLength, cache });
+    configs.push({ strategy: "low_confidence", threshold: 0.9, blockLength, cache });
+  }
+  return configs;
+}
+
+/** Sampler options of a configuration. */
+function sampleOptions(c: Config, genLength: number, maskId: number, seed: number): SampleOptions {
+  return {
+    genLength,
+    steps: c.steps,
+    blockLength: c.blockLength,
+    strategy: c.strategy === "remdm" ? "low_confidence" : c.strategy as Strategy, // the grid has no twin cells
+    remask: c.strategy === "remdm" ? REMDM_ETA : 0,
+    threshold: c.threshold,
+    factor: c.factor,
+    cache: c.cache,
+    maskId,
+    seed,
+  };
+}
+
+/** Runs one configuration on a batch of prompts; returns the tokens, NFE and generated tokens per second. */
+async function runCell(model: LLaDAModel, prompts: number[][], options: SampleOptions) {
+  const t0 = performance.now();
+  const { tokens, nfe } = await sample(model, prompts, options);
+  const seconds = (performance.now() - t0) / 1000;
+  return { tokens, nfe, tokensPerS: (prompts.length * options.genLength) / seconds };
+}
+
+/**
+ * Trains the synthetic task's mask predictor: SFT on fresh random strings every step (the prompt `s | ` is never
+ * masked), a fixed number of steps from a fixed seed.
+ */
+export async function trainCopyModel(backend: Backend, steps: number, seed: number): Promise<LLaDAModel> {
+  const width = 2 * COPY.length + 1;
+  const model = await createModel({
+    d_model: 48,
+    n_layers: 2,
+    n_heads: 4,
+    mlp_hidden_size: 96,
+    vocab_size: 2 + COPY.alphabet,
+    max_sequence_length: width,
+    mask_token_id: COPY.mask,
+    eos_token_id: COPY.sep,
+    init_std: 0.06,
+  }, { seed, backend });
+  const optimizer = new AdamW(model.namedParameters(), { lr: 3e-3, weightDecay: 0 });
+  const rng = new Rng(seed).fork(1);
+  const batch = 32;
+  for (let step = 0; step < steps; step++) {
+    const tokens = new Int32Array(batch * width);
+    for (let b = 0; b < batch; b++) {
+      const s = copyString(rng);
+      tokens.set([...s, COPY.sep, ...s], b * width);
+    }
+    const promptLengths = new Int32Array(batch).fill(COPY.length + 1);
+    const r = trainStep(model, optimizer, { tokens, batch, length: width, promptLengths }, {
+      objective: "sft",
+      lr: 3e-3,
+      rng,
+      clip: 1,
+    });
+    await r.loss.item();
+    r.loss.dispose();
+    r.gradNorm?.dispose();
+  }
+  return model;
+}
+
+/** A random string of the copy task. */
+function copyString(rng: Rng): number[] {
+  return Array.from({ length: COPY.length }, () => 2 + rng.int(0, COPY.alphabet - 1));
+}
+
+/** The synthetic task's cells: exact match of the copied string. */
+async function syntheticCells(s: LabSettings): Promise<LabCell[]> {
+  const trainSteps = s.quick ? 60 : 100;
+  s.log?.(`synthetic: training the copy model for ${trainSteps} steps`);
+  const model = await trainCopyModel(s.backend, trainSteps, s.seed);
+  const test = new Rng(s.seed).fork(2); // held out: another stream than the training strings'
+  const strings = Array.from({ length: s.quick ? 32 : 256 }, () => copyString(test));
+  const prompts = strings.map((x) => [...x, COPY.sep]);
+  const L = COPY.length;
+  const cells: LabCell[] = [];
+  for (const c of grid(L, s.quick, s.quick ? [2, 8] : [1, 2, 4, 8], s.quick ? [8] : [4, 8])) {
+    const o = sampleOptions(c, L, COPY.mask, s.seed);
+    const { tokens, nfe, tokensPerS } = await runCell(model, prompts, o);
+    const correct = tokens.filter((t, i) => t.slice(L + 1).join() === strings[i].join()).length;
+    cells.push(cell("synthetic", c, L, s.backend, nfe, tokensPerS, { accuracy: correct / strings.length }));
+    s.log?.(`synthetic ${describe(c)}: accuracy ${(correct / strings.length).toFixed(3)}, NFE ${nfe}`);
+  }
+  model.dispose();
+  return cells;
+}
+
+/** The Brown task's cells: word validity, token entropy and (with a twin) generative perplexity. */
+async function brownCells(s: LabSettings): Promise<LabCell[]> {
+  const { model, tokenizer } = await loadPretrained(s.model, { backend: s.backend });
+  // The twin is the same architecture with causal attention (loaded as such whatever its files say).
+  const twin = s.twin ? await loadModel(s.twin, { backend: s.backend, causal: true }) : undefined;
+  if (twin && twin.config.vocab_size !== model.config.vocab_size) {
+    throw new Error(
+      `--twin ${s.twin} has vocab_size ${twin.config.vocab_size}, the model ${model.config.vocab_size}`,
+    );
+  }
+  const documents = await loadBrown();
+  const lexicon = new Set(documents.flatMap((d) => words(d.text)));
+  const { valid } = splitTrainValid(documents, { validFraction: 0.1, seed: 0 });
+  // Prompts: 32 characters of held-out text starting at a word, one per document from a seeded offset.
+  const rng = new Rng(s.seed).fork(3);
+  const promptChars = 32;
+  const prompts = valid.slice(0, s.quick ? 4 : 8).map((d) => {
+    let at = rng.int(0, Math.max(0, d.text.length - 200));
+    while (at > 0 && /[A-Za-z]/.test(d.text[at - 1])) at++;
+    return tokenizer.encode(d.text.slice(at, at + promptChars));
+  });
+  const genLength = s.quick ? 32 : 64;
+  const cells: LabCell[] = [];
+  for (const c of grid(genLength, s.quick, s.quick ? [8, 32] : [16, 64], s.quick ? [16] : [16, 64])) {
+    const o = sampleOptions(c, genLength, tokenizer.maskId, s.seed);
+    const { tokens, nfe, tokensPerS } = await runCell(model, prompts, o);
+    const answers = tokens.map((t, i) => t.slice(prompts[i].length));
+    const texts = answers.map((a) => tokenizer.decode(a, { skipSpecial: true }));
+    const generated = texts.flatMap((text, i) => innerWords(tokenizer.decode(prompts[i]), text));
+    const validity = generated.length
+      ? generated.filter((w) => lexicon.has(w)).length / generated.length
+      : null;
+    const gen_ppl = twin ? await generativePerplexity(twin, tokens, prompts.map((p) => p.length)) : null;
+    cells.push(
+      cell("brown", c, genLength, s.backend, nfe, tokensPerS, {
+        word_validity: validity,
+        entropy: tokenEntropy(answers.flat()),
+        gen_ppl,
+      }),
+    );
+    s.log?.(
+      `brown ${describe(c)}: word validity ${validity?.toFixed(3)}, NFE ${nfe}, ${
+        tokensPerS.toFixed(0)
+      } tok/s`,
+    );
+  }
+  if (twin) {
+    // The twin's own continuations on the same prompts (greedy, and nucleus sampling), scored the same way.
+    for (const o of [{}, { temperature: 0.8, topP: 0.9 }]) {
+      const t0 = performance.now();
+      const { tokens, nfe } = await generateAutoregressive(twin, prompts, {
+        ...o,
+        genLength,
+        maskId: tokenizer.maskId,
+        seed: s.seed,
+      });
+      const tokensPerS = (prompts.length * genLength) / ((performance.now() - t0) / 1000);
+      const answers = tokens.map((t, i) => t.slice(prompts[i].length));
+      const generated = answers.flatMap((a, i) =>
+        innerWords(tokenizer.decode(prompts[i]), tokenizer.decode(a, { skipSpecial: true }))
+      );
+      const c: Config = { strategy: "autoregressive", steps: genLength, blockLength: 1, cache: "none" };
+      cells.push(
+        cell("brown", c, genLength, s.backend, nfe, tokensPerS, {
+          word_validity: generated.length
+            ? generated.filter((w) => lexicon.has(w)).length / generated.length
+            : null,
+          entropy: tokenEntropy(answers.flat()),
+          gen_ppl: await generativePerplexity(twin, tokens, prompts.map((p) => p.length)),
+        }),
+      );
+    }
+  }
+  model.dispose();
+  twin?.dispose();
+  return cells;
+}
+
+/** A cell of the results file. */
+function cell(
+  task: LabCell["task"],
+  c: Config,
+  genLength: number,
+  backend: Backend,
+  nfe: number,
+  tokensPerS: number,
+  scores: Partial<Pick<LabCell, "accuracy" | "gen_ppl" | "word_validity" | "entropy">>,
+): LabCell {
+  return {
+    task,
+    strategy: c.strategy,
+    steps: c.steps ?? null,
+    block_length: c.blockLength,
+    gen_length: genLength,
+    threshold: c.threshold ?? null,
+    factor: c.factor ?? null,
+    cache: c.cache,
+    backend: backend.name,
+    accuracy: scores.accuracy ?? null,
+    gen_ppl: scores.gen_ppl ?? null,
+    word_validity: scores.word_validity ?? null,
+    entropy: scores.entropy ?? null,
+    nfe,
+    tokens_per_s: round(tokensPerS, 1),
+  };
+}
+
+/** The lower-cased maximal runs of letters of a text. */
+export function words(text: string): string[] {
+  return (text.match(/[A-Za-z]+/g) ?? []).map((w) => w.toLowerCase());
+}
+
+/**
+ * The generated words that are whole: the maximal runs of letters of `generated`, without one that continues the
+ * prompt's last word (the prompt ends in a letter and the generation starts with one) or that the end of the
+ * generation may have cut.
+ */
+export function innerWords(prompt: string, generated: string): string[] {
+  const runs = [...generated.matchAll(/[A-Za-z]+/g)];
+  return runs.filter((m) => {
+    const start = m.index!;
+    const end = start + m[0].length;
+    if (start === 0 && /[A-Za-z]$/.test(prompt)) return false;
+    return end < generated.length;
+  }).map((m) => m[0].toLowerCase());
+}
+
+/** Shannon entropy in bits of the tokens' empirical distribution. */
+export function tokenEntropy(tokens: readonly number[]): number | null {
+  if (tokens.length === 0) return null;
+  const counts = new Map<number, number>();
+  for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / tokens.length;
+    h -= p * Math.log2(p);
+  }
+  return round(h, 4);
+}
+
+/**
+ * Generative perplexity under an autoregressive twin: `exp` of the mean of `−log p_twin(x_t | x_<t)` over the
+ * generated tokens (positions from `promptLengths[i]` on), the twin reading `prompt ‖ answer`.
+ */
+export async function generativePerplexity(
+  twin: LLaDAModel,
+  rows: readonly number[][],
+  promptLengths: readonly number[],
+): Promise<number> {
+  if (!twin.causal) throw new Error("generative perplexity needs an autoregressive (causal) twin");
+  let nll = 0;
+  let count = 0;
+  const V = twin.vocabSize;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    const logits = await twin.logits(Int32Array.from(row), 1, row.length);
+    for (let t = Math.max(1, promptLengths[r]); t < row.length; t++) {
+      // the twin's logits at t − 1 predict token t
+      const { max, sum } = softmaxNormaliser(logits, (t - 1) * V, V);
+      nll -= logits[(t - 1) * V + row[t]] - max - Math.log(sum);
+      count++;
+    }
+  }
+  return round(Math.exp(nll / count), 3);
+}
+
+/** One measurement of the cache's speed at the issue's setting (generation 256, blocks of 32). */
+export interface CacheSpeed {
+  backend: string;
+  cache: CacheMode;
+  gen_length: number;
+  block_length: number;
+  steps: number;
+  nfe: number;
+  tokens_per_s: number;
+}
+
+/** The speed setting: Fast-dLLM's generation length 256 in blocks of 32, 128 steps, after a 32-token prompt. */
+const SPEED = { genLength: 256, blockLength: 32, steps: 128, prompt: 32 } as const;
+
+/**
+ * Tokens per second of the three cache modes at generation length 256 on each backend available (the CPU, and
+ * WebGPU when an adapter exists). The shipped model's context (128) is too short for this length, so the network
+ * has its shape with a longer context and freshly initialised weights: the arithmetic of a step is the same
+ * whatever the weights, and quality is measured by the tasks, not here.
+ */
+async function cacheSpeeds(s: LabSettings): Promise<CacheSpeed[]> {
+  const shape = JSON.parse(await Deno.readTextFile(`${s.model}/config.json`));
+  const out: CacheSpeed[] = [];
+  const backends: Backend[] = [await getBackend("cpu")];
+  try {
+    backends.push(await getBackend("webgpu"));
+  } catch {
+    s.log?.("speed: no WebGPU adapter, CPU only");
+  }
+  for (const backend of backends) {
+    const model = await createModel({
+      ...shape,
+      max_sequence_length: SPEED.prompt + SPEED.genLength,
+    }, { seed: s.seed, backend });
+    const rng = new Rng(s.seed).fork(4);
+    const prompt = Array.from({ length: SPEED.prompt }, () => rng.int(2, model.vocabSize - 1));
+    for (const cache of ["none", "prefix", "dual"] as const) {
+      const { nfe, tokensPerS } = await runCell(model, [prompt], {
+        genLength: SPEED.genLength,
+        steps: SPEED.steps,
+        blockLength: SPEED.blockLength,
+        maskId: model.config.mask_token_id,
+        cache,
+      });
+      out.push({
+        backend: backend.name,
+        cache,
+        gen_length: SPEED.genLength,
+        block_length: SPEED.blockLength,
+        steps: SPEED.steps,
+        nfe,
+        tokens_per_s: round(tokensPerS, 2),
+      });
+      s.log?.(`speed ${backend.name} cache ${cache}: ${tokensPerS.toFixed(1)} tok/s`);
+    }
+    model.dispose();
+  }
+  return out;
+}
+
+/** Runs both tasks (and, outside `--quick`, the cache speed) and writes the results to `outDir`. */
+export async function runLab(s: LabSettings): Promise<LabResults> {
+  const t0 = performance.now();
+  const cells = [...await syntheticCells(s), ...await brownCells(s)];
+  const speeds = s.quick ? [] : await cacheSpeeds(s);
+  const results: LabResults = { command: s.command, cells };
+  const wall = (performance.now() - t0) / 1000;
+  await Deno.mkdir(s.outDir, { recursive: true });
+  await Deno.writeTextFile(`${s.outDir}/sampling.json`, JSON.stringify(results, null, 1) + "\n");
+  if (speeds.length) {
+    const speed = { command: s.command, measurements: speeds };
+    await Deno.writeTextFile(`${s.outDir}/sampling_cache_speed.json`, JSON.stringify(speed, null, 1) + "\n");
+  }
+  await Deno.writeTextFile(`${s.outDir}/sampling.md`, report(results, speeds, s, wall));
+  return results;
+}
+
+/** A short label of a configuration. */
+function describe(c: Config): string {
+  const rule = c.threshold !== undefined
+    ? `τ=${c.threshold}`
+    : c.factor !== undefined
+    ? `f=${c.factor}`
+    : `${c.steps} steps`;
+  return `${c.strategy} ${rule} block ${c.blockLength} cache ${c.cache}`;
+}
+
+/** Rounds to `digits` decimals. */
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** The markdown report: the command, the findings computed from the cells, tables and plots. */
+function report(r: LabResults, speeds: CacheSpeed[], s: LabSettings, wallSeconds: number): string {
+  const out: string[] = [];
+  out.push("# The sampler lab", "");
+  out.push(
+    "Every decoding strategy of `src/llada/strategies.ts` on two tasks; written by `src/experiments/sampling_lab.ts`",
+    "(do not edit by hand).",
+    "",
+    "```bash",
+    r.command,
+    "```",
+    "",
+    `Seed ${s.seed} (training, prompts and sampling); backend ${s.backend.name}; ${r.cells.length} cells; ` +
+      `wall time of the whole run ${
+        wallSeconds.toFixed(0)
+      } s on a shared 2-core machine (timings are noisy: ` +
+      "compare cells of one run).",
+    "",
+  );
+  out.push(...findings(r.cells), ...speedFindings(speeds), "");
+  for (const task of ["synthetic", "brown"] as const) {
+    const cells = r.cells.filter((c) => c.task === task);
+    if (cells.length === 0) continue;
+    const quality = task === "synthetic" ? "accuracy" : "word_validity";
+    out.push(`## ${task === "synthetic" ? "Synthetic copy task (exact match)" : "Brown continuations"}`, "");
+    out.push(plot(cells, quality), "");
+    out.push(
+      "| strategy | steps | block | τ | f | cache | accuracy | word validity | entropy (bits) | gen. ppl | NFE | tokens/s |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    );
+    const f = (x: number | null, d = 3) => (x === null ? "–" : x.toFixed(d));
+    for (const c of cells) {
+      out.push(
+        `| ${c.strategy} | ${c.steps ?? "–"} | ${c.block_length} | ${c.threshold ?? "–"} | ${
+          c.factor ?? "–"
+        } | ` +
+          `${c.cache} | ${f(c.accuracy)} | ${f(c.word_validity)} | ${f(c.entropy, 2)} | ${
+            f(c.gen_ppl, 2)
+          } | ` +
+          `${c.nfe} | ${c.tokens_per_s.toFixed(0)} |`,
+      );
+    }
+    out.push("");
+  }
+  if (speeds.length) {
+    out.push(
+      `## KV-cache speed at generation length ${SPEED.genLength}`,
+      "",
+      `Blocks of ${SPEED.blockLength}, ${SPEED.steps} steps, one ${SPEED.prompt}-token prompt, the shipped model's shape ` +
+        `with a ${SPEED.prompt + SPEED.genLength}-token context and fresh weights (also in ` +
+        "`sampling_cache_speed.json`).",
+      "",
+      "| backend | cache | NFE | tokens/s | × uncached |",
+      "|---|---|---|---|---|",
+    );
+    for (const m of speeds) {
+      const base = speeds.find((b) => b.backend === m.backend && b.cache === "none")!;
+      out.push(
+        `| ${m.backend} | ${m.cache} | ${m.nfe} | ${m.tokens_per_s.toFixed(1)} | ` +
+          `${(m.tokens_per_s / base.tokens_per_s).toFixed(2)} |`,
+      );
+    }
+    out.push("");
+  }
+  out.push(
+    "## Reading",
+    "",
+    "- `remdm` is the low-confidence fixed schedule with ReMDM remasking at η = " + REMDM_ETA + ".",
+    "- Word validity counts whole generated words (letter runs not cut by the end of the generation and not",
+    "  continuing the prompt's last word) found anywhere in the Brown corpus; entropy is over the generated tokens",
+    "  of all prompts together. Generative perplexity needs `--twin` (an autoregressive twin); without one it is –.",
+    "- These are a 0.35 M-parameter character model and a tiny copy model: the papers' figures come from 8 B",
+    "  models on benchmarks, where threshold and factor decoding keep accuracy at a fraction of the NFE and the",
+    "  dual cache pays off at generation lengths of 256 and more. The shipped model's context is 128 characters,",
+    "  so the tasks measure the cache's effect on quality at a shorter generation, and its speed at 256 is",
+    "  measured on the same network shape with a longer context.",
+    "",
+  );
+  return out.join("\n");
+}
+
+/** The findings the issue's targets ask about, computed from the cells. */
+function findings(cells: LabCell[]): string[] {
+  const lines = ["## Findings", ""];
+  const syn = cells.filter((c) => c.task === "synthetic" && c.cache === "none");
+  for (const block of [...new Set(syn.map((c) => c.block_length))]) {
+    const base = syn.find((c) =>
+      c.strategy === "low_confidence" && c.block_length === block && c.steps === c.gen_length
+    );
+    if (!base) continue;
+    const parallel = syn.filter((c) =>
+      c.block_length === block && (c.threshold !== null || c.factor !== null)
+    );
+    const ok = parallel.filter((c) => base.accuracy! - c.accuracy! <= 0.01);
+    const best = ok.sort((a, b) => a.nfe - b.nfe)[0];
+    if (best) {
+      const rule = best.threshold !== null ? `threshold τ = ${best.threshold}` : `factor f = ${best.factor}`;
+      lines.push(
+        `- Synthetic, block ${block}: the fixed schedule (${base.steps} steps) reaches accuracy ` +
+          `${base.accuracy!.toFixed(3)} in ${base.nfe} NFE; ${rule} reaches ${
+            best.accuracy!.toFixed(3)
+          } in ` +
+          `${best.nfe} NFE: ${(base.nfe / best.nfe).toFixed(1)}× fewer ` +
+          `(target ≥ 3× within 1 point: ${base.nfe / best.nfe >= 3 ? "met" : "not met"}).`,
+      );
+    } else {
+      lines.push(
+        `- Synthetic, block ${block}: no threshold or factor cell stays within 1 point of the fixed schedule.`,
+      );
+    }
+  }
+  for (const task of ["synthetic", "brown"] as const) {
+    const none = cells.find((c) =>
+      c.task === task && c.cache === "none" && c.strategy === "low_confidence" && c.steps === c.gen_length &&
+      c.block_length === Math.min(...cells.filter((d) => d.task === task).map((d) => d.block_length))
+    );
+    for (const cache of ["prefix", "dual"] as const) {
+      const cached = cells.find((c) =>
+        c.task === task && c.cache === cache && c.steps !== null && none &&
+        c.block_length === none.block_length
+      );
+      if (!none || !cached) continue;
+      const q = (c: LabCell) => (task === "synthetic" ? c.accuracy : c.word_validity) ?? 0;
+      lines.push(
+        `- ${task}, ${cache} cache (block ${none.block_length}, ${none.steps} steps): ` +
+          `${(cached.tokens_per_s / none.tokens_per_s).toFixed(2)}× the uncached tokens/s ` +
+          `(${cached.tokens_per_s.toFixed(0)} vs ${none.tokens_per_s.toFixed(0)}); quality ` +
+          `${q(none).toFixed(3)} → ${q(cached).toFixed(3)}.`,
+      );
+    }
+  }
+  const bestOf = (task: LabCell["task"], key: "accuracy" | "word_validity") => {
+    const cs = cells.filter((c) => c.task === task && c[key] !== null);
+    const top = cs.sort((a, b) => b[key]! - a[key]! || a.nfe - b.nfe)[0];
+    return top
+      ? `- Best ${task} ${key.replace("_", " ")}: ${top[key]!.toFixed(3)} by ${top.strategy} ` +
+        `(${top.steps ?? "–"} steps, block ${top.block_length}, τ ${top.threshold ?? "–"}, f ${
+          top.factor ?? "–"
+        }, ` +
+        `cache ${top.cache}, ${top.nfe} NFE).`
+      : "";
+  };
+  lines.push(bestOf("synthetic", "accuracy"), bestOf("brown", "word_validity"));
+  return lines.filter((l) => l !== "");
+}
+
+/** The dual-cache target at generation length 256, per backend. */
+function speedFindings(speeds: CacheSpeed[]): string[] {
+  return speeds.filter((m) => m.cache === "dual").map((m) => {
+    const base = speeds.find((b) => b.backend === m.backend && b.cache === "none")!;
+    const ratio = m.tokens_per_s / base.tokens_per_s;
+    return `- ${m.backend}, generation ${m.gen_length}, block ${m.block_length}: the dual cache runs at ` +
+      `${ratio.toFixed(2)}× the uncached tokens/s (target ≥ 2×: ${ratio >= 2 ? "met" : "not met"}).`;
+  });
+}
+
+/** An SVG plot of quality against NFE: one polyline per strategy (uncached cells), log-scaled NFE. */
+function plot(cells: LabCell[], quality: "accuracy" | "word_validity"): string {
+  const [W, H, left, bottom, top, right] = [640, 320, 50, 40, 20, 150];
+  const points = cells.filter((c) => c[quality] !== null && c.cache === "none");
+  const series = new Map<string, LabCell[]>();
+  for (const c of points) {
+    const key = c.threshold !== null ? `threshold` : c.factor !== null ? `factor` : c.strategy;
+    series.set(key, [...(series.get(key) ?? []), c]);
+  }
+  const nfes = points.map((c) => c.nfe);
+  const lo = Math.log(Math.min(...nfes));
+  const hi = Math.max(Math.log(Math.max(...nfes)), lo + 1e-9);
+  const x = (n: number) => left + ((Math.log(n) - lo) / (hi - lo)) * (W - left - right);
+  const y = (q: number) => H - bottom - q * (H - bottom - top);
+  const colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+  const svg: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<line x1="${left}" y1="${H - bottom}" x2="${W - right}" y2="${H - bottom}" stroke="black"/>`,
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${H - bottom}" stroke="black"/>`,
+    `<text x="${(W - right + left) / 2}" y="${H - 8}" text-anchor="middle">NFE (log scale)</text>`,
+    `<text x="12" y="${(H - bottom + top) / 2}" transform="rotate(-90 12 ${(H - bottom + top) / 2})" ` +
+    `text-anchor="middle">${quality.replace("_", " ")}</text>`,
+  ];
+  for (const q of [0, 0.5, 1]) {
+    svg.push(`<text x="${left - 6}" y="${y(q) + 4}" text-anchor="end">${q}</text>`);
+  }
+  for (const n of [...new Set(nfes)].sort((a, b) => a - b)) {
+    svg.push(`<text x="${x(n).toFixed(1)}" y="${H - bottom + 14}" text-anchor="middle">${n}</text>`);
+  }
+  [...series.entries()].forEach(([name, cs], k) => {
+    const colour = colours[k % colours.length];
+    const sorted = cs.slice().sort((a, b) => a.nfe - b.nfe);
+    const path = sorted.map((c) => `${x(c.nfe).toFixed(1)},${y(c[quality]!).toFixed(1)}`).join(" ");
+    svg.push(`<polyline points="${path}" fill="none" stroke="${colour}" stroke-width="1.5"/>`);
+    for (const c of sorted) {
+      svg.push(
+        `<circle cx="${x(c.nfe).toFixed(1)}" cy="${y(c[quality]!).toFixed(1)}" r="3" fill="${colour}"/>`,
+      );
+    }
+    svg.push(`<text x="${W - right + 10}" y="${top + 14 * k + 4}" fill="${colour}">${name}</text>`);
+  });
+  svg.push("</svg>");
+  return svg.join("\n");
+}
+
+/** The `lab` command's options. */
+export const LAB_SPEC: CommandSpec = {
+  name: "lab",
+  summary: "the sampler lab: every decoding strategy scored on quality and cost (docs/results/sampling.*)",
+  options: {
+    quick: { type: "boolean", default: false, help: "the reduced grid (CI, about a minute)" },
+    out: { type: "string", default: "docs/results", help: "directory for sampling.json and sampling.md" },
+    model: { type: "string", default: "models/brown-char", help: "the mask predictor for the Brown task" },
+    twin: { type: "string", help: "an autoregressive twin for generative perplexity (optional)" },
+    seed: { type: "int", default: 0, min: 0, help: "seed of training, prompts and sampling" },
+    backend: { ...BACKEND_OPTION, default: "cpu" },
+  },
+  examples: ["deno task lab", "deno task lab --quick --out /tmp/lab"],
+};
+
+if (import.meta.main) {
+  const argv = Deno.args;
+  const args = parseCommand(LAB_SPEC, argv, "deno task lab");
+  if (args) {
+    const { backend } = await chooseBackend(args.string("backend"));
+    const command = ["npx -y deno@2.9.6 task lab", ...argv].join(" ");
+    await runLab({
+      quick: args.bool("quick"),
+      outDir: args.string("out")!,
+      model: args.string("model")!,
+      twin: args.string("twin"),
+      backend,
+      seed: args.number("seed")!,
+      command,
+      log: (line) => console.error(line),
+    });
+    console.error(`wrote ${args.string("out")}/sampling.json and sampling.md`);
+  }
+}
