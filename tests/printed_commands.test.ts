@@ -23,6 +23,14 @@ const NOT_RUN: [RegExp, string][] = [
   [/^deno task check$/, "the first half of deno task test, which runs it before this test"],
   [/^deno test\b/, "a single test file: the suite runs every test file"],
   [/^deno task bench( |$)/, "the benchmark suite (and its --profile) runs for minutes by design"],
+  [
+    /^deno task lab( |$)/,
+    "the sampler lab's full grid runs for minutes; tests/sampling_lab.test.ts runs its --quick grid",
+  ],
+  [
+    /^deno task mutate( |$)/,
+    "the mutation sweep runs the suite once per surviving mutant, so it is not part of the suite",
+  ],
   [/^deno jupyter --install/, "registers a Jupyter kernel in the user's configuration"],
   [/^deno task debug:/, "starts Deno under --inspect-brk, which waits for a debugger to attach"],
 ];
