@@ -273,7 +273,7 @@ export async function generate(
  * The canvas every step reads and writes: per row `[pad … pad | prompt | M × genLength]`, `width` positions, the
  * prompts right-aligned at `promptWidth`.
  */
-interface Canvas {
+export interface Canvas {
   /** Row-major `[rows, width]` token ids; committed answer tokens are written here and never revisited. */
   tokens: Int32Array;
   rows: number;
@@ -290,7 +290,10 @@ interface Canvas {
 }
 
 /** The starting canvas at `t = 1`: prompts left-padded with `padId`, the answer region fully masked. */
-function buildCanvas(prompts: readonly (readonly number[])[], o: ResolvedOptions): Canvas {
+export function buildCanvas(
+  prompts: readonly (readonly number[])[],
+  o: Pick<ResolvedOptions, "genLength" | "maskId" | "padId">,
+): Canvas {
   const rows = prompts.length;
   const promptWidth = Math.max(...prompts.map((p) => p.length));
   const width = promptWidth + o.genLength;
@@ -316,7 +319,7 @@ function rowOf(canvas: Canvas, b: number): Int32Array {
 }
 
 /** Every row's `prompt ‖ answer`, without its padding. */
-function answers(canvas: Canvas): number[][] {
+export function answers(canvas: Canvas): number[][] {
   return canvas.pads.map((pad, b) => Array.from(rowOf(canvas, b).subarray(pad)));
 }
 

@@ -48,6 +48,9 @@ import { Rng } from "../rng.ts";
 import { guidedLogits } from "./guidance.ts";
 import { softmaxNormaliser } from "./softmax.ts";
 import {
+  answers,
+  buildCanvas,
+  type Canvas,
   confidence,
   type GenerateOptions,
   hashTokens,
@@ -145,25 +148,9 @@ export async function sample(
     (generateOptions) => resolveOptions(model, prompts, { ...generateOptions, genLength: options.genLength }),
   );
   if (options.earlyStop && o.eosId === undefined) fail("earlyStop needs eosId");
-  const rows = prompts.length;
-  const promptWidth = Math.max(...prompts.map((p) => p.length));
-  const width = promptWidth + o.genLength;
-  const pads = prompts.map((p) => promptWidth - p.length);
-  const tokens = new Int32Array(rows * width).fill(o.maskId);
-  const isPrompt = new Uint8Array(rows * width);
-  const attentionMask = pads.some((n) => n > 0) ? new Uint8Array(rows * width).fill(1) : undefined;
-  prompts.forEach((prompt, b) => {
-    const from = b * width;
-    if (pads[b] > 0) {
-      tokens.fill(o.padId!, from, from + pads[b]);
-      attentionMask!.fill(0, from, from + pads[b]);
-    }
-    tokens.set(prompt, from + pads[b]);
-    isPrompt.fill(1, from + pads[b], from + promptWidth);
-  });
-  const canvas: Canvas = { tokens, rows, width, pads, isPrompt, attentionMask };
+  const canvas = buildCanvas(prompts, o);
   const blocks = Array.from({ length: o.blocks }, (_, k): Block => {
-    const start = promptWidth + k * o.blockLength;
+    const start = canvas.promptWidth + k * o.blockLength;
     return [start, start + o.blockLength];
   });
   const rngs = prompts.map((prompt) => new Rng(o.seed).fork(hashTokens(prompt)));
@@ -171,7 +158,7 @@ export async function sample(
     ...o,
     earlyStop: options.earlyStop ?? false,
   });
-  return { tokens: unpadded(canvas), nfe };
+  return { tokens: answers(canvas), nfe };
 }
 
 /**
@@ -240,25 +227,14 @@ export async function infill(
     }));
   const isPrompt = new Uint8Array(rows * width);
   for (let i = 0; i < tokens.length; i++) isPrompt[i] = tokens[i] === maskId ? 0 : 1;
-  const canvas: Canvas = { tokens, rows, width, pads: new Array(rows).fill(0), isPrompt };
+  const canvas: Canvas = { tokens, rows, width, promptWidth: 0, pads: new Array(rows).fill(0), isPrompt };
   const rngs = canvases.map((c) => new Rng(o.seed).fork(hashTokens(c)));
   const nfe = await decodeCanvas(model, canvas, blocks, rngs, { ...o, earlyStop: false });
-  return { tokens: unpadded(canvas), nfe };
+  return { tokens: answers(canvas), nfe };
 }
 
 /** A block of canvas positions `[start, end)`. */
 type Block = [number, number];
-
-/** The canvas: row-major `[rows, width]` tokens, left padding per row, prompt flags and the attention mask. */
-interface Canvas {
-  tokens: Int32Array;
-  rows: number;
-  width: number;
-  pads: number[];
-  /** 1 at given (prompt) positions: masked in the unconditional half of guidance. */
-  isPrompt: Uint8Array;
-  attentionMask?: Uint8Array;
-}
 
 /** Resolved options: the official sampler's, plus the lab's. */
 interface LabOptions extends Omit<ResolvedOptions, "remasking" | "onStep"> {
@@ -344,7 +320,7 @@ async function decodeCanvas(
             block: blockIndex,
             step,
             nfe,
-            tokens: unpadded(canvas),
+            tokens: answers(canvas),
             committed: decided.map((d, b) => d.committed.map((i) => i - canvas.pads[b])),
             remasked: decided.map((d, b) => d.remasked.map((i) => i - canvas.pads[b])),
             confidence: decided.map((d, b) => unpad(d.confidence, b)),
@@ -570,13 +546,6 @@ function anyMasks(
     for (let i = b * width + start; i < b * width + end; i++) if (tokens[i] === maskId) return true;
   }
   return false;
-}
-
-/** Every row without its left padding. */
-function unpadded(canvas: Canvas): number[][] {
-  return canvas.pads.map((pad, b) =>
-    Array.from(canvas.tokens.subarray(b * canvas.width + pad, (b + 1) * canvas.width))
-  );
 }
 
 /** Throws a `generate:` error (the lab's options are generate's, extended). */
