@@ -86,72 +86,14 @@ export function resolveSampling(
     sources[key] = fromConfig !== undefined ? "generation_config.json" : "default";
     return fromConfig ?? fallback;
   };
-
-  const room = max - promptLength;
-  if (room < 1) {
-    throw new InputError(
-      "prompt",
-      `${promptLength} tokens leave no room to generate in the model's max_sequence_length ${max}`,
-      `shorten it to at most ${max - 1} tokens`,
-    );
-  }
-  let genLength = pick("genLength", gc.gen_length, builtIn.genLength);
-  if (genLength > room) {
-    if (sources.genLength === "given") {
-      throw new InputError(
-        "genLength",
-        `${genLength} tokens after a ${promptLength}-token prompt exceed the model's max_sequence_length ${max}`,
-        `pass at most ${room}, or a shorter prompt`,
-      );
-    }
-    notes.push(
-      `genLength ${genLength} → ${room}: what fits the model's max_sequence_length ${max} after ` +
-        `a ${promptLength}-token prompt`,
-    );
-    genLength = room;
-    sources.genLength = "adapted";
-  }
-  const adapted = sources.genLength === "adapted";
-
-  let blockLength = pick("blockLength", gc.block_length, genLength);
-  if (genLength % blockLength !== 0 || blockLength > genLength) {
-    if (sources.blockLength === "given") {
-      throw new InputError(
-        "blockLength",
-        `${blockLength} does not divide genLength ${genLength}`,
-        "pass a divisor of genLength (or leave it out: one block)",
-      );
-    }
-    if (adapted) notes.push(`blockLength ${blockLength} → ${genLength}: one block of the adapted length`);
-    blockLength = genLength;
-    sources.blockLength = "adapted";
-  }
-  const blocks = genLength / blockLength;
-
+  const fit: Fitting = { sources, notes };
+  const genLength = fitGenLength(fit, pick("genLength", gc.gen_length, builtIn.genLength), promptLength, max);
+  const blockLength = fitBlockLength(fit, pick("blockLength", gc.block_length, genLength), genLength);
   const threshold = pick("threshold", gc.threshold, undefined as number | undefined);
   let steps: number | undefined;
   if (threshold === undefined) {
-    steps = pick("steps", gc.steps, genLength);
-    if (steps % blocks !== 0) {
-      if (sources.steps === "given") {
-        throw new InputError(
-          "steps",
-          `${steps} is not a multiple of the ${blocks} blocks (genLength ${genLength} / blockLength ${blockLength})`,
-          `pass a multiple of ${blocks}`,
-        );
-      }
-      const rounded = Math.max(blocks, Math.round(steps / blocks) * blocks);
-      notes.push(`steps ${steps} → ${rounded}: a multiple of the ${blocks} blocks`);
-      steps = rounded;
-      sources.steps = "adapted";
-    } else if (adapted && sources.steps !== "given" && steps > genLength) {
-      notes.push(`steps ${steps} → ${genLength}: one per generated token at most`);
-      steps = genLength;
-      sources.steps = "adapted";
-    }
-  } else {
-    sources.steps = "default";
-  }
+    steps = fitSteps(fit, pick("steps", gc.steps, genLength), genLength, blockLength);
+  } else sources.steps = "default";
 
   const tok = pretrained.tokenizer;
   const options: GenerateOptions = {
@@ -170,6 +112,79 @@ export function resolveSampling(
     padId: tok.padId,
   };
   return { options, sources, notes };
+}
+
+/** Where each setting came from and the notes on those adapted, shared by the fitting steps below. */
+interface Fitting {
+  sources: ResolvedSampling["sources"];
+  notes: string[];
+}
+
+/** The generation length, capped to what fits after the prompt unless it was given (then it must fit). */
+function fitGenLength(fit: Fitting, genLength: number, promptLength: number, max: number): number {
+  const room = max - promptLength;
+  if (room < 1) {
+    throw new InputError(
+      "prompt",
+      `${promptLength} tokens leave no room to generate in the model's max_sequence_length ${max}`,
+      `shorten it to at most ${max - 1} tokens`,
+    );
+  }
+  if (genLength <= room) return genLength;
+  if (fit.sources.genLength === "given") {
+    throw new InputError(
+      "genLength",
+      `${genLength} tokens after a ${promptLength}-token prompt exceed the model's max_sequence_length ${max}`,
+      `pass at most ${room}, or a shorter prompt`,
+    );
+  }
+  fit.notes.push(
+    `genLength ${genLength} → ${room}: what fits the model's max_sequence_length ${max} after ` +
+      `a ${promptLength}-token prompt`,
+  );
+  fit.sources.genLength = "adapted";
+  return room;
+}
+
+/** The block length: one block when a setting that was not given does not divide the generation length. */
+function fitBlockLength(fit: Fitting, blockLength: number, genLength: number): number {
+  if (genLength % blockLength === 0 && blockLength <= genLength) return blockLength;
+  if (fit.sources.blockLength === "given") {
+    throw new InputError(
+      "blockLength",
+      `${blockLength} does not divide genLength ${genLength}`,
+      "pass a divisor of genLength (or leave it out: one block)",
+    );
+  }
+  if (fit.sources.genLength === "adapted") {
+    fit.notes.push(`blockLength ${blockLength} → ${genLength}: one block of the adapted length`);
+  }
+  fit.sources.blockLength = "adapted";
+  return genLength;
+}
+
+/** The fixed schedule's steps: a multiple of the blocks, and at most one per token after an adapted length. */
+function fitSteps(fit: Fitting, steps: number, genLength: number, blockLength: number): number {
+  const blocks = genLength / blockLength;
+  if (steps % blocks !== 0) {
+    if (fit.sources.steps === "given") {
+      throw new InputError(
+        "steps",
+        `${steps} is not a multiple of the ${blocks} blocks (genLength ${genLength} / blockLength ${blockLength})`,
+        `pass a multiple of ${blocks}`,
+      );
+    }
+    const rounded = Math.max(blocks, Math.round(steps / blocks) * blocks);
+    fit.notes.push(`steps ${steps} → ${rounded}: a multiple of the ${blocks} blocks`);
+    fit.sources.steps = "adapted";
+    return rounded;
+  }
+  if (fit.sources.genLength === "adapted" && fit.sources.steps !== "given" && steps > genLength) {
+    fit.notes.push(`steps ${steps} → ${genLength}: one per generated token at most`);
+    fit.sources.steps = "adapted";
+    return genLength;
+  }
+  return steps;
 }
 
 /** Options for {@link generateText}: sampler settings, a way to stop, and a per-step callback. */

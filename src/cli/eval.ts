@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type CommandSpec, parseCommand, UsageError } from "./args.ts";
+import { type CommandSpec, parseCommand, type ParsedArgs, UsageError } from "./args.ts";
 import { BACKEND_OPTION, loadForCommand, MODEL_OPTION, status } from "./common.ts";
 import { readPrompt } from "./sample.ts";
 import { heldOutEstimate, makeEvalSet } from "../train/eval.ts";
@@ -22,6 +22,8 @@ import { estimateConditionalLogLikelihood } from "../llada/loss_bound.ts";
 import { encodeChatPair } from "../tokenizer/chat.ts";
 import { keepEncodable } from "../tokenizer/coverage.ts";
 import { loadModel } from "../io/model_files.ts";
+import type { LLaDAModel } from "../model/llada.ts";
+import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { encodePrompt } from "../generate_text.ts";
 import { InputError } from "../errors.ts";
 
@@ -96,65 +98,84 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const seed = args.number("seed")!;
   const json = args.bool("json");
   const where = { backend: backend.name, model: dir };
+  const run: EvalRun = { args, model, tokenizer, mcSamples, seed, json, where };
+  return file !== undefined ? await evalFile(run, file, text) : await evalAnswer(run, promptText, answer!);
+}
 
-  if (file !== undefined) {
-    const max = model.config.max_sequence_length;
-    const length = args.number("seq-len") ?? Math.min(64, max);
-    if (length > max) {
-      throw new UsageError(`--seq-len ${length} exceeds the model's max_sequence_length ${max}`);
-    }
-    const kept = keepEncodable(tokenizer, text);
-    if (kept.leftOutCount > 0) {
-      const examples = [...kept.leftOut].slice(0, 8).map(([ch, n]) => `${JSON.stringify(ch)} ×${n}`).join(
-        ", ",
-      );
-      status(
-        `note: left out ${kept.leftOutCount} of ${
-          [...text].length
-        } characters that the model's tokenizer has ` +
-          `no id for (${examples}${kept.leftOut.size > 8 ? ", …" : ""})`,
-      );
-    }
-    const tokens = tokenizer.encode(kept.text).length;
-    if (tokens < length) {
-      throw new InputError(
-        `--file ${file}`,
-        `has ${tokens} tokens the model can score, fewer than one sequence of ${length}`,
-        "give a longer text, or a smaller --seq-len",
-      );
-    }
-    const set = makeEvalSet([kept.text], tokenizer, { length, count: args.number("max-seqs")! });
-    const { bitsPerChar, stdErr } = await heldOutEstimate(model, set, { mcSamples, seed });
-    const what = model.causal ? "negative log-likelihood" : "upper bound on the negative log-likelihood";
-    if (json) {
-      console.log(JSON.stringify({
-        file,
-        bits_per_char: bitsPerChar,
-        std_err: Number.isNaN(stdErr) ? null : stdErr,
-        measure: what,
-        sequences: set.sequences.length,
-        sequence_length: length,
-        characters: set.charCount,
-        left_out_characters: kept.leftOutCount,
-        mc_samples: model.causal ? null : mcSamples,
-        seed,
-        ...where,
-      }));
-      return 0;
-    }
-    const se = Number.isNaN(stdErr) ? "" : ` ± ${stdErr.toFixed(4)}`;
-    console.log(
-      `${file}: ${what} ${bitsPerChar.toFixed(4)}${se} bits/char (${set.sequences.length} sequences of ` +
-        `${length} tokens, ${set.charCount} characters` +
-        `${model.causal ? "" : `, ${mcSamples} mask samples each, seed ${seed}`})`,
+/** What both kinds of evaluation share: the parsed options, the loaded model and where it runs. */
+interface EvalRun {
+  args: ParsedArgs;
+  model: LLaDAModel;
+  tokenizer: Tokenizer;
+  mcSamples: number;
+  seed: number;
+  json: boolean;
+  where: { backend: string; model: string };
+}
+
+/** `eval --file`: the held-out bound (or a twin's exact NLL) of a text, in bits per character. */
+async function evalFile(run: EvalRun, file: string, text: string): Promise<number> {
+  const { args, model, tokenizer, mcSamples, seed, json, where } = run;
+  const max = model.config.max_sequence_length;
+  const length = args.number("seq-len") ?? Math.min(64, max);
+  if (length > max) {
+    throw new UsageError(`--seq-len ${length} exceeds the model's max_sequence_length ${max}`);
+  }
+  const kept = keepEncodable(tokenizer, text);
+  if (kept.leftOutCount > 0) {
+    const examples = [...kept.leftOut].slice(0, 8).map(([ch, n]) => `${JSON.stringify(ch)} ×${n}`).join(
+      ", ",
     );
+    status(
+      `note: left out ${kept.leftOutCount} of ${
+        [...text].length
+      } characters that the model's tokenizer has ` +
+        `no id for (${examples}${kept.leftOut.size > 8 ? ", …" : ""})`,
+    );
+  }
+  const tokens = tokenizer.encode(kept.text).length;
+  if (tokens < length) {
+    throw new InputError(
+      `--file ${file}`,
+      `has ${tokens} tokens the model can score, fewer than one sequence of ${length}`,
+      "give a longer text, or a smaller --seq-len",
+    );
+  }
+  const set = makeEvalSet([kept.text], tokenizer, { length, count: args.number("max-seqs")! });
+  const { bitsPerChar, stdErr } = await heldOutEstimate(model, set, { mcSamples, seed });
+  const what = model.causal ? "negative log-likelihood" : "upper bound on the negative log-likelihood";
+  if (json) {
+    console.log(JSON.stringify({
+      file,
+      bits_per_char: bitsPerChar,
+      std_err: Number.isNaN(stdErr) ? null : stdErr,
+      measure: what,
+      sequences: set.sequences.length,
+      sequence_length: length,
+      characters: set.charCount,
+      left_out_characters: kept.leftOutCount,
+      mc_samples: model.causal ? null : mcSamples,
+      seed,
+      ...where,
+    }));
     return 0;
   }
+  const se = Number.isNaN(stdErr) ? "" : ` ± ${stdErr.toFixed(4)}`;
+  console.log(
+    `${file}: ${what} ${bitsPerChar.toFixed(4)}${se} bits/char (${set.sequences.length} sequences of ` +
+      `${length} tokens, ${set.charCount} characters` +
+      `${model.causal ? "" : `, ${mcSamples} mask samples each, seed ${seed}`})`,
+  );
+  return 0;
+}
 
+/** `eval --answer`: the conditional log-likelihood bound of an answer given a prompt (Eq. 6). */
+async function evalAnswer(run: EvalRun, promptText: string, answer: string): Promise<number> {
+  const { args, model, tokenizer, mcSamples, seed, json, where } = run;
   if (model.causal) throw new UsageError("--answer estimates a mask predictor's likelihood; drop --causal");
-  const pair = args.bool("chat") ? encodeChatPair(tokenizer, promptText, answer!) : {
+  const pair = args.bool("chat") ? encodeChatPair(tokenizer, promptText, answer) : {
     prompt: encodePrompt(tokenizer, promptText, args.has("prompt-file") ? "--prompt-file" : "--prompt"),
-    response: encodePrompt(tokenizer, answer!, "--answer"),
+    response: encodePrompt(tokenizer, answer, "--answer"),
   };
   if (pair.prompt.length + pair.response.length > model.config.max_sequence_length) {
     throw new UsageError(
@@ -169,7 +190,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     cfgScale: args.number("cfg"),
     seed,
   });
-  const chars = [...answer!].length + (args.bool("chat") ? 1 : 0);
+  const chars = [...answer].length + (args.bool("chat") ? 1 : 0);
   if (json) {
     console.log(JSON.stringify({
       prompt: promptText,
