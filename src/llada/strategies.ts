@@ -261,7 +261,7 @@ async function decodeCanvas(
 ): Promise<number> {
   const { rows, width } = canvas;
   let nfe = 0;
-  let cache: KVCache | undefined;
+  const held: { cache?: KVCache } = {};
   const stopped = new Array(rows).fill(false);
   try {
     for (let blockIndex = 0; blockIndex < blocks.length; blockIndex++) {
@@ -270,44 +270,10 @@ async function decodeCanvas(
       const committedHere: number[][] = Array.from({ length: rows }, () => []);
       for (let step = 0; o.stepsPerBlock === undefined || step < o.stepsPerBlock; step++) {
         if (!anyMasks(canvas.tokens, rows, width, [start, end], o.maskId)) break;
-        // Step 1 — logits: a full evaluation (which refills the cache when one is used), or a cached one of
-        // the window [start, to) only.
-        const refresh = o.cache === "none" || step % o.cacheRefresh === 0;
-        let logits: Float32Array | Float64Array;
-        let from = 0;
-        let span = width;
-        if (o.cache === "none") {
-          logits = await guidedLogits(model, canvas.tokens, rows, width, canvas.isPrompt, {
-            maskId: o.maskId,
-            cfgScale: o.cfgScale,
-            attentionMask: canvas.attentionMask,
-          });
-        } else if (refresh) {
-          cache?.dispose();
-          const full = await (model as CachedLogitsModel).logitsAndCache(
-            canvas.tokens,
-            rows,
-            width,
-            canvas.attentionMask,
-          );
-          logits = full.logits;
-          cache = full.cache;
-        } else {
-          const to = o.cache === "dual" ? end : width;
-          logits = await (model as CachedLogitsModel).logitsCached(
-            cache!,
-            canvas.tokens,
-            rows,
-            width,
-            start,
-            to,
-            canvas.attentionMask,
-          );
-          [from, span] = [start, to - start];
-        }
+        // Step 1 — logits, through the cache when one is used.
+        const view = await stepLogits(model, canvas, [start, end], step, o, held);
         nfe++;
         // Steps 2–5 row by row, inside the block.
-        const view: LogitsView = { logits, from, span, V: model.vocabSize };
         const decided = rngs.map((rng, b) =>
           stopped[b]
             ? emptyStep(width)
@@ -329,21 +295,67 @@ async function decodeCanvas(
         }
       }
       if (o.earlyStop) {
-        // A row whose block came out all EOS is finished: the rest of its answer is EOS, decoded by no one.
-        for (let b = 0; b < rows; b++) {
-          const row = canvas.tokens.subarray(b * width, (b + 1) * width);
-          if (!stopped[b] && row.subarray(start, end).every((t) => t === o.eosId)) {
-            stopped[b] = true;
-            row.fill(o.eosId!, end);
-          }
-        }
+        stopFinishedRows(canvas, [start, end], stopped, o.eosId!);
         if (stopped.every(Boolean)) break;
       }
     }
   } finally {
-    cache?.dispose();
+    held.cache?.dispose();
   }
   return nfe;
+}
+
+/**
+ * One step's logits: a full evaluation (which refills the cache when one is used and is due a refresh), or a
+ * cached evaluation of the window `[start, to)` only — the block (dual cache) or everything after it (prefix).
+ */
+async function stepLogits(
+  model: LogitsModel,
+  canvas: Canvas,
+  [start, end]: Block,
+  step: number,
+  o: LabOptions,
+  held: { cache?: KVCache },
+): Promise<LogitsView> {
+  const { rows, width } = canvas;
+  const V = model.vocabSize;
+  if (o.cache === "none") {
+    const logits = await guidedLogits(model, canvas.tokens, rows, width, canvas.isPrompt, {
+      maskId: o.maskId,
+      cfgScale: o.cfgScale,
+      attentionMask: canvas.attentionMask,
+    });
+    return { logits, from: 0, span: width, V };
+  }
+  const cached = model as CachedLogitsModel;
+  if (step % o.cacheRefresh === 0) {
+    held.cache?.dispose();
+    const full = await cached.logitsAndCache(canvas.tokens, rows, width, canvas.attentionMask);
+    held.cache = full.cache;
+    return { logits: full.logits, from: 0, span: width, V };
+  }
+  const to = o.cache === "dual" ? end : width;
+  const logits = await cached.logitsCached(
+    held.cache!,
+    canvas.tokens,
+    rows,
+    width,
+    start,
+    to,
+    canvas.attentionMask,
+  );
+  return { logits, from: start, span: to - start, V };
+}
+
+/** Early stop: a row whose block came out all EOS is finished, the rest of its answer EOS, decoded by no one. */
+function stopFinishedRows(canvas: Canvas, [start, end]: Block, stopped: boolean[], eosId: number): void {
+  for (let b = 0; b < canvas.rows; b++) {
+    const row = canvas.tokens.subarray(b * canvas.width, (b + 1) * canvas.width);
+    if (!stopped[b] && row.subarray(start, end).every((t) => t === eosId)) {
+      stopped[b] = true;
+      row.fill(eosId, end);
+    }
+  }
 }
 
 /** The logits of one evaluation: positions `[from, from + span)` of every row. */
