@@ -443,19 +443,7 @@ function decideRow(
     chosen = ranked.slice(0, parallelCommitCount(ranked.map((i) => conf[i]), o.rule.kind, o.rule.value));
   } else {
     const stepsLeft = o.stepsPerBlock! - step;
-    if (o.remask > 0) {
-      // ReMDM: the r committed tokens the model now believes least go back to the mask.
-      const probability = new Float64Array(width);
-      for (const i of committedHere) {
-        const { max, sum } = softmaxNormaliser(view.logits, at(i), V);
-        probability[i] = Math.exp(view.logits[at(i) + row[i]] - max) / sum;
-      }
-      remasked = chooseRemasks(
-        committedHere,
-        probability,
-        remaskProbability(o.remask, step, o.stepsPerBlock!),
-      );
-    }
+    if (o.remask > 0) remasked = remdmRemasks(row, committedHere, view, at, step, o);
     // Masks left spread evenly over the steps left (with no remasking: exactly numTransferTokens of the block).
     const count = Math.min(
       candidates.length,
@@ -472,6 +460,23 @@ function decideRow(
   decision.committed = chosen;
   decision.remasked = remasked;
   return decision;
+}
+
+/** ReMDM: which committed tokens of this block go back to the mask, judged by the model's current belief in them. */
+function remdmRemasks(
+  row: Int32Array,
+  committedHere: number[],
+  view: LogitsView,
+  at: (i: number) => number,
+  step: number,
+  o: LabOptions,
+): number[] {
+  const probability = new Float64Array(row.length);
+  for (const i of committedHere) {
+    const { max, sum } = softmaxNormaliser(view.logits, at(i), view.V);
+    probability[i] = Math.exp(view.logits[at(i) + row[i]] - max) / sum;
+  }
+  return chooseRemasks(committedHere, probability, remaskProbability(o.remask, step, o.stepsPerBlock!));
 }
 
 /**
