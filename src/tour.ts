@@ -18,7 +18,7 @@ import { generate, numTransferTokens, type StepState } from "./llada/reverse_sam
 import type { LogitsModel } from "./llada/logits_model.ts";
 import { softmaxNormaliser } from "./llada/softmax.ts";
 import { MASK_EPS } from "./llada/forward_masking.ts";
-import { objectiveLoss } from "./train/step.ts";
+import { type LossParts, objectiveLoss } from "./train/step.ts";
 import { AdamW } from "./optim/adamw.ts";
 import { clipGradNorm } from "./optim/clip.ts";
 import { Rng } from "./rng.ts";
@@ -195,22 +195,7 @@ async function trainingStep(
     }),
   );
   const perToken = await parts.perToken.data();
-  const lines = [`weights w = 1/(p·B·L) on masked tokens (Eq. 3's 1/t), 0 elsewhere; CE = w·CE / w:`];
-  for (let b = 0; b < parts.batch; b++) {
-    const maskedHere = [...Array(L).keys()].filter((i) => c.masked[b * L + i]);
-    lines.push(`row ${b}:`);
-    for (const i of maskedHere.slice(0, 4)) {
-      const n = b * L + i;
-      const w = parts.weights[n];
-      const ce = (perToken[n] / w).toFixed(3);
-      const token = glyph(tokenizer, parts.clean[n]);
-      const weighted = perToken[n].toFixed(4);
-      lines.push(
-        `  position ${String(i).padStart(2)} ${token}: CE ${ce}  w ${w.toFixed(5)}  w·CE ${weighted}`,
-      );
-    }
-    if (maskedHere.length > 4) lines.push(`  … ${maskedHere.length - 4} more masked positions`);
-  }
+  const lines = weightedLossLines(tokenizer, parts, perToken);
   const lossValue = await loss.item();
   lines.push(`loss = Σ w·CE = ${lossValue.toFixed(4)} nats per token`);
   lines.push("(a one-sample estimate of the bound on −log p(x₀) / L)");
@@ -220,13 +205,7 @@ async function trainingStep(
     lines,
   );
   loss.backward();
-  const norms: { name: string; norm: number }[] = [];
-  for (const [name, p] of model.namedParameters()) {
-    const g = await p.grad!.data();
-    let squares = 0;
-    for (const v of g) squares += v * v;
-    norms.push({ name, norm: Math.sqrt(squares) });
-  }
+  const norms = await gradientNorms(model);
   norms.sort((a, b) => b.norm - a.norm);
   const width = Math.max(...norms.map((n) => n.name.length));
   stages.show(
@@ -257,6 +236,47 @@ async function trainingStep(
       `one AdamW step at lr 1e-3; the loss on the same masked batch: ${before} → ${after.toFixed(4)}`,
     ],
   );
+}
+
+/** The first few masked positions of each row: cross-entropy, weight and weighted loss. */
+function weightedLossLines(
+  tokenizer: Tokenizer,
+  parts: LossParts,
+  perToken: ArrayLike<number>,
+): string[] {
+  const c = parts.corrupted!;
+  const L = parts.length;
+  const lines = [`weights w = 1/(p·B·L) on masked tokens (Eq. 3's 1/t), 0 elsewhere; CE = w·CE / w:`];
+  for (let b = 0; b < parts.batch; b++) {
+    const maskedHere = [...Array(L).keys()].filter((i) => c.masked[b * L + i]);
+    lines.push(`row ${b}:`);
+    for (const i of maskedHere.slice(0, 4)) {
+      const n = b * L + i;
+      const w = parts.weights[n];
+      const ce = (perToken[n] / w).toFixed(3);
+      const token = glyph(tokenizer, parts.clean[n]);
+      const weighted = perToken[n].toFixed(4);
+      lines.push(
+        `  position ${String(i).padStart(2)} ${token}: CE ${ce}  w ${w.toFixed(5)}  w·CE ${weighted}`,
+      );
+    }
+    if (maskedHere.length > 4) lines.push(`  … ${maskedHere.length - 4} more masked positions`);
+  }
+  return lines;
+}
+
+/** The gradient's norm per parameter tensor, after `backward`. */
+async function gradientNorms(
+  model: Awaited<ReturnType<typeof loadPretrained>>["model"],
+): Promise<{ name: string; norm: number }[]> {
+  const norms: { name: string; norm: number }[] = [];
+  for (const [name, p] of model.namedParameters()) {
+    const g = await p.grad!.data();
+    let squares = 0;
+    for (const v of g) squares += v * v;
+    norms.push({ name, norm: Math.sqrt(squares) });
+  }
+  return norms;
 }
 
 /** Runs the tour; returns the exit code. */
