@@ -251,22 +251,25 @@ export async function generate(
       const decided = rngs.map((rng, b) =>
         decodeRow(canvas, b, logits, [start, end], schedules?.[b][step], o, rng)
       );
-      if (o.onStep) {
-        const unpad = <A extends Float64Array | Int32Array>(a: A, b: number) =>
-          Array.from(a.subarray(canvas.pads[b]));
-        await o.onStep({
-          block,
-          step,
-          nfe,
-          tokens: answers(canvas),
-          committed: decided.map((d) => d.committed),
-          confidence: decided.map((d, b) => unpad(d.confidence, b)),
-          predicted: decided.map((d, b) => unpad(d.predicted, b)),
-        });
-      }
+      if (o.onStep) await o.onStep(stepState(canvas, block, step, nfe, decided));
     }
   }
   return { tokens: answers(canvas), nfe };
+}
+
+/** What {@link GenerateOptions.onStep} is shown after a step: every row without its padding. */
+function stepState(canvas: Canvas, block: number, step: number, nfe: number, decided: RowStep[]): StepState {
+  const unpad = <A extends Float64Array | Int32Array>(a: A, b: number) =>
+    Array.from(a.subarray(canvas.pads[b]));
+  return {
+    block,
+    step,
+    nfe,
+    tokens: answers(canvas),
+    committed: decided.map((d) => d.committed),
+    confidence: decided.map((d, b) => unpad(d.confidence, b)),
+    predicted: decided.map((d, b) => unpad(d.predicted, b)),
+  };
 }
 
 /**
