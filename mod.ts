@@ -78,7 +78,7 @@ export {
 } from "./src/model/config.ts";
 export { Embedding, Linear, RMSNorm, RotaryEmbedding } from "./src/nn/layers.ts";
 export { type BlockConfig, SwiGLU, TransformerBlock } from "./src/nn/block.ts";
-export { MultiHeadAttention } from "./src/nn/attention.ts";
+export { type KeysValuesHook, MultiHeadAttention } from "./src/nn/attention.ts";
 export { type Init } from "./src/nn/module.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";

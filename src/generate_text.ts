@@ -23,29 +23,26 @@ export const SAMPLING_DEFAULTS: Readonly<{
   seed: number;
 }> = Object.freeze({ genLength: 64, temperature: 0, cfgScale: 0, remasking: "low_confidence", seed: 0 });
 
-/** Sampler settings a caller may give; each one left out comes from `generation_config.json`, else a default. */
-export interface SamplingSettings {
-  /** Tokens to generate (default 64, or the model's recommendation; capped to what fits the model). */
-  genLength?: number;
-  /** Denoising steps (default: one per generated token). */
-  steps?: number;
-  /** Semi-autoregressive block length (default: the whole generation, one block). */
-  blockLength?: number;
-  /** Sampling temperature (default 0: greedy). */
-  temperature?: number;
-  /** Classifier-free guidance scale (default 0: none). */
-  cfgScale?: number;
-  /** Remasking strategy (default `"low_confidence"`). */
-  remasking?: Remasking;
-  /** Confidence threshold for parallel decoding (default: off). */
-  threshold?: number;
-  /** Never sample EOS. */
-  logitsEosInf?: boolean;
-  /** Sample EOS but commit it last. */
-  confidenceEosInf?: boolean;
-  /** Seed of the sampler's randomness (default 0). */
-  seed?: number;
-}
+/**
+ * Sampler settings a caller may give, as `generate` names and documents them; each one left out comes from the
+ * model's `generation_config.json`, else {@link SAMPLING_DEFAULTS} (steps: one per generated token; block: the
+ * whole generation), and a length that was not given is capped to what fits the model ({@link resolveSampling}).
+ */
+export type SamplingSettings = Partial<
+  Pick<
+    GenerateOptions,
+    | "genLength"
+    | "steps"
+    | "blockLength"
+    | "temperature"
+    | "cfgScale"
+    | "remasking"
+    | "threshold"
+    | "logitsEosInf"
+    | "confidenceEosInf"
+    | "seed"
+  >
+>;
 
 /** What {@link resolveSampling} decided. */
 export interface ResolvedSampling {

@@ -30,6 +30,7 @@ import { concat, slice } from "../ops/mod.ts";
 
 /** Every layer's keys and values for one canvas, on the model's backend. */
 export class LayerKVCache implements KVCache {
+  /** Wraps tensors already computed (and kept) for a canvas of `batch` rows of `length` positions. */
   constructor(
     /** Per layer, keys after RoPE `[B, T, H, D]`. */
     readonly keys: Tensor[],

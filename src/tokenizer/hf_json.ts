@@ -162,17 +162,7 @@ function specialVocab(): Record<string, number> {
 export function charToHuggingFace(symbols: readonly string[], unknown: string | null): HfTokenizerJSON {
   const vocab = specialVocab();
   symbols.forEach((s, i) => vocab[s] = NUM_SPECIAL_TOKENS + i);
-  return {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: addedTokens(),
-    normalizer: null,
-    pre_tokenizer: null,
-    post_processor: null,
-    decoder: { type: "Fuse" },
-    model: bpeModel(vocab, [], unknown),
-  };
+  return hfTokenizer(null, { type: "Fuse" }, bpeModel(vocab, [], unknown));
 }
 
 /**
@@ -196,22 +186,36 @@ export function bpeToHuggingFace(
     text[id] = t;
   }
   const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false };
+  const preTokenizer = pattern === null ? byteLevel : {
+    type: "Sequence",
+    pretokenizers: [
+      { type: "Split", pattern: { Regex: pattern }, behavior: "Isolated", invert: false },
+      byteLevel,
+    ],
+  };
+  return hfTokenizer(
+    preTokenizer,
+    { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+    bpeModel(vocab, merges.map(([l, r]) => `${text[l]} ${text[r]}`), null),
+  );
+}
+
+/** A whole `tokenizer.json`: LLaDA's special tokens added, no normaliser or post-processor, the given parts. */
+function hfTokenizer(
+  preTokenizer: HfTokenizerJSON["pre_tokenizer"],
+  decoder: HfTokenizerJSON["decoder"],
+  model: HfTokenizerJSON["model"],
+): HfTokenizerJSON {
   return {
     version: "1.0",
     truncation: null,
     padding: null,
     added_tokens: addedTokens(),
     normalizer: null,
-    pre_tokenizer: pattern === null ? byteLevel : {
-      type: "Sequence",
-      pretokenizers: [
-        { type: "Split", pattern: { Regex: pattern }, behavior: "Isolated", invert: false },
-        byteLevel,
-      ],
-    },
+    pre_tokenizer: preTokenizer,
     post_processor: null,
-    decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
-    model: bpeModel(vocab, merges.map(([l, r]) => `${text[l]} ${text[r]}`), null),
+    decoder,
+    model,
   };
 }
 
