@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { CpuBackend } from "../src/backend/cpu.ts";
 import { createModel } from "../src/model/llada.ts";
 import { CharTokenizer } from "../src/tokenizer/char.ts";
-import { heldOutBitsPerChar, makeEvalSet, unigramBaseline } from "../src/train/eval.ts";
+import { heldOutBitsPerChar, makeEvalSet, makePairEvalSet, unigramBaseline } from "../src/train/eval.ts";
+import { Tensor } from "../src/tensor.ts";
 import { estimateConditionalLogLikelihood, logSoftmaxAt } from "../src/llada/loss_bound.ts";
 
 Deno.test("unigramBaseline: entropy on the training text, add-½ cross-entropy on the held-out text", () => {
@@ -91,4 +92,35 @@ Deno.test("the mask predictor's held-out bound scores the same tokens given the 
   // Random weights know nothing: the bound is above the uniform code length of the scored tokens.
   const uniform = (set.sequences.length * 5 * Math.log2(tok.vocabSize - 1)) / set.charCount;
   assert.ok(bpc > 0.9 * uniform, `${bpc} vs uniform ${uniform}`);
+});
+
+Deno.test("both objectives score exactly the same tokens and characters: with uniform predictions the scores agree", async () => {
+  const sft = CharTokenizer.fromTexts("abcdef?");
+  const sftConfig = {
+    ...config,
+    vocab_size: sft.vocabSize,
+    mask_token_id: sft.maskId,
+    max_sequence_length: 16,
+  };
+  const sets = [
+    // Windows over documents joined by EOS, one of them ending in EOS…
+    makeEvalSet(["abcdefabcdef", "fedcba"], tok, { length: 6, count: 3 }),
+    // …and chat pairs, whose answers end in EOS.
+    makePairEvalSet([{ prompt: "ab?", response: "cde" }, { prompt: "f?", response: "a" }], sft, 2),
+  ];
+  for (const [set, c] of [[sets[0], config], [sets[1], sftConfig]] as const) {
+    const scores: number[] = [];
+    for (const causal of [false, true]) {
+      const model = await createModel(c, { seed: 3, backend, causal });
+      // A zero output layer predicts every id with probability 1/V: each scored token costs ln V nats.
+      model.ffOut.weight.assign(Tensor.zeros(model.ffOut.weight.shape, { backend }));
+      scores.push(await heldOutBitsPerChar(model, set, { mcSamples: 4 }));
+    }
+    const tokens = set.sequences.reduce((n, s) => n + s.length, 0);
+    const expected = (tokens * Math.log(c.vocab_size)) / Math.LN2 / set.charCount;
+    assert.ok(Math.abs(scores[0] - expected) < 1e-4, `mask predictor ${scores[0]} vs ${expected}`);
+    assert.ok(Math.abs(scores[1] - expected) < 1e-4, `twin ${scores[1]} vs ${expected}`);
+  }
+  // The scored EOS count as characters in both kinds of set.
+  assert.equal(sets[1].charCount, 4 + 2);
 });

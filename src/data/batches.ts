@@ -95,7 +95,7 @@ export class BatchIterator<D extends TokenRows = TokenRows> {
     return indices;
   }
 
-  /** The next batch: rows gathered into `[batchSize, length]` (and their prompt lengths for SFT data). */
+  /** The next batch: rows gathered into `[batchSize, length]` (and their prompt and pair lengths for SFT data). */
   next(): Batch<D> {
     const indices = this.nextIndices();
     const { length } = this.data;
@@ -103,14 +103,15 @@ export class BatchIterator<D extends TokenRows = TokenRows> {
     indices.forEach((row, b) =>
       tokens.set(this.data.tokens.subarray(row * length, (row + 1) * length), b * length)
     );
-    const batch: TokenRows & { indices: Int32Array; promptLengths?: Int32Array } = {
+    const batch: TokenRows & { indices: Int32Array; promptLengths?: Int32Array; pairLengths?: Int32Array } = {
       tokens,
       rows: this.batchSize,
       length,
       indices,
     };
-    const promptLengths = (this.data as Partial<SftRows>).promptLengths;
+    const { promptLengths, pairLengths } = this.data as Partial<SftRows>;
     if (promptLengths) batch.promptLengths = indices.map((row) => promptLengths[row]);
+    if (pairLengths) batch.pairLengths = indices.map((row) => pairLengths[row]);
     return batch as Batch<D>;
   }
 

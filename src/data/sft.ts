@@ -29,6 +29,11 @@ export interface SftPair {
 export interface SftRows extends TokenRows {
   /** `[rows]`: number of prompt tokens at the start of each row; the rest of the row is answer (with padding). */
   promptLengths: Int32Array;
+  /**
+   * `[rows]`: tokens of each row's pair before its padding (`prompt + response`). The trainer pads each mini-batch
+   * only to its longest pair (the paper's SFT), so the rest of a row is dropped from a batch whose pairs are shorter.
+   */
+  pairLengths: Int32Array;
 }
 
 /** Options for {@link padSftPairs}. */
@@ -46,7 +51,7 @@ export interface SftPadOptions {
  *
  * @example
  * padSftPairs([{ prompt: [2, 3, 9, 4], response: [7, 1] }], { length: 8 });
- * // tokens [2, 3, 9, 4, 7, 1, 1, 1], promptLengths [4]
+ * // tokens [2, 3, 9, 4, 7, 1, 1, 1], promptLengths [4], pairLengths [6]
  */
 export function padSftPairs(pairs: readonly SftPair[], options: SftPadOptions = {}): SftRows {
   const { eosId = EOS_ID } = options;
@@ -58,6 +63,7 @@ export function padSftPairs(pairs: readonly SftPair[], options: SftPadOptions = 
   const rows = pairs.length;
   const tokens = new Int32Array(rows * length).fill(eosId);
   const promptLengths = new Int32Array(rows);
+  const pairLengths = new Int32Array(rows);
   pairs.forEach(({ prompt, response }, i) => {
     if (response.length === 0) {
       throw new Error(`padSftPairs: pair ${i} has an empty response; end it with EOS at least`);
@@ -72,6 +78,7 @@ export function padSftPairs(pairs: readonly SftPair[], options: SftPadOptions = 
     for (let j = 0; j < prompt.length; j++) tokens[row + j] = prompt[j];
     for (let j = 0; j < response.length; j++) tokens[row + prompt.length + j] = response[j];
     promptLengths[i] = prompt.length;
+    pairLengths[i] = prompt.length + response.length;
   });
-  return { tokens, rows, length, promptLengths };
+  return { tokens, rows, length, promptLengths, pairLengths };
 }

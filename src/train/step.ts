@@ -46,7 +46,10 @@ export interface TokenBatch {
   batch: number;
   /** Tokens per row. */
   length: number;
-  /** SFT only: `[batch]` prompt lengths (those positions are never masked nor scored). */
+  /**
+   * SFT rows only: `[batch]` prompt lengths (those positions are never masked nor scored; for the twin, only the
+   * response tokens are targets).
+   */
   promptLengths?: Int32Array;
 }
 
@@ -95,6 +98,27 @@ export interface LossParts {
 }
 
 /**
+ * The twin's instruction tuning, the counterpart of Eq. 5: only response tokens (EOS padding included) are
+ * targets, each row's weighted `1 / (answerLength_b · B)` as the mask predictor's SFT loss weighs its rows, so the
+ * two models learn from the same answers with the same weight per pair. Target `j` of row `b` is token `j + 1`.
+ *
+ * @returns row-major `[B, L − 1]` weights over the targets.
+ */
+export function autoregressiveSftWeights(
+  batch: number,
+  length: number,
+  promptLengths: ArrayLike<number>,
+): Float32Array {
+  const weights = new Float32Array(batch * (length - 1));
+  for (let b = 0; b < batch; b++) {
+    const promptLength = Math.max(1, promptLengths[b]); // token 0 is never a target
+    const w = 1 / ((length - promptLength) * batch);
+    for (let j = promptLength - 1; j < length - 1; j++) weights[b * (length - 1) + j] = w;
+  }
+  return weights;
+}
+
+/**
  * The loss of a batch as an autograd scalar, for any objective. Exposed separately from {@link trainStep} so
  * evaluation and tests can compute it without updating the model. The pre-training masks follow `masking`
  * (default: no random-length cut, i.i.d. times, independent masks).
@@ -118,7 +142,9 @@ export function objectiveLoss(
       inputs.set(data.tokens.subarray(b * length, (b + 1) * length - 1), b * (length - 1));
       targets.set(data.tokens.subarray(b * length + 1, (b + 1) * length), b * (length - 1));
     }
-    const weights = new Float32Array(batch * (length - 1)).fill(1 / (batch * (length - 1)));
+    const weights = data.promptLengths
+      ? autoregressiveSftWeights(batch, length, data.promptLengths)
+      : new Float32Array(batch * (length - 1)).fill(1 / (batch * (length - 1)));
     const logits = model.forward(Tensor.from(inputs, [batch, length - 1], { backend, dtype: "i32" }));
     const perToken = crossEntropy(
       logits,

@@ -47,7 +47,8 @@ import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
 import type { TokenRows } from "../data/packing.ts";
 import type { SftRows } from "../data/sft.ts";
 import { hasCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from "../io/checkpoint.ts";
-import { trainStep } from "./step.ts";
+import { type TokenBatch, trainStep } from "./step.ts";
+import { padSftBatch } from "../llada/forward_masking.ts";
 import { type EvalSet, heldOutBitsPerChar } from "./eval.ts";
 import { formatDuration, type ProgressReporter, silentProgress } from "./progress.ts";
 import { resumeConflicts, scheduleOf, type TrainSettings, trainSettings } from "./settings.ts";
@@ -170,6 +171,9 @@ function checkRunInputs({ model, data, timeBudget }: TrainOptions, s: TrainSetti
       `the ${s.objective} objective needs ${causal ? "a causal" : "the bidirectional"} ` +
         `model (createModel(..., { causal: ${causal} }))`,
     );
+  }
+  if (s.objective === "pretrain" && "promptLengths" in data) {
+    throw new Error("SFT rows train with the sft objective (or autoregressive for the twin), not pretrain");
   }
   if (s.objective === "sft" && !("promptLengths" in data)) {
     throw new Error("the sft objective needs SFT rows with promptLengths (padSftPairs)");
@@ -340,14 +344,9 @@ interface StepDone {
 async function takeStep(run: Run): Promise<StepDone> {
   const { settings: s, options } = run;
   const lr = run.schedule(run.step);
-  const batch = run.iterator.next();
+  const batch = toStepBatch(run.iterator.next(), options.model.config.eos_token_id);
   const t0 = performance.now();
-  const result = trainStep(options.model, run.optimizer, {
-    tokens: batch.tokens,
-    batch: batch.rows,
-    length: batch.length,
-    promptLengths: (batch as Partial<SftRows>).promptLengths,
-  }, {
+  const result = trainStep(options.model, run.optimizer, batch, {
     objective: s.objective,
     lr,
     clip: s.clip,
@@ -374,6 +373,27 @@ async function takeStep(run: Run): Promise<StepDone> {
     duties,
     last,
     overTime,
+  };
+}
+
+/**
+ * A mini-batch as the step takes it. SFT rows are cut back to their pairs and padded again with EOS only to the
+ * longest pair of this mini-batch (`padSftBatch`), as the paper's SFT pads "within each mini-batch": padding every
+ * row to the corpus's longest pair would lengthen the answers the loss averages over and the share of EOS targets.
+ */
+export function toStepBatch(batch: TokenRows | SftRows, eosId: number): TokenBatch {
+  if (!("promptLengths" in batch)) return { tokens: batch.tokens, batch: batch.rows, length: batch.length };
+  const { tokens, length, promptLengths, pairLengths } = batch;
+  const pairs = Array.from(promptLengths, (promptLength, b) => {
+    const row = Array.from(tokens.subarray(b * length, b * length + pairLengths[b]));
+    return { prompt: row.slice(0, promptLength), response: row.slice(promptLength) };
+  });
+  const padded = padSftBatch(pairs, { eosId });
+  return {
+    tokens: padded.tokens,
+    batch: padded.batch,
+    length: padded.length,
+    promptLengths: padded.promptLengths,
   };
 }
 
