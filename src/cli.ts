@@ -6,6 +6,8 @@
  *     eval     the held-out bound in bits/char of a text file; the likelihood of an answer given a prompt
  *     chat     talk to an SFT model, one stdin line per user turn
  *     bench    tokens per second of training steps (the whole benchmark suite is `deno task bench`)
+ *     reversal          the reversal curse: the mask predictor against its autoregressive twin
+ *     data-constrained  both models over 1–64 epochs of a small Brown slice: held-out bound/NLL per epoch count
  *
  * Each command has `--help` (also `llada help <command>`); `llada --version` prints the version. Results go to
  * stdout, status (the backend, the model, progress) to stderr. A user's mistake (an unknown option, a bad value,
@@ -26,6 +28,8 @@ import { sampleCommand } from "./cli/sample.ts";
 import { evalCommand } from "./cli/eval.ts";
 import { chatCommand } from "./cli/chat.ts";
 import { benchCommand } from "./cli/bench.ts";
+import { reversalCommand } from "./cli/reversal.ts";
+import { dataConstrainedCommand } from "./cli/data_constrained.ts";
 import { traceFlushed } from "./trace.ts";
 
 /** The commands and their one-line summaries. */
@@ -35,7 +39,15 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   eval: { run: evalCommand, summary: "held-out bound in bits/char; likelihood of an answer given a prompt" },
   chat: { run: chatCommand, summary: "multi-turn chat with an SFT model (reads stdin)" },
   bench: { run: benchCommand, summary: "tokens per second of training steps (the suite: deno task bench)" },
+  reversal: { run: reversalCommand, summary: "the reversal curse: mask predictor vs autoregressive twin" },
+  "data-constrained": {
+    run: dataConstrainedCommand,
+    summary: "mask predictor vs twin over 1–64 epochs of a small Brown slice",
+  },
 };
+
+/** The width of the command names' column in the top-level help. */
+const NAME_WIDTH = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
 
 /** The top-level help. */
 function usage(): string {
@@ -45,7 +57,7 @@ function usage(): string {
     "Usage: deno task llada <command> [options]",
     "",
     "Commands:",
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`),
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(NAME_WIDTH)}${c.summary}`),
     "",
     "Run `deno task llada help <command>` (or `<command> --help`) for a command's options;",
     "`deno task llada --version` prints the version.",

@@ -107,7 +107,9 @@ Deno.test("train --objective sft on reversal facts, then chat with the model", a
   }).spawn();
   const writer = chat.stdin.getWriter();
   // The middle line has a character outside the vocabulary: one error line, and the chat goes on.
-  await writer.write(new TextEncoder().encode("Heve's parent is\nAnd the child?\nMedavo's child is\n"));
+  await writer.write(
+    new TextEncoder().encode("Who is Heve?\nAnd the child?\nWho is the potter of Tarosa?\n"),
+  );
   await writer.close();
   const answered = await chat.output();
   assert.equal(answered.code, 0, decode(answered.stderr));

@@ -79,3 +79,41 @@ export function packSequences(
   }
   return { tokens, rows, length };
 }
+
+/**
+ * Packs whole documents: each row takes documents (each followed by EOS) while they fit, and the rest of the row
+ * is EOS. No document is cut across rows, which matters when a document is one fact that must be seen whole (the
+ * reversal experiment's items); the price is some EOS padding at the end of rows.
+ *
+ * @throws when a document and its EOS are longer than a row.
+ * @example
+ * packWhole([[7, 8], [9, 10], [11, 12, 13]], 6).tokens; // rows [7, 8, 1, 9, 10, 1] and [11, 12, 13, 1, 1, 1]
+ */
+export function packWhole(
+  docs: readonly ArrayLike<number>[],
+  length: number,
+  eosId: number = EOS_ID,
+): TokenRows {
+  if (!Number.isInteger(length) || length < 2) {
+    throw new Error(`packWhole: length must be an integer ≥ 2, got ${length}`);
+  }
+  const rows: number[][] = [];
+  let row: number[] = [];
+  docs.forEach((doc, i) => {
+    if (doc.length + 1 > length) {
+      throw new Error(
+        `packWhole: document ${i} has ${doc.length} tokens, more than a row of ${length} holds with its EOS; ` +
+          `use longer rows`,
+      );
+    }
+    if (row.length + doc.length + 1 > length) {
+      rows.push(row);
+      row = [];
+    }
+    row.push(...Array.from(doc), eosId);
+  });
+  if (row.length > 0) rows.push(row);
+  const tokens = new Int32Array(rows.length * length).fill(eosId);
+  rows.forEach((r, i) => tokens.set(r, i * length));
+  return { tokens, rows: rows.length, length };
+}

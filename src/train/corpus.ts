@@ -9,8 +9,11 @@
  * Corpora:
  * - `brown`: the 500 Brown documents (`data/brown.ts`), held out by document;
  * - `tang`: regular Tang poems (`data/tang.ts`), one poem per document; for SFT, couplets (first line → second);
- * - `copy`, `reversal` (`synthetic` is `copy`): the synthetic tasks of `data/synthetic.ts`, one example per
- *   document for pre-training, prompt/response pairs for SFT;
+ * - `copy` (also `synthetic`): the copy task of `data/synthetic.ts`, one example per document for pre-training,
+ *   prompt/response pairs for SFT;
+ * - `reversal`: the invented facts of the reversal experiment (`data/reversal.ts`), split as its protocol says,
+ *   not at random: pre-training reads every fact forward (held out: facts of the same kind that are not in the
+ *   task); SFT tunes on 90 % of the facts asked both ways and holds out the questions of the other 10 %, both ways;
  * - any other name is a UTF-8 text file: paragraphs (blank-line separated) are documents; for SFT every
  *   non-empty line is `prompt<TAB>response`.
  *
@@ -24,7 +27,8 @@
 import { InputError } from "../errors.ts";
 import { loadBrown } from "../data/brown.ts";
 import { loadTangPoems, tangCouplets } from "../data/tang.ts";
-import { copyTask, reversalFacts, type TextPair } from "../data/synthetic.ts";
+import { copyTask, type TextPair } from "../data/synthetic.ts";
+import { syntheticReversalTask, testQuestions, tuningPairs } from "../data/reversal.ts";
 import { splitTrainValid } from "../data/split.ts";
 import { packSequences, type TokenRows } from "../data/packing.ts";
 import { padSftPairs, type SftRows } from "../data/sft.ts";
@@ -80,7 +84,7 @@ export interface PreparedCorpus {
  */
 export async function readCorpus(
   settings: Pick<CorpusSettings, "corpus" | "objective" | "splitSeed" | "syntheticCount">,
-): Promise<{ docs: string[]; pairs: TextPair[] | null }> {
+): Promise<{ docs: string[]; pairs: TextPair[] | null; heldOut?: { docs: string[]; pairs: TextPair[] } }> {
   const { corpus, objective } = settings;
   const count = settings.syntheticCount ?? 2000;
   const sft = objective === "sft";
@@ -100,8 +104,17 @@ export async function readCorpus(
     case "copy":
       return fromPairs(copyTask({ count, length: 8, seed: settings.splitSeed }));
     case "reversal": {
-      const facts = reversalFacts({ count, seed: settings.splitSeed });
-      return fromPairs(facts.flatMap((f) => [f.forward, f.backward]));
+      const testCount = Math.max(1, Math.round(count / 10));
+      const task = syntheticReversalTask({ count, testCount, seed: settings.splitSeed });
+      // Facts never trained on, of the same kind, are the pre-training's held-out text (every task fact is seen).
+      const unseen = syntheticReversalTask({ count: testCount + 1, testCount, seed: settings.splitSeed + 1 });
+      const heldOut = {
+        docs: unseen.documents,
+        pairs: testQuestions(task).map((q) => ({ prompt: q.prompt, response: q.expected })),
+      };
+      return sft
+        ? { docs: [], pairs: tuningPairs(task), heldOut }
+        : { docs: task.documents, pairs: null, heldOut };
     }
   }
   let text: string;
@@ -177,11 +190,13 @@ export async function prepareCorpus(
   if (!Number.isInteger(seqLength) || seqLength < 2) {
     throw new Error(`seqLength must be an integer ≥ 2, got ${seqLength}`);
   }
-  const { docs, pairs } = await readCorpus(settings);
+  const { docs, pairs, heldOut } = await readCorpus(settings);
   const validFraction = settings.validFraction ?? 0.1;
   if (pairs) {
-    const split = splitTrainValid(pairs, { validFraction, seed: settings.splitSeed });
-    const texts = pairs.map((p) => p.prompt + p.response);
+    const split = heldOut
+      ? { train: pairs, valid: heldOut.pairs }
+      : splitTrainValid(pairs, { validFraction, seed: settings.splitSeed });
+    const texts = [...pairs, ...split.valid].map((p) => p.prompt + p.response);
     const tok = tokenizer ?? buildTokenizer(settings, texts, split.train.map((p) => p.prompt + p.response));
     const rows = padSftPairs(split.train.map((p) => encodeChatPair(tok, p.prompt, p.response)), {
       length: seqLength,
@@ -198,8 +213,10 @@ export async function prepareCorpus(
         `rows of ${seqLength} tokens`,
     };
   }
-  const split = splitTrainValid(docs, { validFraction, seed: settings.splitSeed });
-  const tok = tokenizer ?? buildTokenizer(settings, docs, split.train);
+  const split = heldOut
+    ? { train: docs, valid: heldOut.docs }
+    : splitTrainValid(docs, { validFraction, seed: settings.splitSeed });
+  const tok = tokenizer ?? buildTokenizer(settings, [...docs, ...(heldOut?.docs ?? [])], split.train);
   const rows = packSequences(split.train.map((d) => tok.encode(d)), seqLength, { eosId: tok.eosId });
   const chars = split.train.reduce((n, d) => n + d.length, 0);
   return {
