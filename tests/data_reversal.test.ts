@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import {
   parseReversalPairs,
+  poemReversalTask,
   syntheticReversalPairs,
   syntheticReversalTask,
   testQuestions,
@@ -85,4 +86,38 @@ Deno.test("packWhole never cuts a document across rows", () => {
     () => packWhole([[1, 2, 3, 4, 5, 6]], 6, 1),
     /document 0 has 6 tokens, more than a row of 6 holds/,
   );
+});
+
+Deno.test("poems: test couplets in simplified characters, their poems and others pre-trained, the others' couplets tuned", async () => {
+  const drawn = await poemReversalTask({ testCount: 2, otherPoems: 200, seed: 0 });
+  assert.equal(drawn.test.length, 2);
+  // Each test couplet's poem is pre-trained whole, and is not tuned.
+  for (const p of drawn.test) {
+    assert.ok(drawn.documents.some((d) => d.includes(`${p.first}，${p.second}`)), `${p.first} ${p.second}`);
+    assert.ok(!drawn.tune.some((t) => t.first === p.first && t.second === p.second));
+  }
+  // The poems holding a test couplet (a couplet may stand in more than one poem) and 200 others.
+  assert.ok(
+    drawn.documents.length >= 2 + 200 && drawn.documents.length <= 10 + 200,
+    `${drawn.documents.length}`,
+  );
+  assert.ok(drawn.tune.length >= 2 * 200 && drawn.tune.length <= 4 * 200);
+  // Simplified: traditional forms common in Tang verse (無, 門, 雲, 風) are gone, their simplified forms are there.
+  const text = drawn.documents.join("");
+  assert.doesNotMatch(text, /[無門雲風]/);
+  assert.match(text, /[无门云风]/);
+  // A published list: punctuation is dropped for matching; a couplet no poem holds is pre-trained alone.
+  const published = await poemReversalTask({
+    pairs: [
+      { first: drawn.test[0].first + "，", second: drawn.test[0].second + "。", source: "a" },
+      { first: "甲乙丙丁戊", second: "己庚辛壬癸", source: "b" },
+    ],
+    testCount: 0,
+    otherPoems: 3,
+    seed: 0,
+  });
+  assert.deepEqual(published.test.map((p) => p.first), [drawn.test[0].first, "甲乙丙丁戊"]);
+  assert.ok(published.documents.includes("甲乙丙丁戊，己庚辛壬癸。\n"));
+  assert.match(published.description, /2 test couplets \(1 found in \d+ poems, 1 not in the corpus/);
+  assert.equal(published.questions.forward("甲"), "甲的下一句是什么？");
 });

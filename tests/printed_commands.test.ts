@@ -31,6 +31,16 @@ const NOT_RUN: [RegExp, string][] = [
     /^deno task mutate( |$)/,
     "the mutation sweep runs the suite once per surviving mutant, so it is not part of the suite",
   ],
+  [
+    /^deno task llada reversal( |$)/,
+    "a reversal run trains two models per seed for minutes; tests/experiments_reversal.test.ts runs the " +
+    "synthetic preset end to end with a few training steps",
+  ],
+  [
+    /^deno task llada data-constrained( |$)/,
+    "the sweep trains eight models for up to two hours; tests/experiments_data_constrained.test.ts runs its " +
+    "one-epoch cells from the command line",
+  ],
   [/^deno jupyter --install/, "registers a Jupyter kernel in the user's configuration"],
   [/^deno task debug:/, "starts Deno under --inspect-brk, which waits for a debugger to attach"],
 ];
