@@ -108,7 +108,7 @@ Deno.test("train --objective sft on reversal facts, then chat with the model", a
   const writer = chat.stdin.getWriter();
   // The middle line has a character outside the vocabulary: one error line, and the chat goes on.
   await writer.write(
-    new TextEncoder().encode("Who is Heve?\nAnd the child?\nWho is the potter of Tarosa?\n"),
+    new TextEncoder().encode("Heve is\nAnd the child?\nis the potter of Tarosa.\n"),
   );
   await writer.close();
   const answered = await chat.output();

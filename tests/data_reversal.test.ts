@@ -38,8 +38,8 @@ Deno.test("the protocol's split: all items pre-trained forward, tuning and test 
   }
   const tuning = tuningPairs(task);
   assert.equal(tuning.length, 30);
-  assert.deepEqual(tuning[0], { prompt: `Who is ${task.tune[0].first}?`, response: task.tune[0].second });
-  assert.deepEqual(tuning[1], { prompt: `Who is ${task.tune[0].second}?`, response: task.tune[0].first });
+  assert.deepEqual(tuning[0], { prompt: `${task.tune[0].first} is`, response: task.tune[0].second });
+  assert.deepEqual(tuning[1], { prompt: `is ${task.tune[0].second}.`, response: task.tune[0].first });
   const questions = testQuestions(task);
   assert.deepEqual(questions.map((q) => q.direction), [
     ...Array(5).fill("forward"),

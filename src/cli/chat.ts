@@ -32,7 +32,7 @@ export const CHAT_SPEC: CommandSpec = {
   examples: [
     "deno task llada train --corpus reversal --objective sft --steps 400 --seq-len 48 --run-dir runs/facts",
     "deno task llada chat --model runs/facts",
-    'printf "Who is Heve?\\n" | deno task llada chat --model runs/facts',
+    'printf "Heve is\\n" | deno task llada chat --model runs/facts',
   ],
 };
 

@@ -94,10 +94,15 @@ export function testQuestions(task: ReversalTask): ReversalQuestion[] {
   ];
 }
 
-/** The synthetic task's questions. */
+/**
+ * The synthetic task's questions: the statement with one half left out (`"Heve is"` → `"the judge of Dero"`,
+ * `"is the judge of Dero."` → `"Heve"`). They are worded as close to the pre-training text as a question can be,
+ * so that a model this small can learn from a few dozen tuning pairs to read its memorised facts out at all; both
+ * directions are worded alike.
+ */
 export const SYNTHETIC_QUESTIONS: ReversalQuestions = {
-  forward: (name) => `Who is ${name}?`,
-  reversal: (attribute) => `Who is ${attribute}?`,
+  forward: (name) => `${name} is`,
+  reversal: (attribute) => `is ${attribute}.`,
 };
 
 /** Options of {@link syntheticReversalTask}. */

@@ -528,10 +528,10 @@ export const REVERSAL_PRESETS: Readonly<Record<"synthetic" | "poems", ReversalPr
   synthetic: {
     summary: "24 invented facts (name ↔ attribute), 6 tested: one seed of both models in minutes on a CPU",
     scale: {
-      shape: { d_model: 64, n_layers: 2, n_heads: 2, mlp_hidden_size: 192 },
-      seqLength: 64,
-      pretrain: { steps: 400, batchSize: 8, lr: 3e-3 },
-      tune: { steps: 100, batchSize: 8, lr: 3e-3 },
+      shape: { d_model: 32, n_layers: 2, n_heads: 1, mlp_hidden_size: 96 },
+      seqLength: 40,
+      pretrain: { steps: 1000, batchSize: 8, lr: 5e-3 },
+      tune: { steps: 200, batchSize: 8, lr: 5e-3 },
     },
     task: () => Promise.resolve(syntheticReversalTask({ count: 24, testCount: 6, seed: 0 })),
   },
