@@ -135,6 +135,7 @@ Deno.test("writeReversalResults keeps the other presets' entries and reports the
     seed: s,
     mdm: scores(0.5, mdm),
     arm: scores(1, arm),
+    tuned: { mdm: scores(1, 1), arm: scores(1, 0.5) },
     seconds: { mdm: 1, arm: 1 },
     examples: [],
   });
@@ -148,6 +149,7 @@ Deno.test("writeReversalResults keeps the other presets' entries and reports the
   assert.equal(all.synthetic.mdm.std.reversal, 0.3536);
   assert.deepEqual(all.synthetic.arm.per_seed[1], scores(1, 0));
   assert.deepEqual(all.poems.seeds, [3]);
+  assert.deepEqual(all.synthetic.arm.tuned, scores(1, 0.5));
   const md = await Deno.readTextFile(`${out}/reversal.md`);
   assert.match(md, /## Ours: poems[\s\S]*## Ours: synthetic/);
   assert.match(md, /\| 0 \| 50\.0 \/ 50\.0 \| 100\.0 \/ 0\.0 \|/);
