@@ -50,7 +50,11 @@ be interrupted and resumed; OUT/data_constrained.{json,md} are rewritten after e
       default: DATA_CONSTRAINED_SETTINGS.evalWindows,
       help: "held-out windows scored",
     },
-    backend: { ...BACKEND_OPTION, default: "cpu" },
+    backend: {
+      ...BACKEND_OPTION,
+      default: "cpu",
+      help: "compute backend; the CPU unless given, so that the written results reproduce bit for bit",
+    },
   },
   examples: [
     "deno task llada data-constrained",

@@ -47,7 +47,11 @@ presets' results are kept), and OUT/reversal.md, which sets them beside the pape
     out: { type: "string", default: "docs/results", placeholder: "DIR", help: "where reversal.{json,md} go" },
     "pretrain-steps": { type: "int", min: 1, help: "pre-training steps (default: the preset's)" },
     "tune-steps": { type: "int", min: 1, help: "instruction-tuning steps (default: the preset's)" },
-    backend: { ...BACKEND_OPTION, default: "cpu" },
+    backend: {
+      ...BACKEND_OPTION,
+      default: "cpu",
+      help: "compute backend; the CPU unless given, so that the written results reproduce bit for bit",
+    },
   },
   examples: [
     "deno task llada reversal --preset synthetic --seeds 0,1,2",
