@@ -564,13 +564,13 @@ export const REVERSAL_PRESETS: Readonly<Record<"synthetic" | "poems", ReversalPr
     task: () => Promise.resolve(syntheticReversalTask({ count: 24, testCount: 6, seed: 0 })),
   },
   poems: {
-    summary: "Tang couplets (simplified): 50 tested (or --pairs), their poems and 500 others pre-trained",
+    summary: "Tang couplets (simplified): 20 tested (or --pairs), their poems and 200 others pre-trained",
     scale: {
-      shape: { d_model: 128, n_layers: 4, n_heads: 4, mlp_hidden_size: 352 },
-      seqLength: 128,
-      pretrain: { steps: 4000, batchSize: 16, lr: 2e-3 },
-      tune: { steps: 1000, batchSize: 16, lr: 1e-3 },
+      shape: { d_model: 64, n_layers: 2, n_heads: 2, mlp_hidden_size: 192 },
+      seqLength: 96,
+      pretrain: { steps: 2000, batchSize: 8, lr: 3e-3 },
+      tune: { steps: 500, batchSize: 8, lr: 3e-3 },
     },
-    task: (pairs) => poemReversalTask({ pairs, testCount: 50, otherPoems: 500, seed: 0 }),
+    task: (pairs) => poemReversalTask({ pairs, testCount: 20, otherPoems: 200, seed: 0 }),
   },
 };
