@@ -4,7 +4,7 @@
  * extended sampler (`src/llada/strategies.ts`: ancestral, ReMDM, factor decoding, top-k/top-p, EOS early stop, the
  * KV caches, infilling) are options too; with none of them the official sampler (`generate`) runs, as before. A
  * model folder whose `config.json` marks the autoregressive twin is decoded left to right instead
- * (`autoregressive_decoding.ts`).
+ * (`autoregressive_sampling.ts`), with the same `--temperature`, `--top-k`, `--top-p` and `--early-stop`.
  *
  * @module
  */
@@ -34,7 +34,7 @@ import {
   type SampleResult,
   STRATEGIES,
 } from "../llada/strategies.ts";
-import { decodeAutoregressive } from "../llada/autoregressive_decoding.ts";
+import { generateAutoregressive } from "../llada/autoregressive_sampling.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { renderCanvas } from "../tokenizer/render.ts";
 import { InputError } from "../errors.ts";
@@ -324,10 +324,14 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       ? (state: StepState) => trace(traceLine(tokenizer, state, total, { maskChar, color }))
       : undefined;
     const { tokens, nfe } = model.causal
-      ? await decodeAutoregressive(model, [task.prompt], {
+      ? await generateAutoregressive(model, [task.prompt], {
         genLength: options.genLength,
         temperature: options.temperature,
+        topK: task.sampler.topK,
+        topP: task.sampler.topP,
+        earlyStop: task.sampler.earlyStop,
         seed: seed + i,
+        bosId: tokenizer.eosId,
         eosId: tokenizer.eosId,
         maskId: tokenizer.maskId,
       })
@@ -422,7 +426,7 @@ function sampleTask(
   }
   const options = samplerOptions(pretrained, prompt.length, given);
   const extended = Object.keys(sampler).length > 0 || strategy === "ancestral" || strategy === "remdm";
-  if (extended) checkTemperatureFilter(sampler, options.temperature ?? 0);
+  checkTemperatureFilter(sampler, options.temperature ?? 0);
   const canvas = [...prompt, ...new Array(options.genLength).fill(tokenizer.maskId)];
   return {
     kind: "continue",
@@ -642,9 +646,6 @@ const REVERSE_PROCESS_ONLY = [
   "cache-refresh",
   "infill",
   "suffix",
-  "top-k",
-  "top-p",
-  "early-stop",
   "steps",
   "block-length",
   "cfg",
@@ -657,8 +658,8 @@ const REVERSE_PROCESS_ONLY = [
 
 /**
  * A model folder marked as the autoregressive twin is decoded left to right (greedy at temperature 0, sampled
- * above it; `--gen-length`, `--temperature`, `--samples` and `--seed` apply): options of the reverse process given
- * on the command line are refused rather than silently ignored.
+ * above it; `--gen-length`, `--temperature`, `--top-k`, `--top-p`, `--early-stop`, `--samples` and `--seed`
+ * apply): options of the reverse process given on the command line are refused rather than silently ignored.
  */
 function refuseReverseProcessOptions(args: ParsedArgs, dir: string): void {
   const refused = REVERSE_PROCESS_ONLY.filter((k) => args.has(k));
@@ -667,7 +668,7 @@ function refuseReverseProcessOptions(args: ParsedArgs, dir: string): void {
     `${dir} is an autoregressive twin, which writes left to right: ${
       refused.map((k) => `--${k}`).join(", ")
     } belong to the mask predictor's reverse process; drop them (the twin takes --gen-length, --temperature, ` +
-      "--samples and --seed)",
+      "--top-k, --top-p, --early-stop, --samples and --seed)",
   );
 }
 
