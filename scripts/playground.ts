@@ -150,7 +150,7 @@ export function servePlayground(
     try {
       const body = await Deno.readFile(new URL(relative, root));
       const type = TYPES[relative.slice(relative.lastIndexOf(".") + 1)] ?? "application/octet-stream";
-      return new Response(body, { headers: { "content-type": type, "cache-control": "no-store" } });
+      return new Response(body, { headers: { "content-type": type } });
     } catch {
       return new Response("not found", { status: 404 });
     }

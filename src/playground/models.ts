@@ -38,21 +38,26 @@ export interface PlaygroundManifest {
 /** Bytes fetched so far and the total expected (0 while unknown). */
 export type Progress = (loaded: number, total: number) => void;
 
-/** Fetches `url`'s body, reporting the bytes received; a failed request is an error naming the URL and status. */
-async function fetchBytes(url: string, onBytes: (n: number) => void): Promise<Uint8Array> {
+/**
+ * Fetches `url`'s body, reporting the bytes received so far and the total the server announced (0 when it did
+ * not); a failed request is an error naming the URL and the status.
+ */
+async function fetchBytes(url: string, progress: Progress): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok || !response.body) {
     throw new Error(`${url}: the server answered ${response.status} ${response.statusText}`);
   }
+  const total = Number(response.headers.get("content-length") ?? 0);
   const chunks: Uint8Array[] = [];
   let length = 0;
   const reader = response.body.getReader();
+  progress(0, total);
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
     length += value.length;
-    onBytes(value.length);
+    progress(length, total);
   }
   const out = new Uint8Array(length);
   let offset = 0;
@@ -61,13 +66,6 @@ async function fetchBytes(url: string, onBytes: (n: number) => void): Promise<Ui
     offset += chunk.length;
   }
   return out;
-}
-
-/** The size of `url` from a HEAD request (0 when the server does not say). */
-async function contentLength(url: string): Promise<number> {
-  const response = await fetch(url, { method: "HEAD" });
-  if (!response.ok) throw new Error(`${url}: the server answered ${response.status} ${response.statusText}`);
-  return Number(response.headers.get("content-length") ?? 0);
 }
 
 /**
@@ -82,15 +80,12 @@ export async function fetchPretrained(
   const text = async (file: string) =>
     new TextDecoder().decode(await fetchBytes(`${base}/${file}`, () => {}));
   const weightsUrl = `${base}/model.safetensors`;
-  const total = await contentLength(weightsUrl);
-  let loaded = 0;
-  progress(0, total);
   // The build writes generation_config.json for every model ("{}" where it has none), so no request fails.
   const [config, tokenizer, generationConfig, bytes] = await Promise.all([
     text("config.json"),
     text("tokenizer.json"),
     text("generation_config.json"),
-    fetchBytes(weightsUrl, (n) => progress(loaded += n, total)),
+    fetchBytes(weightsUrl, progress),
   ]);
   const weights = parseSafetensors(bytes, weightsUrl);
   return await pretrainedFromFiles(base, { config, tokenizer, weights, generationConfig }, { backend });
