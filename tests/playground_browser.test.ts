@@ -8,6 +8,7 @@
  * - for a fixed prompt, seed and settings, the tokens the page generates on WebGPU equal those of
  *   `llada sample --json` on the CPU backend, exactly;
  * - 20 steps of the train tab lower the loss and the held-out bound;
+ * - with `?backend=cpu` the page says it runs on the CPU backend, and gives the same tokens there;
  * - no console errors, page errors or failed requests along the way;
  *
  * and saves a screenshot to `build/playground-screenshot.png` (the README's picture is a copy of it).
@@ -99,6 +100,31 @@ function setField(page: Page, id: string, value: string | number): Promise<unkno
   );
 }
 
+/**
+ * Generates {@link PROMPT} with {@link SETTINGS} on the page and checks its tokens against `expected` (the
+ * command line's), its NFE, and the grid's rows.
+ */
+async function checkGeneration(page: Page, expected: number[]): Promise<void> {
+  await setField(page, "prompt", PROMPT);
+  for (const [k, v] of Object.entries(SETTINGS)) await setField(page, k, v);
+  await page.select("#strategy", "low_confidence");
+  await page.select("#parallel", "none");
+  await page.click("#generate");
+  await page.waitForFunction(
+    `document.getElementById("result-stats").dataset.done || document.getElementById("generate-message").textContent`,
+    { timeout: 60_000 },
+  );
+  const result = await page.evaluate<{ tokens?: string; nfe?: string; message: string; rows: number }>(
+    `({ ...document.getElementById("result-stats").dataset,
+        message: document.getElementById("generate-message").textContent,
+        rows: document.querySelectorAll("#grid tr").length })`,
+  );
+  assert.equal(result.message, "", `the page reported: ${result.message}`);
+  assert.deepEqual(JSON.parse(result.tokens!), expected, "the page's tokens differ from llada sample's");
+  assert.equal(Number(result.nfe), SETTINGS.steps);
+  assert.equal(result.rows, SETTINGS.steps + 1, "one grid row per step, plus the fully masked start");
+}
+
 Deno.test({
   name: "the playground in headless Chromium on WebGPU: the CLI's tokens, a training that learns, no errors",
   ignore: !hasChromium && !inCI,
@@ -138,28 +164,7 @@ Deno.test({
       assert.match(backend.text, /Running on WebGPU: .*swiftshader/i);
 
       // The same tokens as the command line, for the same prompt, seed and settings.
-      await setField(page, "prompt", PROMPT);
-      for (const [k, v] of Object.entries(SETTINGS)) await setField(page, k, v);
-      await page.select("#strategy", "low_confidence");
-      await page.select("#parallel", "none");
-      await page.click("#generate");
-      await page.waitForFunction(
-        `document.getElementById("result-stats").dataset.done || document.getElementById("generate-message").textContent`,
-        { timeout: 60_000 },
-      );
-      const result = await page.evaluate<{ tokens?: string; nfe?: string; message: string; rows: number }>(
-        `({ ...document.getElementById("result-stats").dataset,
-            message: document.getElementById("generate-message").textContent,
-            rows: document.querySelectorAll("#grid tr").length })`,
-      );
-      assert.equal(result.message, "", `the page reported: ${result.message}`);
-      assert.deepEqual(
-        JSON.parse(result.tokens!),
-        await expected,
-        "the page's tokens differ from llada sample's",
-      );
-      assert.equal(Number(result.nfe), SETTINGS.steps);
-      assert.equal(result.rows, SETTINGS.steps + 1, "one grid row per step, plus the fully masked start");
+      await checkGeneration(page, await expected);
 
       // Twenty steps of training in the tab lower the loss and the held-out bound.
       await page.click("#tab-train");
@@ -200,6 +205,17 @@ Deno.test({
 
       await page.click("#tab-generate");
       await page.screenshot({ path: new URL(SCREENSHOT, ROOT).pathname, fullPage: true });
+
+      // The CPU fallback says so and gives the same tokens.
+      await page.goto(`http://localhost:${server.addr.port}/?backend=cpu`);
+      await page.waitForSelector("#generate[data-ready]", { timeout: 60_000 });
+      const cpu = await page.evaluate<{ kind: string; text: string }>(
+        `({ kind: document.getElementById("backend").dataset.backend,
+            text: document.getElementById("backend").textContent })`,
+      );
+      assert.equal(cpu.kind, "cpu");
+      assert.match(cpu.text, /^Running on the CPU backend: chosen in the address/);
+      await checkGeneration(page, await expected);
       assert.deepEqual(problems, [], "the page logged errors");
     } finally {
       await browser.close();

@@ -67,7 +67,7 @@ export interface DenoisingGridOptions {
 /** The grid's style: include once per page (or with each notebook cell's HTML). */
 export const DENOISING_GRID_CSS = `
 .llada-grid { border-collapse: collapse; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
-.llada-grid caption { text-align: left; font-weight: 600; padding: 2px 0; }
+.llada-grid caption { text-align: left; font-weight: 600; padding: 2px 0; white-space: nowrap; }
 .llada-grid th { font-weight: normal; text-align: right; padding: 0 6px 0 0; white-space: nowrap; color: #444; }
 .llada-grid td { min-width: 0.9em; height: 1.3em; padding: 0 1px; text-align: center; white-space: pre;
   border-top: 2px solid transparent; border-bottom: 2px solid transparent; }
