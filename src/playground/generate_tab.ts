@@ -16,7 +16,7 @@ import type { Pretrained } from "../pretrained.ts";
 import { encodePrompt, resolveSampling, type SamplingSettings } from "../generate_text.ts";
 import { type CacheMode, sample, type SampleOptions, type Strategy } from "../llada/strategies.ts";
 import { REMASKINGS } from "../llada/reverse_sampling.ts";
-import { decodeAutoregressive } from "../llada/autoregressive_decoding.ts";
+import { generateAutoregressive } from "../llada/autoregressive_sampling.ts";
 import { denoisingGridHtml, type GridStep, gridStep, initialGridStep } from "../viz/denoising_grid.ts";
 import { fetchPretrained, type PlaygroundManifest } from "./models.ts";
 import { byId, checked, fieldValue, nextFrame, optionalNumber, requiredNumber } from "./dom.ts";
@@ -216,11 +216,11 @@ async function runTwin(
   const { tokenizer, model } = twin;
   const ids = encodePrompt(tokenizer, promptText);
   const started = performance.now();
-  const { tokens, nfe } = await decodeAutoregressive(model, [ids], {
+  const { tokens, nfe } = await generateAutoregressive(model, [ids], {
     genLength,
     temperature: options.temperature,
     seed: options.seed,
-    eosId: tokenizer.eosId,
+    bosId: tokenizer.eosId,
     maskId: tokenizer.maskId,
   });
   const answer = tokens[0].slice(ids.length);
