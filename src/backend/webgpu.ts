@@ -86,6 +86,9 @@ const MATMUL_TILE = 16;
  */
 const TEXTURE_MATMUL_MIN_MACS = 2 ** 21;
 
+/** Texture rows a copy command can fill: rows of 256 bytes (WebGPU's row alignment for copies) are 16 texels. */
+const TEXELS_PER_COPY_ROW = 16;
+
 /** Below this many output tiles a transposed-A product is split along k (see #matmulTiled). */
 const SPLIT_K_TILES = 1024;
 
@@ -478,9 +481,16 @@ export class WebGpuBackend implements Backend {
     return C;
   }
 
-  /** `s` copied into the texture of `layout` (slot 0 for A, 1 for B: both are needed at once). */
+  /**
+   * `s` copied into the texture of `layout` (slot 0 for A, 1 for B: both are needed at once): by a copy command
+   * where WebGPU can copy its rows (a memory copy on llvmpipe), else by the to_texture kernel.
+   */
   #toTexture(s: GpuStorage, { width, height }: TextureLayout, slot: number): GPUTexture {
     const texture = this.#gpu.texture(width, height, slot);
+    if (width % TEXELS_PER_COPY_ROW === 0) {
+      this.#gpu.copyToTexture(s, texture, width, height);
+      return texture;
+    }
     const texels = width * height;
     const params = pack("uu", [width, texels]);
     this.#gpu.dispatch1D("matmul", "to_texture", {}, params, [[1, s], [6, texture]], texels);

@@ -46,8 +46,8 @@ const ROWS_FOR_ONE_INVOCATION_EACH = WG;
  */
 const MAX_TEXTURES = 32;
 
-/** `GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING`, spelled out like {@link USAGE}. */
-const TEXTURE_USAGE = 0x04 | 0x08;
+/** `GPUTextureUsage.COPY_DST | TEXTURE_BINDING | STORAGE_BINDING`, spelled out like {@link USAGE}. */
+const TEXTURE_USAGE = 0x02 | 0x04 | 0x08;
 
 /** Storage bytes are allocated and bound in whole vec4s: 16 bytes. */
 const VEC4_BYTES = 16;
@@ -92,6 +92,8 @@ export interface WebGpuStats {
   reads: number;
   /** Kernel dispatches recorded. */
   dispatches: number;
+  /** Copies of storage into textures recorded ({@link DispatchRecorder.copyToTexture}). */
+  textureCopies: number;
   /** Pipelines compiled. */
   pipelines: number;
   /** GPU buffers created for storage (the rest of the storage handed out was recycled from the pool). */
@@ -108,7 +110,14 @@ export interface KernelTime {
 /** Records dispatches of the compiled shaders on one device and submits them in batches. */
 export class DispatchRecorder {
   /** Work counters since creation. */
-  readonly stats: WebGpuStats = { submits: 0, reads: 0, dispatches: 0, pipelines: 0, buffersCreated: 0 };
+  readonly stats: WebGpuStats = {
+    submits: 0,
+    reads: 0,
+    dispatches: 0,
+    textureCopies: 0,
+    pipelines: 0,
+    buffersCreated: 0,
+  };
   /** The device's limit on one storage binding, in bytes: storage larger than this is refused. */
   readonly maxBinding: number;
   /** The device's limit on the width and height of a 2-D texture. */
@@ -214,6 +223,21 @@ export class DispatchRecorder {
     }
     this.#textures.set(key, texture);
     return texture;
+  }
+
+  /**
+   * Records a copy of the first `width` × `height` vec4s of `s` into `texture`, row by row (`width` texels a row),
+   * between the dispatches recorded before and after it. WebGPU copies only rows a multiple of 256 bytes apart:
+   * `width` must be a multiple of 16.
+   */
+  copyToTexture(s: GpuStorage, texture: GPUTexture, width: number, height: number): void {
+    this.#endPass();
+    this.#commands().copyBufferToTexture(
+      { buffer: s.buffer, bytesPerRow: width * VEC4_BYTES, rowsPerImage: height },
+      { texture },
+      [width, height],
+    );
+    this.stats.textureCopies++;
   }
 
   /** Submits pending work, frees pooled buffers and textures, and destroys the device. */
