@@ -21,8 +21,8 @@
 // Why textures: llvmpipe (Mesa 22) turns every storage-buffer load into a loop over the SIMD lanes with a bounds
 // check and a branch per lane and component, but a textureLoad into a branch-free gather. Copying A and B into
 // textures (a copy command, or to_texture for rows that WebGPU cannot copy) and running the same tiles from them
-// made the products of a training step 4–5× faster there (`LLADA_BENCH=matmul deno task bench`). Small products
-// keep matmul_tiled: the copies cost more than they save there. On real GPUs both run, and the workgroup size below can be tuned without touching the code.
+// made the products of a training step 4–5× faster there (`LLADA_BENCH=matmul deno task bench`), a sampler's
+// 83 × 96 · 96 × 96 too. Small products keep matmul_tiled: the copies cost more than they save there. On real GPUs both run, and the workgroup size below can be tuned without touching the code.
 
 struct Params {
   m: u32,          // rows of C

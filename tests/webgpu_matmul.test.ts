@@ -1,7 +1,7 @@
 // WebGPU vs CPU parity for matmul: all four transpose combinations, shapes on and off the kernel's tiles
 // (16 × 16 per invocation, 8 × 8 or 16 × 16 invocations per workgroup), shapes that need padding (not multiples
 // of 4), and batches with default, broadcast (0) and gapped strides; each for the kernel that reads buffers
-// (small products) and for the one that reads textures (products of 2²¹ multiply-adds and more).
+// (small products) and for the one that reads textures (products of 2¹⁹ multiply-adds and more).
 
 import assert from "node:assert/strict";
 import type { MatmulParams } from "../src/backend/backend.ts";

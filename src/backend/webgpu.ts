@@ -82,9 +82,10 @@ const MATMUL_TILE = 16;
 
 /**
  * Products of at least this many multiply-adds (batch·m·n·k) read their operands from textures (matmul_texture, see
- * shaders/matmul.wgsl); smaller ones read the buffers directly, where the two copies would cost more than they save.
+ * shaders/matmul.wgsl); smaller ones read the buffers directly, saving the two copies. A sampler's smallest products
+ * (83 × 96 · 96 × 96, 765k) were measured faster through textures, copies included (`bench --profile`).
  */
-const TEXTURE_MATMUL_MIN_MACS = 2 ** 21;
+const TEXTURE_MATMUL_MIN_MACS = 2 ** 19;
 
 /** Texture rows a copy command can fill: rows of 256 bytes (WebGPU's row alignment for copies) are 16 texels. */
 const TEXELS_PER_COPY_ROW = 16;
