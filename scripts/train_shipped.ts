@@ -16,6 +16,11 @@
  * tokens in the same order; it is no slower per step (the same network, and its evaluation is one pass instead
  * of Monte Carlo samples).
  *
+ * Each invocation appends one line to the run directory's `sittings.jsonl` (when it began and ended, the steps
+ * it took, the seconds of training the checkpoint counts, the load average at both ends), so a model card can add
+ * up a run spread over several sittings; a mask predictor resumed with `--resume` keeps re-planning to the same
+ * budget, counting the seconds of the sittings before.
+ *
  * A run is an ordinary `llada train` run directory (checkpoints every {@link SHIPPED_RECIPE}`.checkpointEvery`
  * steps, `metrics.jsonl`, the tokenizer and the data settings in the checkpoint), so `--resume` hands it to
  * `llada train --resume`, which rebuilds the same data from the checkpoint and finishes the saved plan
@@ -97,6 +102,83 @@ export const SHIPPED_TOKENIZER = "models/brown-bpe/tokenizer.json";
 
 /** The training objective of each shipped model. */
 const OBJECTIVE = { mdm: "pretrain", arm: "autoregressive" } as const;
+
+/** One sitting of a run: a line of `sittings.jsonl`. */
+export interface Sitting {
+  /** ISO times the sitting began and ended (null when recorded afterwards from a checkpoint). */
+  began: string | null;
+  ended: string;
+  fromStep: number;
+  toStep: number;
+  /** Seconds of training the checkpoint counts for the sitting (its `elapsed` grew by this much). */
+  trainingSeconds: number;
+  /** Load average (1 minute) at its start and end: other jobs on the machine slow a sitting down. */
+  loadBegan: number | null;
+  loadEnded: number | null;
+}
+
+/** The 1-minute load average (null where `/proc/loadavg` cannot be read). */
+async function loadAverage(): Promise<number | null> {
+  try {
+    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  } catch {
+    return null;
+  }
+}
+
+/** The sittings recorded in `runDir` (none when the file does not exist). */
+export async function readSittings(runDir: string): Promise<Sitting[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${runDir}/sittings.jsonl`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Sitting);
+}
+
+/**
+ * Runs `sitting` and appends what it did to `runDir/sittings.jsonl`, from the checkpoint before and after. A
+ * checkpoint from sittings that were not recorded is recorded first as one sitting of its step and seconds.
+ */
+export async function recordSitting(runDir: string, sitting: () => Promise<number>): Promise<number> {
+  // The trainer's state records the seconds of training over every session of the run.
+  const elapsed = (state: Record<string, unknown> | null) => Number(state?.elapsed ?? 0);
+  const before = await readRunState(runDir);
+  const recorded = await readSittings(runDir);
+  const append = (s: Sitting) =>
+    Deno.writeTextFile(`${runDir}/sittings.jsonl`, JSON.stringify(s) + "\n", { append: true });
+  const recordedTo = recorded.at(-1)?.toStep ?? 0;
+  if (before && before.step > recordedTo) {
+    const seconds = elapsed(before) - recorded.reduce((n, s) => n + s.trainingSeconds, 0);
+    await append({
+      began: null,
+      ended: new Date((await Deno.stat(`${runDir}/checkpoint/trainer_state.json`)).mtime!).toISOString(),
+      fromStep: recordedTo,
+      toStep: before.step,
+      trainingSeconds: Math.round(seconds * 100) / 100,
+      loadBegan: null,
+      loadEnded: null,
+    });
+  }
+  const began = new Date().toISOString();
+  const loadBegan = await loadAverage();
+  const code = await sitting();
+  const after = await readRunState(runDir);
+  if (after && after.step > (before?.step ?? 0)) {
+    await append({
+      began,
+      ended: new Date().toISOString(),
+      fromStep: before?.step ?? 0,
+      toStep: after.step,
+      trainingSeconds: Math.round((elapsed(after) - elapsed(before)) * 100) / 100,
+      loadBegan,
+      loadEnded: await loadAverage(),
+    });
+  }
+  return code;
+}
 
 /** Reads the shipped BPE tokenizer, or says how to make it. */
 export async function readShippedTokenizer(path = SHIPPED_TOKENIZER): Promise<Tokenizer> {
@@ -221,26 +303,35 @@ if (import.meta.main) {
   const runDir = values["run-dir"] ?? `runs/brown-${which}`;
   const exportDir = values.export ?? `models/brown-${which}`;
   const backendArgs = values.backend ? ["--backend", values.backend] : [];
-  // A new run trains until done or interrupted; then (or when resumed) `llada train --resume` finishes it, which
-  // also exports the model: a run that is already complete only exports.
-  if (!values.resume) {
-    const recipe = SHIPPED_RECIPE;
-    const plan = which === "arm" ? await maskPredictorPlan(values["mdm-run-dir"]) : undefined;
-    const { result } = await startRun({
-      model: which,
-      config: plan ? { ...recipe, steps: plan.steps } : recipe,
-      tokenizer: await readShippedTokenizer(),
-      runDir,
-      backend: values.backend,
-      schedule: plan,
-      timeBudget: plan
-        ? undefined
-        : { seconds: recipe.budgetSeconds, decayFraction: 0.2, limitSeconds: recipe.limitSeconds },
+  const recipe = SHIPPED_RECIPE;
+  // The mask predictor fits a wall-clock budget, counted over all its sittings; the twin takes its final plan.
+  const budget: TimeBudget | undefined = which === "mdm"
+    ? { seconds: recipe.budgetSeconds, decayFraction: 0.2, limitSeconds: recipe.limitSeconds }
+    : undefined;
+  const code = await recordSitting(runDir, async () => {
+    // A new run trains until done or interrupted; then (or when resumed) `llada train --resume` finishes it, which
+    // also exports the model: a run that is already complete only exports.
+    if (!values.resume) {
+      const plan = which === "arm" ? await maskPredictorPlan(values["mdm-run-dir"]) : undefined;
+      const { result } = await startRun({
+        model: which,
+        config: plan ? { ...recipe, steps: plan.steps } : recipe,
+        tokenizer: await readShippedTokenizer(),
+        runDir,
+        backend: values.backend,
+        schedule: plan,
+        timeBudget: budget,
+      });
+      console.log(result.message);
+      if (result.status !== "completed") return result.status === "interrupted" ? 130 : 1;
+    }
+    return await trainCommand(["--run-dir", runDir, "--resume", "--export", exportDir, ...backendArgs], {
+      timeBudget: budget,
     });
-    console.log(result.message);
-    if (result.status !== "completed") Deno.exit(result.status === "interrupted" ? 130 : 1);
+  });
+  if (code === 0) {
+    await Deno.copyFile(`${runDir}/metrics.jsonl`, `${exportDir}/training_metrics.jsonl`);
+    await Deno.copyFile(`${runDir}/sittings.jsonl`, `${exportDir}/training_sittings.jsonl`);
   }
-  const code = await trainCommand(["--run-dir", runDir, "--resume", "--export", exportDir, ...backendArgs]);
-  if (code === 0) await Deno.copyFile(`${runDir}/metrics.jsonl`, `${exportDir}/training_metrics.jsonl`);
   Deno.exit(code);
 }

@@ -128,3 +128,104 @@ Deno.test("eval scores a twin by its exact NLL without --causal, and a mask pred
   assert.equal(mdm.code, 0, mdm.stderr);
   assert.match(mdm.stdout, /upper bound on the negative log-likelihood/);
 });
+
+Deno.test("eval --compare scores the twin on the same windows as the mask predictor, with the ratio", async () => {
+  const args = ["--file", textFile, "--seq-len", "16", "--mc-samples", "4", "--json"];
+  const both = await run(["eval", "--model", mdmDir, "--compare", twinDir, ...args]);
+  assert.equal(both.code, 0, both.stderr);
+  const r = JSON.parse(both.stdout);
+  const mdm = JSON.parse((await run(["eval", "--model", mdmDir, ...args])).stdout);
+  const twin = JSON.parse((await run(["eval", "--model", twinDir, ...args])).stdout);
+  // Each side is what scoring it alone gives: the same windows, characters, masks and seed.
+  assert.equal(r.bits_per_char, mdm.bits_per_char);
+  assert.equal(r.std_err, mdm.std_err);
+  assert.equal(r.compare.bits_per_char, twin.bits_per_char);
+  assert.equal(r.compare.measure, "negative log-likelihood");
+  assert.equal(r.compare.mc_samples, null);
+  assert.equal(r.characters, twin.characters);
+  assert.equal(r.ratio, mdm.bits_per_char / twin.bits_per_char);
+  const text = await run(["eval", "--model", mdmDir, "--compare", twinDir, ...args.slice(0, -1)]);
+  assert.match(text.stdout, /ratio \(.+ \/ .+\): \d+\.\d{4}/);
+});
+
+Deno.test("eval refuses --compare with another tokenizer, with --answer, and an unknown --heldout", async () => {
+  const other = await Deno.makeTempDir();
+  try {
+    const tok = CharTokenizer.fromTexts("xyz abcdefgh ?'s.\n");
+    const model = await createModel({
+      d_model: 16,
+      n_layers: 1,
+      n_heads: 2,
+      mlp_hidden_size: 24,
+      vocab_size: tok.vocabSize,
+      max_sequence_length: 32,
+      mask_token_id: tok.maskId,
+      eos_token_id: tok.eosId,
+      pad_token_id: tok.padId,
+    }, { seed: 3, backend, causal: true });
+    await saveModel(other, model, { extraFiles: { "tokenizer.json": JSON.stringify(tok.toJSON()) } });
+    const mismatch = await run([
+      "eval",
+      "--model",
+      mdmDir,
+      "--compare",
+      other,
+      "--file",
+      textFile,
+      "--seq-len",
+      "16",
+    ]);
+    assert.equal(mismatch.code, 2);
+    assert.match(mismatch.stderr, /another tokenizer.*same tokenizer/s);
+  } finally {
+    await Deno.remove(other, { recursive: true });
+  }
+  const answer = await run([
+    "eval",
+    "--model",
+    mdmDir,
+    "--compare",
+    twinDir,
+    "--prompt",
+    "ab",
+    "--answer",
+    "c",
+  ]);
+  assert.equal(answer.code, 2);
+  assert.match(answer.stderr, /--compare .* --file or --heldout/);
+  const unknown = await run(["eval", "--model", mdmDir, "--heldout", "tang"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /--heldout tang.*use --heldout brown/s);
+  const two = await run(["eval", "--model", mdmDir, "--heldout", "brown", "--file", textFile]);
+  assert.equal(two.code, 2);
+  assert.match(two.stderr, /exactly one of --file FILE, --heldout CORPUS or --answer/);
+});
+
+Deno.test("eval --heldout brown scores the held-out Brown documents cut as training cuts them", async () => {
+  const shipped = new URL("../models/brown-char", import.meta.url).pathname;
+  const r = await run([
+    "eval",
+    "--model",
+    shipped,
+    "--heldout",
+    "brown",
+    "--max-seqs",
+    "2",
+    "--mc-samples",
+    "1",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout);
+  const { loadBrown } = await import("../src/data/brown.ts");
+  const { splitTrainValid } = await import("../src/data/split.ts");
+  const { makeEvalSet } = await import("../src/train/eval.ts");
+  const { tokenizerFromJSON } = await import("../src/tokenizer/tokenizer.ts");
+  const tok = tokenizerFromJSON(await Deno.readTextFile(`${shipped}/tokenizer.json`));
+  const { valid } = splitTrainValid((await loadBrown()).map((d) => d.text), { validFraction: 0.1, seed: 0 });
+  const set = makeEvalSet(valid, tok, { length: 128, count: 2 });
+  assert.equal(got.sequence_length, 128);
+  assert.equal(got.sequences, 2);
+  assert.equal(got.characters, set.charCount);
+  assert.ok(got.bits_per_char > 0 && got.bits_per_char < 8, String(got.bits_per_char));
+});

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import {
   maskPredictorPlan,
   readShippedTokenizer,
+  readSittings,
+  recordSitting,
   SHIPPED_RECIPE,
   startRun,
 } from "../scripts/train_shipped.ts";
@@ -74,5 +76,25 @@ Deno.test("a shipped run resumes with llada train --resume, exports a marked fol
     JSON.parse(l)
   );
   assert.deepEqual(lines.map((l) => l.step), [1, 2, 3]);
+
+  // Sittings: the three steps trained before any was recorded become one sitting read from the checkpoint; a
+  // recorded sitting that trains adds the seconds the checkpoint's clock grew by.
+  const elapsedAt3 = Number((await readRunState(dir))!.elapsed);
+  assert.equal(await recordSitting(dir, () => Promise.resolve(0)), 0);
+  const backfilled = await readSittings(dir);
+  assert.equal(backfilled.length, 1);
+  assert.deepEqual([backfilled[0].began, backfilled[0].fromStep, backfilled[0].toStep], [null, 0, 3]);
+  assert.ok(Math.abs(backfilled[0].trainingSeconds - elapsedAt3) < 0.01);
+  const code4 = await recordSitting(
+    dir,
+    () => trainCommand(["--run-dir", dir, "--resume", "--steps", "4", "--backend", "cpu"]),
+  );
+  assert.equal(code4, 0);
+  const sittings = await readSittings(dir);
+  assert.equal(sittings.length, 2);
+  assert.deepEqual([sittings[1].fromStep, sittings[1].toStep], [3, 4]);
+  assert.ok(sittings[1].began !== null && sittings[1].began <= sittings[1].ended);
+  const total = sittings.reduce((n, s) => n + s.trainingSeconds, 0);
+  assert.ok(Math.abs(total - Number((await readRunState(dir))!.elapsed)) < 0.02, String(total));
   await Deno.remove(dir, { recursive: true });
 });

@@ -159,8 +159,11 @@ export interface CliRecord {
 /** The options that are not training settings and may be given with `--resume`. */
 const RESUME_OPTIONS = ["run-dir", "resume", "backend", "export"];
 
-/** Runs `llada train`; returns the process exit code. */
-export async function trainCommand(argv: string[]): Promise<number> {
+/**
+ * Runs `llada train`; returns the process exit code. `extra.timeBudget` fits the run (new or resumed) to a
+ * wall-clock budget (`train/time_budget.ts`); the CLI itself has no such option, the shipped models' script does.
+ */
+export async function trainCommand(argv: string[], extra: { timeBudget?: TimeBudget } = {}): Promise<number> {
   const args = parseCommand(TRAIN_SPEC, argv);
   if (!args) return 0;
   const { backend, description } = await chooseBackend(args.string("backend"));
@@ -190,6 +193,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     evalSet,
     resume: args.bool("resume"),
     record,
+    timeBudget: extra.timeBudget,
   });
   if (result.status === "diverged") {
     console.error(`error: ${result.message}`);

@@ -25,6 +25,78 @@ export interface Mutant {
 const T = (...names: string[]) => names.map((n) => `tests/${n}.test.ts`);
 
 export const MUTANTS: Mutant[] = [
+  // ---- the sampler's strategies and the KV cache ------------------------------------------------------------
+  {
+    id: "ancestral-reveal-s-over-t",
+    file: "src/llada/ancestral.ts",
+    find: "return step === steps - 1 ? 1 : (t - s) / t;",
+    replace: "return step === steps - 1 ? 1 : s / t;",
+    tests: T("llada_strategies"),
+  },
+  {
+    id: "ancestral-reveal-halved",
+    file: "src/llada/ancestral.ts",
+    find: "for (const i of candidates) if (rng.uniform() < p) revealed.push(i);",
+    replace: "for (const i of candidates) if (rng.uniform() < p * 0.5) revealed.push(i);",
+    tests: T("llada_strategies"),
+  },
+  {
+    id: "factor-rule-rank-off-by-one",
+    file: "src/llada/parallel_decoding.ts",
+    find: "while (n < ranked.length && (n + 2) * (1 - ranked[n]) <= value) n++;",
+    replace: "while (n < ranked.length && (n + 1) * (1 - ranked[n]) <= value) n++;",
+    tests: T("llada_strategies"),
+  },
+  {
+    id: "threshold-rule-strict",
+    file: "src/llada/parallel_decoding.ts",
+    find: "while (n < ranked.length && ranked[n] >= value) n++;",
+    replace: "while (n < ranked.length && ranked[n] > value) n++;",
+    tests: T("llada_strategies", "llada_reverse_sampling"),
+  },
+  {
+    id: "top-p-stops-late",
+    file: "src/llada/token_filters.ts",
+    find: "      if (mass >= topP) break;",
+    replace: "      if (mass > topP + 1e-3) break;",
+    tests: T("llada_strategies"),
+  },
+  {
+    id: "top-k-keeps-one-more",
+    file: "src/llada/token_filters.ts",
+    find: "let keep = topK === undefined ? V : Math.min(topK, V);",
+    replace: "let keep = topK === undefined ? V : Math.min(topK + 1, V);",
+    tests: T("llada_strategies"),
+  },
+  {
+    id: "remdm-remasks-most-confident",
+    file: "src/llada/remdm.ts",
+    find: "return committed.slice().sort((i, j) => probability[i] - probability[j] || j - i).slice(0, r);",
+    replace: "return committed.slice().sort((i, j) => probability[j] - probability[i] || j - i).slice(0, r);",
+    tests: T("llada_strategies"),
+  },
+  {
+    id: "remdm-sigma-uncapped",
+    file: "src/llada/remdm.ts",
+    find: "return step === 0 ? eta : Math.min(eta, s / (1 - t));",
+    replace: "return step === 0 ? eta : s / (1 - t);",
+    tests: T("llada_strategies"),
+  },
+  {
+    id: "kv-cache-never-refreshed",
+    file: "src/llada/strategies.ts",
+    find: "if (step % o.cacheRefresh === 0) {",
+    replace: "if (step === 0 && !held.cache) {",
+    tests: T("llada_strategies", "model_kv_cache"),
+  },
+  {
+    id: "kv-cache-window-shifted",
+    file: "src/model/kv_cache.ts",
+    find: "      const positions = slice(full.positions, 1, from, to);",
+    replace: "      const positions = slice(full.positions, 1, 0, to - from);",
+    tests: T("model_kv_cache", "llada_strategies"),
+  },
+
   // ---- src/optim, and the AdamW primitive of both backends ---------------------------------------------------
   {
     id: "adamw-decays-norm-weights",
@@ -129,8 +201,8 @@ export const MUTANTS: Mutant[] = [
   {
     id: "eval-bits-in-nats",
     file: "src/train/eval.ts",
-    find: "return nats / Math.LN2 / set.charCount;",
-    replace: "return nats / set.charCount;",
+    find: "const perChar = 1 / Math.LN2 / set.charCount;",
+    replace: "const perChar = 1 / set.charCount;",
     tests: T("train_units", "train_eval"),
   },
 

@@ -10,7 +10,7 @@
  * occurrence), its replacement, and the test files expected to catch it. The sweep copies the working tree (tracked
  * files and untracked ones git does not ignore, so uncommitted edits count) into a scratch directory once; for each
  * mutant it applies the edit there, runs the named tests with `CI=true`, and if they all pass runs the whole suite
- * (`deno test -A --parallel tests/`); then it restores the file. A full sweep first runs the whole suite on the
+ * (`deno test -A --parallel --lock=tests/deno.lock tests/`, as `deno task test` does); then it restores the file. A full sweep first runs the whole suite on the
  * unmutated copy, since a suite that fails there would count every mutant as killed. A mutant is
  *
  * - killed by the targeted tests, or by the full suite (a timeout counts as a kill: the bug hung a test);
@@ -108,7 +108,9 @@ async function runTests(
   timeoutS: number,
 ): Promise<{ passed: boolean; timedOut: boolean; output: string }> {
   const child = new Deno.Command(DENO, {
-    args: ["test", "-A", "--parallel", ...files],
+    // The lock file `deno task test` uses: the test-only packages (Tang poems, …) are pinned there, not in the
+    // root deno.lock, which tests/light_install.test.ts keeps free of them.
+    args: ["test", "-A", "--parallel", "--lock=tests/deno.lock", ...files],
     cwd,
     env: { CI: "true", NO_COLOR: "1" },
     stdout: "piped",
