@@ -33,6 +33,10 @@ const NOT_RUN: [RegExp, string][] = [
   ],
   [/^deno jupyter --install/, "registers a Jupyter kernel in the user's configuration"],
   [/^deno task debug:/, "starts Deno under --inspect-brk, which waits for a debugger to attach"],
+  [
+    /^deno task playground( |$)/,
+    "serves the page until stopped; tests/playground_browser.test.ts builds it, serves it and drives it in Chromium",
+  ],
 ];
 
 /** The markdown files whose commands are checked. */
