@@ -31,7 +31,10 @@ export {
   type GenerationConfig,
   loadPretrained,
   type LoadPretrainedOptions,
+  parseGenerationConfig,
   type Pretrained,
+  type PretrainedFiles,
+  pretrainedFromFiles,
   readGenerationConfig,
   resolveModelDir,
 } from "./src/pretrained.ts";

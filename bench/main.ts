@@ -9,7 +9,8 @@
  *    and the shipped-model sampler carry the PyTorch peer's figure, measured just before ours in the same run, and our ratio
  *    to it (`peer.ts`; `null` without PyTorch).
  *
- * `LLADA_BENCH=primitives` or `LLADA_BENCH=model` runs one part only. `--profile` runs none of them and prints
+ * `LLADA_BENCH=primitives` or `LLADA_BENCH=model` runs one part only; `LLADA_BENCH=matmul` only the products of a
+ * training step on WebGPU (GFLOP/s per shape). `--profile` runs none of them and prints
  * instead where the time of a sampling step and of a training step goes (`profile.ts`; with
  * `LLADA_BENCH=sample` or `LLADA_BENCH=train_step`, one of the two).
  *
@@ -20,7 +21,7 @@ import type { Backend } from "../src/backend/backend.ts";
 import { CpuBackend } from "../src/backend/cpu.ts";
 import { getBackend } from "../src/backend/select.ts";
 import { findAdapter } from "../src/backend/webgpu/device.ts";
-import { benchPrimitives } from "./primitives.ts";
+import { benchPrimitives, benchTrainingMatmuls } from "./primitives.ts";
 import {
   benchGenerate,
   benchSample,
@@ -40,6 +41,11 @@ const profile = Deno.args.includes("--profile");
 if (profile) await profileAll(only);
 
 if (!profile && (!only || only === "primitives")) await benchPrimitives();
+
+if (!profile && only === "matmul") {
+  if ((await findAdapter()).adapter) await benchTrainingMatmuls(await getBackend("webgpu"));
+  else console.log(JSON.stringify({ bench: "matmul", skipped: "no WebGPU adapter" }));
+}
 
 if (!profile && (!only || only === "model")) {
   // The demo's network: the Brown character vocabulary, padded to a multiple of 16 as the demo pads it.

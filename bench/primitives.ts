@@ -2,6 +2,8 @@
  * Benchmarks of the backend primitives, one JSON object per line.
  *
  * - `{"bench":"matmul","backend":…,"m":N,"n":N,"k":N,"gflops":G,"ms":T}` for square N = 256, 512, 1024.
+ * - `{"bench":"matmul",…}` likewise for the products of a training step of the shipped recipe
+ *   ({@link benchTrainingMatmuls}, `LLADA_BENCH=matmul`, WebGPU only).
  * - `{"bench":<primitive>,"backend":…,"shape":…,"ms":T}` for every other primitive at the `tiny` model's shapes:
  *   d_model 128, sequence 128, batch 16 (2048 tokens), vocabulary 256, 4 heads of 32, MLP 384.
  *
@@ -108,6 +110,58 @@ async function benchMatmul(b: Backend): Promise<void> {
       transB: p.transB,
       gflops: +((2 * m * n * k) / ms / 1e6).toFixed(2),
       ms: +ms.toFixed(3),
+    });
+    b.release(x);
+    b.release(y);
+  }
+}
+
+/**
+ * The products of one training step of the shipped recipe (d_model 128, MLP 352, vocabulary 2,048, batch 16 of
+ * 128 positions: 2,048 rows), each with how often a step runs it (`per_step`) and the milliseconds a step spends in
+ * it at the measured rate (`ms_per_step`): forward x·Wᵀ, input gradients dY·W, weight gradients dYᵀ·X (split
+ * along k). The tiny config's differ only in the MLP (384) and the vocabulary (256).
+ */
+export async function benchTrainingMatmuls(b: Backend): Promise<void> {
+  const shapes: [
+    label: string,
+    perStep: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ][] = [
+    ["x·Wᵀ q, k, v, o", 16, 2048, 128, 128, false, true],
+    ["x·Wᵀ MLP gate, up", 8, 2048, 352, 128, false, true],
+    ["x·Wᵀ MLP down", 4, 2048, 128, 352, false, true],
+    ["x·Wᵀ output head", 1, 2048, 2048, 128, false, true],
+    ["dY·W q, k, v, o", 16, 2048, 128, 128, false, false],
+    ["dY·W MLP gate, up", 8, 2048, 128, 352, false, false],
+    ["dY·W MLP down", 4, 2048, 352, 128, false, false],
+    ["dY·W output head", 1, 2048, 128, 2048, false, false],
+    ["dYᵀ·X q, k, v, o", 16, 128, 128, 2048, true, false],
+    ["dYᵀ·X MLP gate, up", 8, 352, 128, 2048, true, false],
+    ["dYᵀ·X MLP down", 4, 128, 352, 2048, true, false],
+    ["dYᵀ·X output head", 1, 2048, 128, 2048, true, false],
+  ];
+  for (const [label, perStep, m, n, k, transA, transB] of shapes) {
+    const x = b.upload(floats(m * k));
+    const y = b.upload(floats(k * n));
+    const ms = await timeIt(b, () => [b.matmul(x, y, { batch: 1, m, n, k, transA, transB })], 200, 2);
+    print({
+      bench: "matmul",
+      backend: b.name,
+      shape: label,
+      m,
+      n,
+      k,
+      transA,
+      transB,
+      gflops: +((2 * m * n * k) / ms / 1e6).toFixed(2),
+      ms: +ms.toFixed(3),
+      per_step: perStep,
+      ms_per_step: +(ms * perStep).toFixed(1),
     });
     b.release(x);
     b.release(y);

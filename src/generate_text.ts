@@ -262,7 +262,7 @@ export async function generateText(
     throw new InputError(
       pretrained.dir,
       "is an autoregressive twin, which the reverse process cannot run",
-      "decode it left to right with decodeAutoregressive (llada/autoregressive_decoding.ts) or llada sample",
+      "decode it left to right with generateAutoregressive (llada/autoregressive_sampling.ts) or llada sample",
     );
   }
   const ids = encodePrompt(tokenizer, prompt);

@@ -15,7 +15,8 @@ import type { Backend } from "./backend/backend.ts";
 import type { BackendKind } from "./backend/select.ts";
 import { useBackend } from "./use_backend.ts";
 import { InputError } from "./errors.ts";
-import { loadModel } from "./io/model_files.ts";
+import { loadModel, modelFromFiles } from "./io/model_files.ts";
+import type { SafetensorsFile } from "./io/safetensors_format.ts";
 import { type Remasking, REMASKINGS } from "./llada/reverse_sampling.ts";
 import type { LLaDAModel } from "./model/llada.ts";
 import { type Tokenizer, tokenizerFromJSON } from "./tokenizer/tokenizer.ts";
@@ -103,9 +104,18 @@ export async function resolveModelDir(path: string): Promise<string> {
 export async function readGenerationConfig(dir: string): Promise<GenerationConfig> {
   const path = `${dir}/generation_config.json`;
   if (!(await isFile(path))) return {};
+  return parseGenerationConfig(await Deno.readTextFile(path), path);
+}
+
+/**
+ * Checks the text of a `generation_config.json` (`path` names it in errors) and returns its sampler settings.
+ *
+ * @throws {InputError} when the text is not JSON, not an object, or a known field has the wrong type.
+ */
+export function parseGenerationConfig(text: string, path: string): GenerationConfig {
   let json: unknown;
   try {
-    json = JSON.parse(await Deno.readTextFile(path));
+    json = JSON.parse(text);
   } catch (e) {
     throw new InputError(path, `not valid JSON (${(e as Error).message})`, "fix or delete the file");
   }
@@ -168,24 +178,69 @@ export async function loadPretrained(dir: string, options: LoadPretrainedOptions
         "the model",
     );
   }
-  let tokenizer: Tokenizer;
+  const tokenizer = parseTokenizer(await Deno.readTextFile(tokenizerPath), tokenizerPath);
+  const model = await loadModel(modelDir, { backend });
+  checkVocabulary(modelDir, model, tokenizer);
+  const generationConfig = await readGenerationConfig(modelDir);
+  return { model, tokenizer, generationConfig, dir: modelDir, backend: model.backend };
+}
+
+/** The contents of a model's files, for {@link pretrainedFromFiles}. */
+export interface PretrainedFiles {
+  /** The text of `config.json`. */
+  config: string;
+  /** The parsed `model.safetensors` (see `parseSafetensors`). */
+  weights: SafetensorsFile;
+  /** The text of `tokenizer.json`. */
+  tokenizer: string;
+  /** The text of `generation_config.json`, when the model has one. */
+  generationConfig?: string;
+}
+
+/**
+ * {@link loadPretrained} for files already in memory: the same checks and the same result, for a caller that gets
+ * the files another way than from a directory on disk (a web page fetches them). `source` names the model in
+ * error messages and becomes {@link Pretrained.dir}; `options.backend` must be a backend object or a kind, as
+ * for {@link loadPretrained}.
+ *
+ * @throws {InputError} when a file does not parse or the files do not fit together (the message names the file).
+ */
+export async function pretrainedFromFiles(
+  source: string,
+  files: PretrainedFiles,
+  options: LoadPretrainedOptions = {},
+): Promise<Pretrained> {
+  const requested = options.backend;
+  const backend = typeof requested === "object" ? requested : (await useBackend(requested)).backend;
+  const tokenizer = parseTokenizer(files.tokenizer, `${source}/tokenizer.json`);
+  const model = await modelFromFiles(source, files.config, () => Promise.resolve(files.weights), { backend });
+  checkVocabulary(source, model, tokenizer);
+  const generationConfig = files.generationConfig === undefined
+    ? {}
+    : parseGenerationConfig(files.generationConfig, `${source}/generation_config.json`);
+  return { model, tokenizer, generationConfig, dir: source, backend: model.backend };
+}
+
+/** A tokenizer from the text of `tokenizer.json` at `path`, or an {@link InputError} that names the file. */
+function parseTokenizer(text: string, path: string): Tokenizer {
   try {
-    tokenizer = tokenizerFromJSON(await Deno.readTextFile(tokenizerPath));
+    return tokenizerFromJSON(text);
   } catch (e) {
     throw new InputError(
-      tokenizerPath,
+      path,
       (e as Error).message,
       "restore the file from the model's source, or retrain the model",
     );
   }
-  const model = await loadModel(modelDir, { backend });
+}
+
+/** Refuses a tokenizer whose vocabulary is not the network's. */
+function checkVocabulary(dir: string, model: LLaDAModel, tokenizer: Tokenizer): void {
   if (tokenizer.vocabSize !== model.config.vocab_size) {
     throw new InputError(
-      tokenizerPath,
+      `${dir}/tokenizer.json`,
       `has ${tokenizer.vocabSize} ids but config.json says vocab_size ${model.config.vocab_size}`,
       "use the tokenizer the model was trained with",
     );
   }
-  const generationConfig = await readGenerationConfig(modelDir);
-  return { model, tokenizer, generationConfig, dir: modelDir, backend: model.backend };
 }

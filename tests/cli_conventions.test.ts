@@ -80,8 +80,26 @@ Deno.test("sample --json from another directory: one JSON line per sample on std
   const lines = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
   assert.equal(lines.length, 2);
   for (const line of lines) {
-    assert.deepEqual(Object.keys(line), ["prompt", "completion", "tokens", "nfe", "backend", "model"]);
+    assert.deepEqual(Object.keys(line), [
+      "prompt",
+      "completion",
+      "tokens",
+      "nfe",
+      "strategy",
+      "cache",
+      "threshold",
+      "factor",
+      "backend",
+      "model",
+    ]);
     assert.equal(line.prompt, "The jury");
+    // The shipped model's generation_config.json recommends random remasking; no cache or parallel rule given.
+    assert.deepEqual([line.strategy, line.cache, line.threshold, line.factor], [
+      "random",
+      "none",
+      null,
+      null,
+    ]);
     assert.equal(line.tokens.length, 8);
     assert.equal(line.nfe, 8);
     assert.equal(line.backend, "cpu");

@@ -76,7 +76,12 @@ const cases: [string, string[], number, RegExp][] = [
     2,
     /^error: --file \/no\/such\/file.txt: does not exist; give a readable UTF-8 text file/,
   ],
-  [cli, ["eval"], 2, /^error: eval needs either --file FILE or --answer TEXT \(with --prompt\), not both$/],
+  [
+    cli,
+    ["eval"],
+    2,
+    /^error: eval needs exactly one of --file FILE, --heldout CORPUS or --answer TEXT \(with --prompt\)$/,
+  ],
   [cli, ["chat"], 2, /^error: chat needs an SFT model: --model DIR/],
   [
     cli,

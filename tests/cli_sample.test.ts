@@ -130,7 +130,8 @@ Deno.test("sample --mask-char and a too-long request; eval on a file and on an a
   );
   assert.ok(bpc > 2 && bpc < 8, evalFile.stdout);
   // 240 characters and an EOS packed into 15 windows of 16 tokens; the first token of each is context.
-  assert.match(evalFile.stdout, /\(15 sequences of 16 tokens, 225 characters, 2 mask samples each, seed 0\)/);
+  assert.match(evalFile.stdout, /: 15 sequences of 16 tokens, 225 characters\n/);
+  assert.match(evalFile.stdout, /bits\/char \(2 mask samples per sequence, seed 0\)/);
   assert.equal(evalAnswer.code, 0, evalAnswer.stderr);
   const ll = Number(/log p\(answer \| prompt\) ≥ (-[\d.]+)/.exec(evalAnswer.stdout)?.[1]);
   assert.ok(ll < 0 && ll > -20, evalAnswer.stdout);

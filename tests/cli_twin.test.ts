@@ -8,7 +8,7 @@ import { CpuBackend } from "../src/backend/cpu.ts";
 import { createModel } from "../src/model/llada.ts";
 import { loadModel, saveModel } from "../src/io/model_files.ts";
 import { CharTokenizer } from "../src/tokenizer/char.ts";
-import { decodeAutoregressive } from "../src/llada/autoregressive_decoding.ts";
+import { generateAutoregressive } from "../src/llada/autoregressive_sampling.ts";
 
 const cli = new URL("../src/cli.ts", import.meta.url).pathname;
 const tokenizer = CharTokenizer.fromTexts("abcdefgh ?'s.\n");
@@ -55,9 +55,9 @@ Deno.test("sample decodes a twin left to right: greedy as the library's decoder,
   const greedy = await run(["sample", "--model", twinDir, "--prompt", "ab", "--gen-length", "6"]);
   assert.equal(greedy.code, 0, greedy.stderr);
   const twin = await loadModel(twinDir, { backend });
-  const { tokens } = await decodeAutoregressive(twin, [tokenizer.encode("ab")], {
+  const { tokens } = await generateAutoregressive(twin, [tokenizer.encode("ab")], {
     genLength: 6,
-    eosId: tokenizer.eosId,
+    bosId: tokenizer.eosId,
     maskId: tokenizer.maskId,
   });
   const answer = tokens[0].slice(2);
@@ -127,6 +127,23 @@ Deno.test("eval scores a twin by its exact NLL without --causal, and a mask pred
   const mdm = await run(["eval", "--model", mdmDir, "--file", textFile, "--seq-len", "16"]);
   assert.equal(mdm.code, 0, mdm.stderr);
   assert.match(mdm.stdout, /upper bound on the negative log-likelihood/);
+});
+
+Deno.test("sample on a twin takes --top-k and --early-stop: top-k 1 is greedy at any temperature", async () => {
+  const args = ["sample", "--model", twinDir, "--prompt", "ab", "--gen-length", "6", "--json"];
+  const [greedy, topOne, stopped] = await Promise.all([
+    run(args),
+    run([...args, "--temperature", "1", "--top-k", "1", "--seed", "4"]),
+    run([...args, "--early-stop"]),
+  ]);
+  for (const r of [greedy, topOne, stopped]) assert.equal(r.code, 0, r.stderr);
+  const [g, t, s] = [greedy, topOne, stopped].map((r) => JSON.parse(r.stdout));
+  assert.deepEqual(t.tokens, g.tokens);
+  assert.equal(g.strategy, "autoregressive");
+  // Early stop ends at the first EOS: the same text, and no more evaluations than tokens up to it.
+  assert.equal(s.completion, g.completion);
+  const firstEos = (g.tokens as number[]).indexOf(tokenizer.eosId);
+  assert.equal(s.nfe, firstEos < 0 ? 6 : firstEos + 1);
 });
 
 Deno.test("eval --compare scores the twin on the same windows as the mask predictor, with the ratio", async () => {

@@ -2,15 +2,17 @@
  * A fresh clone's first command downloads only what it imports: Deno installs every npm package named in
  * `deno.json`'s imports or in the lockfile, so the 350 MB `chinese-poetry` (read only by the Tang loader, which
  * fetches it on first use) and `typedoc` (run only by `task docs`, with its own lockfile) must appear in neither
- * `deno.json` nor `deno.lock`. The test task keeps its lockfile in `tests/deno.lock` for the same reason.
+ * `deno.json` nor `deno.lock`; nor may `esbuild` (run only by `task playground`, with its own lockfile) or
+ * `puppeteer-core` (imported only by the browser test). The test task keeps its lockfile in `tests/deno.lock` for
+ * the same reason.
  */
 
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
-const HEAVY = ["chinese-poetry", "typedoc"];
+const HEAVY = ["chinese-poetry", "typedoc", "esbuild", "puppeteer-core"];
 
-Deno.test("deno.json and deno.lock name no package that only the Tang loader or the docs task uses", async () => {
+Deno.test("deno.json and deno.lock name no package that only the Tang loader, the docs, the playground or its test uses", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   const lock = JSON.parse(await Deno.readTextFile(new URL("deno.lock", ROOT)));
   const named = [
@@ -31,4 +33,5 @@ Deno.test("deno.json and deno.lock name no package that only the Tang loader or 
   // The demo and the library's other tasks use the project lockfile; the heavy ones use their own.
   assert.match(config.tasks.test, /--lock=tests\/deno\.lock/);
   assert.match(config.tasks.docs, /--lock=docs\/typedoc\.lock/);
+  assert.match(config.tasks.playground, /--lock=scripts\/playground\.lock/);
 });

@@ -236,6 +236,9 @@ Deno.test("factor rule: commits the top n while (i + 1)(1 − c_(i)) ≤ f; thre
   assert.equal(parallelCommitCount(ranked, "factor", 2.5), 4);
   assert.equal(parallelCommitCount(ranked, "threshold", 0.85), 2);
   assert.equal(parallelCommitCount(ranked, "threshold", 0.99), 1);
+  // A confidence exactly at τ is committed (c ≥ τ, as Fast-dLLM's rule), and one exactly at the factor's bound too.
+  assert.equal(parallelCommitCount(ranked, "threshold", 0.8), 3);
+  assert.equal(parallelCommitCount([0.75, 0.5, 0.5, 0.25], "threshold", 0.5), 3);
   fc.assert(
     fc.property(
       fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 10 }),

@@ -43,6 +43,10 @@ const NOT_RUN: [RegExp, string][] = [
   ],
   [/^deno jupyter --install/, "registers a Jupyter kernel in the user's configuration"],
   [/^deno task debug:/, "starts Deno under --inspect-brk, which waits for a debugger to attach"],
+  [
+    /^deno task playground( |$)/,
+    "serves the page until stopped; tests/playground_browser.test.ts builds it, serves it and drives it in Chromium",
+  ],
 ];
 
 /** The markdown files whose commands are checked. */
@@ -210,8 +214,12 @@ Deno.test({
       }
       const helpOf = async (args: string) => (await sh(`"$DENO" task ${args} --help`, {})).stdout;
       const overview = await helpOf("llada");
-      const names = [...overview.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
-      assert.deepEqual(names, ["train", "sample", "eval", "chat", "bench"], overview);
+      const names = [...overview.matchAll(/^ {2}([\w-]+) {2,}/gm)].map((m) => m[1]);
+      assert.deepEqual(
+        names,
+        ["train", "sample", "eval", "chat", "bench", "reversal", "data-constrained"],
+        overview,
+      );
       const helps = await Promise.all([...names.map((n) => helpOf(`llada ${n}`)), helpOf("demo")]);
       const examples = helps.map((h) =>
         (h.split("\nExamples:\n")[1] ?? "").split("\n").map(normalise).filter(Boolean)

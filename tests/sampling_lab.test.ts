@@ -116,7 +116,52 @@ Deno.test("deno task lab --quick: writes sampling.json in the issue's shape and 
     const md = await Deno.readTextFile(`${outDir}/sampling.md`);
     assert.ok(md.includes(command));
     assert.equal(md.match(/<svg /g)?.length, 2);
-    assert.ok(md.includes("## Findings"));
+    assert.ok(md.includes("## Findings") && md.includes("## Reading"));
+    assert.match(
+      md,
+      /The synthetic task's model: 60 SFT steps; mean training loss over the last 50 steps \d/,
+    );
+
+    // --task synthetic reruns the synthetic cells and keeps the Brown ones; the command lists both runs.
+    const rerun = "npx -y deno@2.9.6 task lab --quick --task synthetic";
+    const again = await runLab({
+      quick: true,
+      task: "synthetic",
+      outDir,
+      model: "models/brown-char",
+      backend: new CpuBackend(),
+      seed: 0,
+      command: rerun,
+    });
+    assert.equal(again.command, `${command} && ${rerun}`);
+    const strip = (cs: LabCell[]) => cs.map(({ tokens_per_s: _, ...rest }) => rest);
+    assert.deepEqual(strip(again.cells), strip(cells)); // same seed: the same cells, timings aside
+    assert.deepEqual(again.cells.filter((c) => c.task === "brown"), cells.filter((c) => c.task === "brown"));
+    assert.match(
+      await Deno.readTextFile(`${outDir}/sampling.md`),
+      /the last command reran the synthetic cells/,
+    );
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+});
+
+Deno.test("deno task lab --task synthetic without earlier results says to run the whole lab first", async () => {
+  const outDir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      () =>
+        runLab({
+          quick: true,
+          task: "synthetic",
+          outDir,
+          model: "models/brown-char",
+          backend: new CpuBackend(),
+          seed: 0,
+          command: "lab",
+        }),
+      /--task: synthetic reruns one task .*; run the whole lab first/,
+    );
   } finally {
     await Deno.remove(outDir, { recursive: true });
   }

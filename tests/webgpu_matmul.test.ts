@@ -1,7 +1,9 @@
 // WebGPU vs CPU parity for matmul: all four transpose combinations, shapes on and off the kernel's tiles
 // (16 × 16 per invocation, 8 × 8 or 16 × 16 invocations per workgroup), shapes that need padding (not multiples
-// of 4), and batches with default, broadcast (0) and gapped strides.
+// of 4), and batches with default, broadcast (0) and gapped strides; each for the kernel that reads buffers
+// (small products) and for the one that reads textures (products of 2¹⁹ multiply-adds and more).
 
+import assert from "node:assert/strict";
 import type { MatmulParams } from "../src/backend/backend.ts";
 import { expectParity, gpuTest, RandomInputs } from "./parity_helper.ts";
 
@@ -85,3 +87,51 @@ await gpuTest(
     });
   },
 );
+
+/**
+ * `check`, asserting also how many dispatches and copies into textures the product took: 3 when its operands went
+ * through textures (two copies, by command or kernel, and the product), 1 when the kernel read the buffers.
+ */
+async function checkDispatches(
+  gpu: Parameters<typeof check>[0],
+  p: MatmulParams,
+  steps: number,
+  tol = MATMUL,
+) {
+  const count = () => gpu.stats.dispatches + gpu.stats.textureCopies;
+  const before = count();
+  await check(gpu, p, tol);
+  assert.equal(count() - before, steps, `dispatches and copies of matmul ${JSON.stringify(p)}`);
+}
+
+await gpuTest("webgpu: matmul through textures, every transpose, shapes across tiles", async (gpu) => {
+  for (const [transA, transB] of TRANSPOSES) {
+    // 132 × 260 × 64 = 2.2M multiply-adds: neither m nor n a multiple of the 16-wide tile. An operand stored with
+    // 64 columns (16 texels a row) is copied by command, one with 132 or 260 columns by the to_texture kernel.
+    await checkDispatches(gpu, { batch: 1, m: 132, n: 260, k: 64, transA, transB }, 3);
+  }
+  // m off a multiple of 4 with A untransposed (a sampler's canvas): rows clamped and cut at m as in the buffers.
+  for (const transB of [false, true]) {
+    await checkDispatches(gpu, { batch: 1, m: 83, n: 256, k: 100, transA: false, transB }, 3);
+  }
+});
+
+await gpuTest("webgpu: batched matmul through textures, broadcast and gapped strides", async (gpu) => {
+  await checkDispatches(gpu, { batch: 3, m: 64, n: 96, k: 128, transA: false, transB: false }, 3);
+  // One B (a weight) for every batch item, and one A for every batch item: a texture of one item.
+  await checkDispatches(gpu, { batch: 4, m: 64, n: 96, k: 96, transA: false, transB: true, strideB: 0 }, 3);
+  await checkDispatches(gpu, { batch: 4, m: 64, n: 96, k: 96, transA: true, transB: false, strideA: 0 }, 3);
+  // Items a whole number of rows apart with gaps between them: the gaps are copied and skipped.
+  const gapped = { batch: 3, m: 64, n: 96, k: 128, transA: false, transB: false, strideA: 3 * 64 * 128 };
+  await checkDispatches(gpu, { ...gapped, strideB: 2 * 128 * 96 }, 3);
+  // Items not a whole number of rows apart cannot be stacked in a texture: the buffer kernel takes them.
+  await checkDispatches(gpu, { ...gapped, strideB: 128 * 96 + 4 }, 1);
+});
+
+await gpuTest("webgpu: split-K matmul through textures sums its chunks exactly once", async (gpu) => {
+  // 16 output tiles, k = 2048: 16 chunks of 128 in one batched product over textures, then the sum of the chunks.
+  await checkDispatches(gpu, { batch: 1, m: 64, n: 64, k: 2048, transA: true, transB: false }, 4, {
+    atol: 1e-4,
+    rtol: 1e-5,
+  });
+});

@@ -80,6 +80,16 @@ function opIndex(ops: readonly string[], op: string): number {
 /** Register tile of shaders/matmul.wgsl: rows × columns of C per invocation. */
 const MATMUL_TILE = 16;
 
+/**
+ * Products of at least this many multiply-adds (batch·m·n·k) read their operands from textures (matmul_texture, see
+ * shaders/matmul.wgsl); smaller ones read the buffers directly, saving the two copies. A sampler's smallest products
+ * (83 × 96 · 96 × 96, 765k) were measured faster through textures, copies included (`bench --profile`).
+ */
+const TEXTURE_MATMUL_MIN_MACS = 2 ** 19;
+
+/** Texture rows a copy command can fill: rows of 256 bytes (WebGPU's row alignment for copies) are 16 texels. */
+const TEXELS_PER_COPY_ROW = 16;
+
 /** Below this many output tiles a transposed-A product is split along k (see #matmulTiled). */
 const SPLIT_K_TILES = 1024;
 
@@ -94,6 +104,34 @@ const ATTENTION_ROWS = 8;
 
 /** Largest head dimension of shaders/attention.wgsl (4 · `MAX_D4`). */
 const ATTENTION_MAX_HEAD_DIM = 256;
+
+/** How a matmul operand lies in a texture for matmul_texture (see {@link textureLayout}). */
+interface TextureLayout {
+  /** Texels per row: one per vec4 of a row of the operand as stored. */
+  width: number;
+  /** Rows: every batch item's, stacked. */
+  height: number;
+  /** Rows from one batch item to the next (0: one item for all). */
+  rowsApart: number;
+}
+
+/**
+ * The texture layout of a matmul operand whose batch items are `[rows, columns]` as stored, `stride` elements apart:
+ * one texel per vec4 of a row, the items stacked down the texture. Null when it cannot be laid out so: items not a
+ * whole number of rows apart, or a texture larger than `maxSize` either way.
+ */
+function textureLayout(
+  [rows, columns]: [number, number],
+  stride: number,
+  batch: number,
+  maxSize: number,
+): TextureLayout | null {
+  if (stride % columns !== 0) return null;
+  const rowsApart = stride / columns;
+  const width = columns / VEC4;
+  const height = rowsApart * (batch - 1) + rows;
+  return width <= maxSize && height <= maxSize ? { width, height, rowsApart } : null;
+}
 
 /** Invocations of a kernel that handles a vec4 (4 elements) per invocation, for `count` elements. */
 function vec4s(count: number): number {
@@ -419,8 +457,19 @@ export class WebGpuBackend implements Backend {
     }
     const C = this.#gpu.alloc(batch * m * n, "f32");
     if (C.length === 0) return C;
-    // One invocation per 16 × 16 tile of C, over every batch item (see matmul.wgsl).
+    // One invocation per 16 × 16 tile of C, over every batch item (see matmul.wgsl); large products from textures.
     const constants = { TRANS_A: p.transA, TRANS_B: p.transB };
+    const layoutA = textureLayout(p.transA ? [k, m] : [m, k], strideA, batch, this.#gpu.maxTextureSize);
+    const layoutB = textureLayout(p.transB ? [n, k] : [k, n], strideB, batch, this.#gpu.maxTextureSize);
+    if (batch * m * n * k >= TEXTURE_MATMUL_MIN_MACS && layoutA && layoutB) {
+      const rows = [layoutA.rowsApart, layoutB.rowsApart];
+      const params = pack("uuuuuuuu", [m, n, k, batch, strideA, strideB, ...rows]);
+      const texA = this.#toTexture(A, layoutA, 0);
+      const texB = this.#toTexture(B, layoutB, 1);
+      const bindings: Binding[] = [[3, C], [4, texA], [5, texB]];
+      this.#gpu.dispatch1D("matmul", "matmul_texture", constants, params, bindings, batch * tiles);
+      return C;
+    }
     const params = pack("uuuuuu", [m, n, k, batch, strideA, strideB]);
     this.#gpu.dispatch1D(
       "matmul",
@@ -431,6 +480,22 @@ export class WebGpuBackend implements Backend {
       batch * tiles,
     );
     return C;
+  }
+
+  /**
+   * `s` copied into the texture of `layout` (slot 0 for A, 1 for B: both are needed at once): by a copy command
+   * where WebGPU can copy its rows (a memory copy on llvmpipe), else by the to_texture kernel.
+   */
+  #toTexture(s: GpuStorage, { width, height }: TextureLayout, slot: number): GPUTexture {
+    const texture = this.#gpu.texture(width, height, slot);
+    if (width % TEXELS_PER_COPY_ROW === 0) {
+      this.#gpu.copyToTexture(s, texture, width, height);
+      return texture;
+    }
+    const texels = width * height;
+    const params = pack("uu", [width, texels]);
+    this.#gpu.dispatch1D("matmul", "to_texture", {}, params, [[1, s], [6, texture]], texels);
+    return texture;
   }
 
   // ---- gated feed-forward -----------------------------------------------------------------------------------

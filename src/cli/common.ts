@@ -11,18 +11,11 @@
 
 import { type BackendChoice, useBackend } from "../use_backend.ts";
 import type { BackendKind } from "../backend/select.ts";
-import { paddedEmbeddingSize } from "../model/config.ts";
 import { loadPretrained, type Pretrained } from "../pretrained.ts";
-import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { OptionSpec, ParsedArgs } from "./args.ts";
+import type { ModelShape } from "../train/model_config.ts";
 
-/** Network shape of a preset (LLaDA field names). */
-export interface ModelShape {
-  d_model: number;
-  n_layers: number;
-  n_heads: number;
-  mlp_hidden_size: number;
-}
+export { type ModelShape, tokenizerConfig } from "../train/model_config.ts";
 
 /**
  * Model sizes by name. Head size 32 throughout; the MLP is about 8/3 of `d_model` (LLaMA's SwiGLU ratio),
@@ -103,21 +96,4 @@ export async function loadForCommand(args: ParsedArgs): Promise<Pretrained & { b
 /** Prints a status line on standard error (results go to standard output). */
 export function status(line: string): void {
   console.error(line);
-}
-
-/** The fields of a LLaDA config that a tokenizer decides: the vocabulary (padded, see paddedEmbeddingSize) and the special ids. */
-export function tokenizerConfig(tokenizer: Tokenizer): {
-  vocab_size: number;
-  embedding_size: number;
-  mask_token_id: number;
-  eos_token_id: number;
-  pad_token_id: number;
-} {
-  return {
-    vocab_size: tokenizer.vocabSize,
-    embedding_size: paddedEmbeddingSize(tokenizer.vocabSize),
-    mask_token_id: tokenizer.maskId,
-    eos_token_id: tokenizer.eosId,
-    pad_token_id: tokenizer.padId,
-  };
 }

@@ -84,7 +84,7 @@ count is reported on stderr. The result goes to stdout: a line of text, or with 
     "deno task llada eval --file README.md",
     'deno task llada eval --prompt "The jury said" --answer " that" --mc-samples 128',
     "deno task llada eval --model runs/demo --file docs/getting_started.md --max-seqs 16 --json",
-    "deno task llada eval --heldout brown --max-seqs 16",
+    "deno task llada eval --heldout brown --max-seqs 4 --mc-samples 4",
   ],
 };
 

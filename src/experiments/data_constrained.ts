@@ -32,7 +32,7 @@ import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { type EvalSet, heldOutEstimate, makeEvalSet } from "../train/eval.ts";
 import { train } from "../train/trainer.ts";
 import { trainSettings } from "../train/settings.ts";
-import { type ModelShape, tokenizerConfig } from "../cli/common.ts";
+import { type ModelShape, tokenizerConfig } from "../train/model_config.ts";
 
 /** What a sweep fixes: data, model, batches and evaluation (the epochs vary). */
 export interface SweepSettings {

@@ -44,9 +44,8 @@ import { train } from "../train/trainer.ts";
 import { trainSettings } from "../train/settings.ts";
 import type { ProgressReporter } from "../train/progress.ts";
 import { generate } from "../llada/reverse_sampling.ts";
-import { decodeAutoregressive } from "../llada/autoregressive_decoding.ts";
-import { tokenizerConfig } from "../cli/common.ts";
-import type { ModelShape } from "../cli/common.ts";
+import { generateAutoregressive } from "../llada/autoregressive_sampling.ts";
+import { type ModelShape, tokenizerConfig } from "../train/model_config.ts";
 
 /** One training phase's plan. */
 export interface PhasePlan {
@@ -268,18 +267,16 @@ export async function answerQuestions(
   const prompts = questions.map((q) => encodeChatPrompt(tokenizer, q.prompt));
   const generated: number[][] = new Array(prompts.length);
   if (model.causal) {
-    // The decoder takes prompts of one length at a time.
-    const byLength = new Map<number, number[]>();
-    prompts.forEach((p, i) => byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]));
-    for (const group of byLength.values()) {
-      const out = await decodeAutoregressive(model, group.map((i) => prompts[i]), {
-        genLength,
-        temperature: 0,
-        eosId: tokenizer.eosId,
-        maskId: tokenizer.maskId,
-      });
-      group.forEach((i, k) => (generated[i] = out.tokens[k]));
-    }
+    // The twin's decoder puts its document boundary (EOS) before each prompt, as pre-training put EOS before items.
+    const out = await generateAutoregressive(model, prompts, {
+      genLength,
+      temperature: 0,
+      bosId: tokenizer.eosId,
+      padId: tokenizer.padId,
+      eosId: tokenizer.eosId,
+      maskId: tokenizer.maskId,
+    });
+    out.tokens.forEach((t, i) => (generated[i] = t));
   } else {
     const out = await generate(model, prompts, {
       genLength,

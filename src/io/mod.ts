@@ -31,6 +31,7 @@ export { type FileContent, writeDirAtomic, writeFileAtomic } from "./atomic.ts";
 export {
   loadModel,
   type LoadOptions,
+  modelFromFiles,
   modelTensors,
   ObjectiveMismatchError,
   saveModel,

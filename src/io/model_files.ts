@@ -20,7 +20,7 @@ import {
 } from "../model/config.ts";
 import { checkTensorSet, readModelTensors } from "./safetensors_read.ts";
 import { serializeSafetensors } from "./safetensors_write.ts";
-import type { TensorToWrite } from "./safetensors_format.ts";
+import type { SafetensorsFile, TensorToWrite } from "./safetensors_format.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { InputError } from "../errors.ts";
 
@@ -127,13 +127,30 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     }
     throw e;
   }
-  const config = configFromJSON(text, `${dir}/config.json`);
-  const recorded = objectiveFromJSON(text, `${dir}/config.json`);
+  return await modelFromFiles(dir, text, () => readModelTensors(dir), options);
+}
+
+/**
+ * Builds a model from the contents of its files, checked as {@link loadModel} checks them: `configText` is
+ * `config.json`, `weights` supplies the parsed `model.safetensors` (called once the config has been checked). For
+ * callers that get the files another way than from a directory on disk, such as a web page that fetches them;
+ * `dir` names the model in error messages (the directory, or the address the files came from).
+ *
+ * @throws ObjectiveMismatchError when `options.causal` contradicts the recorded objective.
+ */
+export async function modelFromFiles(
+  dir: string,
+  configText: string,
+  weights: () => Promise<SafetensorsFile>,
+  options: LoadOptions = {},
+): Promise<LLaDAModel> {
+  const config = configFromJSON(configText, `${dir}/config.json`);
+  const recorded = objectiveFromJSON(configText, `${dir}/config.json`);
   const causal = options.causal ?? recorded === "autoregressive";
   if (!options.switchObjective && causal !== (recorded === "autoregressive")) {
     throw new ObjectiveMismatchError(dir, recorded);
   }
-  const file = await readModelTensors(dir);
+  const file = await weights();
   checkTensorSet(lladaTensorShapes(config), file.tensors, dir);
   const model = await createModel(config, { backend: options.backend, causal });
   for (const [name, p] of model.namedParameters()) {

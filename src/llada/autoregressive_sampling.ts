@@ -9,6 +9,11 @@
  * official sampler (`predictToken` of `reverse_sampling.ts`) from `softmax(l / temperature)` restricted by top-k
  * and top-p (`token_filters.ts`) — append it, repeat `genLength` times. One network evaluation per token.
  *
+ * The twin's training text is documents packed with EOS between them, so the twin has seen EOS before every
+ * document: `bosId` (its callers pass the EOS id) is put before every prompt and left out of the result, and an
+ * empty prompt then asks for the start of a document. Without `bosId` the prompt is read as it is (a passage
+ * taken from inside a document, as the sampler lab's prompts are), and must not be empty.
+ *
  * Batches follow the mask predictor's rules: prompts left-padded with `padId` (kept out of attention by the
  * attention mask), each row's randomness from its own stream `Rng(seed).fork(hash(prompt))`, so a row's output
  * does not depend on its batch-mates. With `earlyStop` a row that emits EOS is finished (the rest of its answer
@@ -39,6 +44,8 @@ export interface AutoregressiveOptions {
   topP?: number;
   /** A token never to draw (the mask id of the shared vocabulary). */
   maskId?: number;
+  /** A token put before every prompt and dropped from the result (the twin's document boundary, EOS). */
+  bosId?: number;
   /** Left padding for prompts of different lengths (required then). */
   padId?: number;
   /** The EOS id (required by `earlyStop`). */
@@ -54,13 +61,15 @@ export interface AutoregressiveOptions {
  * documentation).
  *
  * @param model a causal network (logits at position `t` predict token `t + 1`).
- * @param prompts non-empty token sequences, one per row.
+ * @param prompts token sequences, one per row (non-empty unless `bosId` is given).
  * @param options see {@link AutoregressiveOptions}.
  * @returns every row's `prompt ‖ answer` and the network evaluations.
  *
  * @example
  * ```ts
- * const { tokens } = await generateAutoregressive(twin, [prompt], { genLength: 64, temperature: 0.8, topP: 0.9 });
+ * const { tokens } = await generateAutoregressive(twin, [prompt], {
+ *   genLength: 64, temperature: 0.8, topP: 0.9, bosId: tok.eosId, maskId: tok.maskId,
+ * });
  * ```
  */
 export async function generateAutoregressive(
@@ -68,6 +77,15 @@ export async function generateAutoregressive(
   prompts: readonly (readonly number[])[],
   options: AutoregressiveOptions,
 ): Promise<SampleResult> {
+  const { bosId } = options;
+  if (bosId !== undefined) {
+    checkTokenId(bosId, model.vocabSize, "bosId");
+    const { tokens, nfe } = await generateAutoregressive(model, prompts.map((p) => [bosId, ...p]), {
+      ...options,
+      bosId: undefined,
+    });
+    return { tokens: tokens.map((row) => row.slice(1)), nfe };
+  }
   const { genLength, padId, eosId, maskId } = options;
   const temperature = options.temperature ?? 0;
   const seed = options.seed ?? 0;
@@ -82,7 +100,9 @@ export async function generateAutoregressive(
   checkTokenFilter(options, "generateAutoregressive");
   if (options.earlyStop && eosId === undefined) fail("earlyStop needs eosId");
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) {
-    fail("every prompt needs at least one token (the first prediction reads the last prompt token)");
+    fail(
+      "every prompt needs at least one token (the first prediction reads the last prompt token), or give bosId",
+    );
   }
   const widthOf = Math.max(...prompts.map((p) => p.length));
   if (padId === undefined && prompts.some((p) => p.length !== widthOf)) {
@@ -130,4 +150,11 @@ export async function generateAutoregressive(
     while (row.length < prompts[b].length + genLength) row.push(eosId!);
   });
   return { tokens: rows, nfe };
+}
+
+/** Throws unless `id` is a token id of the model's vocabulary. */
+function checkTokenId(id: number, V: number, name: string): void {
+  if (!Number.isInteger(id) || id < 0 || id >= V) {
+    throw new Error(`generateAutoregressive: ${name} = ${id} is not a token id in [0, ${V})`);
+  }
 }

@@ -62,11 +62,6 @@ export {
   type StepState,
 } from "./reverse_sampling.ts";
 export {
-  type AutoregressiveOptions,
-  type AutoregressiveResult,
-  decodeAutoregressive,
-} from "./autoregressive_decoding.ts";
-export {
   type CacheMode,
   CACHES,
   infill,
@@ -82,7 +77,4 @@ export { PARALLEL_RULES, parallelCommitCount, type ParallelRule } from "./parall
 export { ancestralReveal, revealProbability } from "./ancestral.ts";
 export { chooseRemasks, remaskProbability } from "./remdm.ts";
 export { checkTokenFilter, filterLogits, type TokenFilter } from "./token_filters.ts";
-export {
-  type AutoregressiveOptions as AutoregressiveSamplingOptions,
-  generateAutoregressive,
-} from "./autoregressive_sampling.ts";
+export { type AutoregressiveOptions, generateAutoregressive } from "./autoregressive_sampling.ts";

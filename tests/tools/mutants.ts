@@ -27,6 +27,20 @@ const T = (...names: string[]) => names.map((n) => `tests/${n}.test.ts`);
 export const MUTANTS: Mutant[] = [
   // ---- the sampler's strategies and the KV cache ------------------------------------------------------------
   {
+    id: "twin-reads-first-position",
+    file: "src/llada/autoregressive_sampling.ts",
+    find: "      const offset = (b * width + width - 1) * V;",
+    replace: "      const offset = (b * width + pads[b]) * V;",
+    tests: T("llada_autoregressive_sampling", "cli_twin"),
+  },
+  {
+    id: "twin-padding-attended",
+    file: "src/llada/autoregressive_sampling.ts",
+    find: "      mask?.fill(0, b * width, b * width + pads[b]);",
+    replace: "      mask?.fill(1, b * width, b * width + pads[b]);",
+    tests: T("llada_autoregressive_sampling"),
+  },
+  {
     id: "ancestral-reveal-s-over-t",
     file: "src/llada/ancestral.ts",
     find: "return step === steps - 1 ? 1 : (t - s) / t;",

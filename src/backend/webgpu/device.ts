@@ -36,6 +36,7 @@ const LIMITS = [
   "maxComputeWorkgroupsPerDimension",
   "maxStorageBuffersPerShaderStage",
   "maxUniformBufferBindingSize",
+  "maxTextureDimension2D",
 ] as const;
 
 /** The package that provides WebGPU to Node (Dawn), imported only where `navigator.gpu` is missing. */

@@ -40,6 +40,15 @@ const WG = 64;
  */
 const ROWS_FOR_ONE_INVOCATION_EACH = WG;
 
+/**
+ * Textures kept for reuse by {@link DispatchRecorder.texture}; past this the least recently used is destroyed. A
+ * training step uses about a dozen operand shapes.
+ */
+const MAX_TEXTURES = 32;
+
+/** `GPUTextureUsage.COPY_DST | TEXTURE_BINDING | STORAGE_BINDING`, spelled out like {@link USAGE}. */
+const TEXTURE_USAGE = 0x02 | 0x04 | 0x08;
+
 /** Storage bytes are allocated and bound in whole vec4s: 16 bytes. */
 const VEC4_BYTES = 16;
 
@@ -66,8 +75,11 @@ export class GpuStorage implements Storage {
   }
 }
 
-/** A storage bound at a binding number of a kernel's bind group (binding 0 is always the parameters). */
-export type Binding = [binding: number, storage: GpuStorage];
+/**
+ * A storage (or a texture, see {@link DispatchRecorder.texture}) bound at a binding number of a kernel's bind group
+ * (binding 0 is always the parameters).
+ */
+export type Binding = [binding: number, storage: GpuStorage | GPUTexture];
 
 /** Override constants of a pipeline, by name. */
 export type Constants = Record<string, number | boolean>;
@@ -80,6 +92,8 @@ export interface WebGpuStats {
   reads: number;
   /** Kernel dispatches recorded. */
   dispatches: number;
+  /** Copies of storage into textures recorded ({@link DispatchRecorder.copyToTexture}). */
+  textureCopies: number;
   /** Pipelines compiled. */
   pipelines: number;
   /** GPU buffers created for storage (the rest of the storage handed out was recycled from the pool). */
@@ -96,13 +110,24 @@ export interface KernelTime {
 /** Records dispatches of the compiled shaders on one device and submits them in batches. */
 export class DispatchRecorder {
   /** Work counters since creation. */
-  readonly stats: WebGpuStats = { submits: 0, reads: 0, dispatches: 0, pipelines: 0, buffersCreated: 0 };
+  readonly stats: WebGpuStats = {
+    submits: 0,
+    reads: 0,
+    dispatches: 0,
+    textureCopies: 0,
+    pipelines: 0,
+    buffersCreated: 0,
+  };
   /** The device's limit on one storage binding, in bytes: storage larger than this is refused. */
   readonly maxBinding: number;
+  /** The device's limit on the width and height of a 2-D texture. */
+  readonly maxTextureSize: number;
 
   readonly #device: GPUDevice;
   readonly #modules: Map<ShaderFile, GPUShaderModule>;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
+  /** Reusable textures by slot and size, least recently used first. */
+  readonly #textures = new Map<string, GPUTexture>();
   readonly #storagePool: BufferPool;
   readonly #uniformPool: BufferPool;
   readonly #readPool: BufferPool;
@@ -129,6 +154,7 @@ export class DispatchRecorder {
     this.#device = device;
     this.#modules = modules;
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
+    this.maxTextureSize = device.limits.maxTextureDimension2D;
     this.#maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
     const maxBuffer = device.limits.maxBufferSize;
     this.#storagePool = new BufferPool(
@@ -168,11 +194,59 @@ export class DispatchRecorder {
     return table;
   }
 
-  /** Submits pending work, frees pooled buffers and destroys the device. */
+  /**
+   * An rgba32float texture of `width` × `height` texels that kernels read (textureLoad) and write (textureStore),
+   * reused by every later call with the same slot and size. Its contents belong to whoever asked for it last: a
+   * caller fills it and reads it in dispatches recorded before anyone asks again (dispatches run in order).
+   * `slot` tells apart textures one kernel needs at the same time.
+   */
+  texture(width: number, height: number, slot: number): GPUTexture {
+    const key = `${slot}:${width}x${height}`;
+    let texture = this.#textures.get(key);
+    if (texture) {
+      this.#textures.delete(key); // moved to the end: most recently used
+    } else {
+      if (this.#textures.size >= MAX_TEXTURES) {
+        // Recorded dispatches may still read the oldest: submit them first (a destroyed texture's submitted work
+        // still runs).
+        this.flush();
+        const [oldest, evicted] = this.#textures.entries().next().value!;
+        this.#textures.delete(oldest);
+        evicted.destroy();
+      }
+      texture = this.#device.createTexture({
+        label: `texture ${key}`,
+        size: [width, height],
+        format: "rgba32float",
+        usage: TEXTURE_USAGE,
+      });
+    }
+    this.#textures.set(key, texture);
+    return texture;
+  }
+
+  /**
+   * Records a copy of the first `width` × `height` vec4s of `s` into `texture`, row by row (`width` texels a row),
+   * between the dispatches recorded before and after it. WebGPU copies only rows a multiple of 256 bytes apart:
+   * `width` must be a multiple of 16.
+   */
+  copyToTexture(s: GpuStorage, texture: GPUTexture, width: number, height: number): void {
+    this.#endPass();
+    this.#commands().copyBufferToTexture(
+      { buffer: s.buffer, bytesPerRow: width * VEC4_BYTES, rowsPerImage: height },
+      { texture },
+      [width, height],
+    );
+    this.stats.textureCopies++;
+  }
+
+  /** Submits pending work, frees pooled buffers and textures, and destroys the device. */
   dispose(): void {
     if (this.#disposed) return;
     this.flush();
     this.#disposed = true;
+    for (const texture of this.#textures.values()) texture.destroy();
+    this.#textures.clear();
     this.#storagePool.trim();
     this.#uniformPool.trim();
     this.#readPool.trim();
@@ -357,7 +431,10 @@ export class DispatchRecorder {
       { binding: 0, resource: { buffer: this.#uniforms, offset, size: UNIFORM_SLOT } },
     ];
     for (const [binding, s] of bindings) {
-      entries.push({ binding, resource: { buffer: s.buffer, offset: 0, size: s.bindingSize } });
+      const resource = s instanceof GpuStorage
+        ? { buffer: s.buffer, offset: 0, size: s.bindingSize }
+        : s.createView();
+      entries.push({ binding, resource });
     }
     const group = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     if (this.#timestamps !== null) {

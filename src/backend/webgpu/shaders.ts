@@ -7,12 +7,18 @@
  * `common.wgsl` with its own line number.
  *
  * The files are found relative to this module (`import.meta.url`), so the backend works from any working
- * directory: read from disk for `file:` URLs (Deno and Node), fetched otherwise (browsers, remote imports).
+ * directory: read from disk for `file:` URLs (Deno and Node), fetched otherwise (remote imports). A bundle for
+ * the browser carries the texts themselves (`LLADA_BUNDLED_SHADERS`), so a page needs no shader files.
+ * Node's file API is imported only on the disk path, so nothing here needs it in a browser.
  *
  * @module
  */
 
-import { readFile } from "node:fs/promises";
+/**
+ * The text of every shader file by name, when a bundler defined it at build time (the playground's build does:
+ * `scripts/playground.ts` passes esbuild `define: { LLADA_BUNDLED_SHADERS: … }`); not defined anywhere else.
+ */
+declare const LLADA_BUNDLED_SHADERS: Readonly<Record<string, string>> | undefined;
 
 /** The shader files, one per primitive family (without `.wgsl`). */
 export const SHADER_FILES = [
@@ -43,9 +49,17 @@ function shaderUrl(name: string): URL {
 
 /** The text of `shaders/<name>.wgsl`. */
 export async function readShader(name: string): Promise<string> {
+  if (typeof LLADA_BUNDLED_SHADERS !== "undefined") {
+    const text = LLADA_BUNDLED_SHADERS[name];
+    if (text === undefined) throw new Error(`WebGPU backend: the bundle has no shader ${name}.wgsl`);
+    return text;
+  }
   const url = shaderUrl(name);
   try {
-    if (url.protocol === "file:") return await readFile(url, "utf8");
+    if (url.protocol === "file:") {
+      const { readFile } = await import("node:fs/promises");
+      return await readFile(url, "utf8");
+    }
     const response = await fetch(url);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return await response.text();
