@@ -28,8 +28,8 @@ import { sampleCommand } from "./cli/sample.ts";
 import { evalCommand } from "./cli/eval.ts";
 import { chatCommand } from "./cli/chat.ts";
 import { benchCommand } from "./cli/bench.ts";
-import { reversalCommand } from "./cli/reversal.ts";
-import { dataConstrainedCommand } from "./cli/data_constrained.ts";
+import { reversalCommand } from "./experiments/reversal_cli.ts";
+import { dataConstrainedCommand } from "./experiments/data_constrained_cli.ts";
 import { traceFlushed } from "./trace.ts";
 
 /** The commands and their one-line summaries. */

@@ -13,7 +13,7 @@ import {
   writeReversalResults,
 } from "../src/experiments/reversal.ts";
 import { syntheticReversalTask } from "../src/data/reversal.ts";
-import { parseSeeds } from "../src/cli/reversal.ts";
+import { parseSeeds } from "../src/experiments/reversal_cli.ts";
 import type { ReversalQuestion } from "../src/data/reversal.ts";
 
 const ENV = { NO_COLOR: "1", LLADA_BACKEND: "cpu" };

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type CommandSpec, parseCommand, UsageError } from "./args.ts";
-import { BACKEND_OPTION, chooseBackend, status } from "./common.ts";
+import { type CommandSpec, parseCommand, UsageError } from "../cli/args.ts";
+import { BACKEND_OPTION, chooseBackend, status } from "../cli/common.ts";
 import { InputError } from "../errors.ts";
 import { parseReversalPairs, type ReversalPair } from "../data/reversal.ts";
 import {
@@ -17,7 +17,7 @@ import {
   type SeedResult,
   summarise,
   writeReversalResults,
-} from "../experiments/reversal.ts";
+} from "./reversal.ts";
 
 /** The `reversal` command's options. */
 export const REVERSAL_SPEC: CommandSpec = {

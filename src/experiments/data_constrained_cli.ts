@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type CommandSpec, parseCommand, UsageError } from "./args.ts";
-import { BACKEND_OPTION, chooseBackend, status } from "./common.ts";
+import { type CommandSpec, parseCommand, UsageError } from "../cli/args.ts";
+import { BACKEND_OPTION, chooseBackend, status } from "../cli/common.ts";
 import {
   DATA_CONSTRAINED_SETTINGS,
   EPOCHS,
@@ -17,7 +17,7 @@ import {
   sweepData,
   sweepMarkdown,
   type SweepSettings,
-} from "../experiments/data_constrained.ts";
+} from "./data_constrained.ts";
 
 /** The `data-constrained` command's options. */
 export const DATA_CONSTRAINED_SPEC: CommandSpec = {
