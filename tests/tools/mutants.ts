@@ -464,6 +464,16 @@ export const MUTANTS: Mutant[] = [
     file: "shaders/matmul.wgsl",
     find: "acc[r][c] += a[r].x * v0 + a[r].y * v1 + a[r].z * v2 + a[r].w * v3;",
     replace: "acc[r][c] += a[r].x * v0 + a[r].y * v1 + a[r].z * v2;",
+    occurrence: 1,
+    tests: T("webgpu_matmul"),
+  },
+  {
+    // The same bug in the kernel that reads its operands from textures (the large products).
+    id: "wgsl-matmul-texture-drops-last-k-lane",
+    file: "shaders/matmul.wgsl",
+    find: "acc[r][c] += a[r].x * v0 + a[r].y * v1 + a[r].z * v2 + a[r].w * v3;",
+    replace: "acc[r][c] += a[r].x * v0 + a[r].y * v1 + a[r].z * v2;",
+    occurrence: 2,
     tests: T("webgpu_matmul"),
   },
 
