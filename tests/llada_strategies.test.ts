@@ -292,6 +292,10 @@ Deno.test("top-k / top-p: the kept set by hand, and draws never leave it", async
   const b = p();
   filterLogits(b, { topP: 0.6 }, 1);
   assert.deepEqual(Array.from(b), [-Infinity, -Infinity, 2]);
+  // The smallest set whose mass reaches p: probabilities exactly ½, ¼, ¼ and p = ½ keep the first token alone.
+  const half = Float64Array.from([Math.log(0.5), Math.log(0.25), Math.log(0.25)]);
+  filterLogits(half, { topP: 0.5 }, 1);
+  assert.deepEqual(Array.from(half).map(Number.isFinite), [true, false, false]);
   // at a high temperature the distribution flattens and top-p keeps more
   const c = p();
   filterLogits(c, { topP: 0.6 }, 10);
@@ -317,6 +321,8 @@ Deno.test("ReMDM: σ = min(η, s/(1 − t)); with η = 0 nothing is remasked; th
   assert.equal(remaskProbability(0.5, 0, 4), 0.5);
   assert.equal(remaskProbability(0.9, 2, 4), 1 / 2); // t = 1/2, s = 1/4: s/(1 − t) = 1/2
   assert.equal(remaskProbability(0.9, 3, 4), 0); // last step: nothing remasked
+  // Early steps, where s/(1 − t) exceeds η (here 2/1 = 2), are capped at η: σ is a probability.
+  assert.equal(remaskProbability(0.3, 1, 4), 0.3);
   assert.deepEqual(chooseRemasks([4, 5, 6, 7], [0, 0, 0, 0, 0.9, 0.2, 0.2, 0.7], 0.5), [6, 5]);
   await fc.assert(
     fc.asyncProperty(settings, fc.double({ min: 0.05, max: 1, noNaN: true }), async (s, eta) => {
