@@ -4,10 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CpuBackend } from "../src/backend/cpu.ts";
-import { createModel } from "../src/model/llada.ts";
-import { saveModel } from "../src/io/model_files.ts";
-import { CharTokenizer } from "../src/tokenizer/char.ts";
+import { saveTinyModel } from "./tiny_model.ts";
 
 /** Plain output, and the CPU backend: these tests check behaviour, not speed, and need no GPU. */
 const ENV = { NO_COLOR: "1", LLADA_BACKEND: "cpu" };
@@ -36,21 +33,7 @@ async function run(
 
 /** A tiny random model with a character tokenizer, saved as a model directory. */
 async function tinyModelDir(): Promise<string> {
-  const dir = await Deno.makeTempDir();
-  const tokenizer = CharTokenizer.fromTexts("abcdefgh ?'s.");
-  const model = await createModel({
-    d_model: 16,
-    n_layers: 1,
-    n_heads: 2,
-    mlp_hidden_size: 24,
-    vocab_size: tokenizer.vocabSize,
-    max_sequence_length: 32,
-    mask_token_id: tokenizer.maskId,
-    eos_token_id: tokenizer.eosId,
-    pad_token_id: tokenizer.padId,
-  }, { seed: 3, backend: new CpuBackend() });
-  await saveModel(dir, model, { extraFiles: { "tokenizer.json": JSON.stringify(tokenizer.toJSON()) } });
-  return dir;
+  return (await saveTinyModel()).dir;
 }
 
 const modelDir = await tinyModelDir();

@@ -5,10 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CpuBackend } from "../src/backend/cpu.ts";
-import { createModel } from "../src/model/llada.ts";
-import { saveModel } from "../src/io/model_files.ts";
-import { CharTokenizer } from "../src/tokenizer/char.ts";
+import { saveTinyModel } from "./tiny_model.ts";
 
 /** Plain output, and the CPU backend: these tests check behaviour, not speed. */
 const ENV = { NO_COLOR: "1", LLADA_BACKEND: "cpu" };
@@ -26,23 +23,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
-const tokenizer = CharTokenizer.fromTexts("abcdefgh ?'s.");
-const dir = await Deno.makeTempDir();
-await saveModel(
-  dir,
-  await createModel({
-    d_model: 16,
-    n_layers: 1,
-    n_heads: 2,
-    mlp_hidden_size: 24,
-    vocab_size: tokenizer.vocabSize,
-    max_sequence_length: 32,
-    mask_token_id: tokenizer.maskId,
-    eos_token_id: tokenizer.eosId,
-    pad_token_id: tokenizer.padId,
-  }, { seed: 3, backend: new CpuBackend() }),
-  { extraFiles: { "tokenizer.json": JSON.stringify(tokenizer.toJSON()) } },
-);
+const { dir } = await saveTinyModel();
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 
 /** `sample --json` on the tiny model: its one JSON line. */

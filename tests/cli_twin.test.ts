@@ -5,13 +5,11 @@
 
 import assert from "node:assert/strict";
 import { CpuBackend } from "../src/backend/cpu.ts";
-import { createModel } from "../src/model/llada.ts";
-import { loadModel, saveModel } from "../src/io/model_files.ts";
-import { CharTokenizer } from "../src/tokenizer/char.ts";
+import { loadModel } from "../src/io/model_files.ts";
 import { generateAutoregressive } from "../src/llada/autoregressive_sampling.ts";
+import { saveTinyModel } from "./tiny_model.ts";
 
 const cli = new URL("../src/cli.ts", import.meta.url).pathname;
-const tokenizer = CharTokenizer.fromTexts("abcdefgh ?'s.\n");
 const backend = new CpuBackend();
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -25,26 +23,10 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
-/** A tiny random model (the twin when `causal`) saved with its tokenizer. */
-async function saved(causal: boolean): Promise<string> {
-  const dir = await Deno.makeTempDir();
-  const model = await createModel({
-    d_model: 16,
-    n_layers: 1,
-    n_heads: 2,
-    mlp_hidden_size: 24,
-    vocab_size: tokenizer.vocabSize,
-    max_sequence_length: 32,
-    mask_token_id: tokenizer.maskId,
-    eos_token_id: tokenizer.eosId,
-    pad_token_id: tokenizer.padId,
-  }, { seed: 3, backend, causal });
-  await saveModel(dir, model, { extraFiles: { "tokenizer.json": JSON.stringify(tokenizer.toJSON()) } });
-  return dir;
-}
-
-const twinDir = await saved(true);
-const mdmDir = await saved(false);
+// The twin and a mask predictor of the same shape and tokenizer.
+const symbols = "abcdefgh ?'s.\n";
+const { dir: twinDir, tokenizer } = await saveTinyModel({ symbols, causal: true });
+const mdmDir = (await saveTinyModel({ symbols })).dir;
 const textFile = await Deno.makeTempFile({ suffix: ".txt" });
 await Deno.writeTextFile(textFile, "a bad cafe's beds. ".repeat(8));
 globalThis.addEventListener("unload", () => {
@@ -166,21 +148,9 @@ Deno.test("eval --compare scores the twin on the same windows as the mask predic
 });
 
 Deno.test("eval refuses --compare with another tokenizer, with --answer, and an unknown --heldout", async () => {
-  const other = await Deno.makeTempDir();
+  // A twin whose tokenizer has three more symbols: other ids for the same text.
+  const other = (await saveTinyModel({ symbols: "xyz abcdefgh ?'s.\n", causal: true })).dir;
   try {
-    const tok = CharTokenizer.fromTexts("xyz abcdefgh ?'s.\n");
-    const model = await createModel({
-      d_model: 16,
-      n_layers: 1,
-      n_heads: 2,
-      mlp_hidden_size: 24,
-      vocab_size: tok.vocabSize,
-      max_sequence_length: 32,
-      mask_token_id: tok.maskId,
-      eos_token_id: tok.eosId,
-      pad_token_id: tok.padId,
-    }, { seed: 3, backend, causal: true });
-    await saveModel(other, model, { extraFiles: { "tokenizer.json": JSON.stringify(tok.toJSON()) } });
     const mismatch = await run([
       "eval",
       "--model",
