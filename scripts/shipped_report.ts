@@ -31,7 +31,7 @@
 
 import { parseArgs } from "node:util";
 import { loadBrown } from "../src/data/brown.ts";
-import { splitTrainValid } from "../src/data/split.ts";
+import { heldOutDocuments } from "../src/train/corpus.ts";
 import { generate, type Remasking } from "../src/llada/reverse_sampling.ts";
 import { generateAutoregressive } from "../src/llada/autoregressive_sampling.ts";
 import { type GenerationConfig, loadPretrained, type Pretrained } from "../src/pretrained.ts";
@@ -39,7 +39,7 @@ import { heldOutEstimate, makeEvalSet } from "../src/train/eval.ts";
 import { innerWords, tokenEntropy, words } from "../src/experiments/sampling_lab.ts";
 import { Rng } from "../src/rng.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
-import type { ShippedRecipe, Sitting } from "./train_shipped.ts";
+import { readSittings, type ShippedRecipe, type Sitting } from "./train_shipped.ts";
 
 /** A cell must keep this share of the held-out continuations' token entropy to count as readable text. */
 export const ENTROPY_FLOOR = 0.8;
@@ -149,10 +149,9 @@ export async function brownVocabulary(): Promise<Set<string>> {
   return vocab;
 }
 
-/** The held-out documents of the shipped models' split. */
-export async function heldOutDocs(splitSeed = 0): Promise<string[]> {
-  const docs = (await loadBrown()).map((d) => d.text);
-  return splitTrainValid(docs, { validFraction: 0.1, seed: splitSeed }).valid;
+/** The held-out documents of the shipped models' split (Brown, split seed 0, as their training made it). */
+export function heldOutDocs(): Promise<string[]> {
+  return heldOutDocuments({ corpus: "brown", splitSeed: 0 });
 }
 
 /**
@@ -280,9 +279,8 @@ export async function trainingRecord(dir: string, recipe: Pick<ShippedRecipe, "b
   const lines = (await Deno.readTextFile(`${dir}/training_metrics.jsonl`)).trim().split("\n").map((l) =>
     JSON.parse(l)
   );
-  const sittings = (await Deno.readTextFile(`${dir}/training_sittings.jsonl`)).trim().split("\n").map((l) =>
-    JSON.parse(l) as Sitting
-  );
+  const sittings = await readSittings(`${dir}/training_sittings.jsonl`);
+  if (sittings.length === 0) throw new Error(`${dir}/training_sittings.jsonl: no training sittings recorded`);
   const last = lines.at(-1);
   const evals = lines.filter((l) => typeof l.eval_bpc === "number");
   const steps = last.step as number;

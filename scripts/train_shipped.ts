@@ -126,11 +126,11 @@ async function loadAverage(): Promise<number | null> {
   }
 }
 
-/** The sittings recorded in `runDir` (none when the file does not exist). */
-export async function readSittings(runDir: string): Promise<Sitting[]> {
+/** The sittings recorded in a `sittings.jsonl` file (none when the file does not exist). */
+export async function readSittings(path: string): Promise<Sitting[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(`${runDir}/sittings.jsonl`);
+    text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
@@ -146,7 +146,7 @@ export async function recordSitting(runDir: string, sitting: () => Promise<numbe
   // The trainer's state records the seconds of training over every session of the run.
   const elapsed = (state: Record<string, unknown> | null) => Number(state?.elapsed ?? 0);
   const before = await readRunState(runDir);
-  const recorded = await readSittings(runDir);
+  const recorded = await readSittings(`${runDir}/sittings.jsonl`);
   const append = (s: Sitting) =>
     Deno.writeTextFile(`${runDir}/sittings.jsonl`, JSON.stringify(s) + "\n", { append: true });
   const recordedTo = recorded.at(-1)?.toStep ?? 0;

@@ -81,7 +81,7 @@ Deno.test("a shipped run resumes with llada train --resume, exports a marked fol
   // recorded sitting that trains adds the seconds the checkpoint's clock grew by.
   const elapsedAt3 = Number((await readRunState(dir))!.elapsed);
   assert.equal(await recordSitting(dir, () => Promise.resolve(0)), 0);
-  const backfilled = await readSittings(dir);
+  const backfilled = await readSittings(`${dir}/sittings.jsonl`);
   assert.equal(backfilled.length, 1);
   assert.deepEqual([backfilled[0].began, backfilled[0].fromStep, backfilled[0].toStep], [null, 0, 3]);
   assert.ok(Math.abs(backfilled[0].trainingSeconds - elapsedAt3) < 0.01);
@@ -90,7 +90,7 @@ Deno.test("a shipped run resumes with llada train --resume, exports a marked fol
     () => trainCommand(["--run-dir", dir, "--resume", "--steps", "4", "--backend", "cpu"]),
   );
   assert.equal(code4, 0);
-  const sittings = await readSittings(dir);
+  const sittings = await readSittings(`${dir}/sittings.jsonl`);
   assert.equal(sittings.length, 2);
   assert.deepEqual([sittings[1].fromStep, sittings[1].toStep], [3, 4]);
   assert.ok(sittings[1].began !== null && sittings[1].began <= sittings[1].ended);

@@ -28,8 +28,7 @@ import { encodeChatPair } from "../tokenizer/chat.ts";
 import { keepEncodable } from "../tokenizer/coverage.ts";
 import { loadModel } from "../io/model_files.ts";
 import { loadPretrained } from "../pretrained.ts";
-import { loadBrown } from "../data/brown.ts";
-import { splitTrainValid } from "../data/split.ts";
+import { heldOutDocuments } from "../train/corpus.ts";
 import type { EvalSet } from "../train/eval.ts";
 import type { LLaDAModel } from "../model/llada.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
@@ -150,9 +149,8 @@ async function heldOutSource(corpus: string, splitSeed: number): Promise<TextSou
       "use --heldout brown (the shipped models' split), or --file with your own text",
     );
   }
-  const docs = (await loadBrown()).map((d) => d.text);
-  const { valid } = splitTrainValid(docs, { validFraction: 0.1, seed: splitSeed });
-  return { name: `brown (held out, split seed ${splitSeed})`, texts: valid, heldout: true };
+  const texts = await heldOutDocuments({ corpus, splitSeed });
+  return { name: `brown (held out, split seed ${splitSeed})`, texts, heldout: true };
 }
 
 /** What both kinds of evaluation share: the parsed options, the loaded model and where it runs. */

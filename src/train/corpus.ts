@@ -175,6 +175,21 @@ export function buildTokenizer(
   return CharTokenizer.fromTexts(allTexts, { maxSymbols: limit, unknown: "□" });
 }
 
+/** The share of documents (or pairs) held out when the settings do not say. */
+const DEFAULT_VALID_FRACTION = 0.1;
+
+/**
+ * The held-out documents of a corpus, split exactly as {@link prepareCorpus} splits it for pre-training: what
+ * a run with these settings evaluated on (`llada eval --heldout`, the shipped models' report).
+ */
+export async function heldOutDocuments(
+  settings: Pick<CorpusSettings, "corpus" | "splitSeed" | "validFraction">,
+): Promise<string[]> {
+  const { docs } = await readCorpus({ ...settings, objective: "pretrain" });
+  const validFraction = settings.validFraction ?? DEFAULT_VALID_FRACTION;
+  return splitTrainValid(docs, { validFraction, seed: settings.splitSeed }).valid;
+}
+
 /**
  * Prepares a corpus for training: reads it, splits documents (or pairs) into training and validation sets with
  * `splitSeed`, builds the tokenizer, and packs (pre-training) or pads (SFT) the training side into rows.
@@ -191,7 +206,7 @@ export async function prepareCorpus(
     throw new Error(`seqLength must be an integer ≥ 2, got ${seqLength}`);
   }
   const { docs, pairs, heldOut } = await readCorpus(settings);
-  const validFraction = settings.validFraction ?? 0.1;
+  const validFraction = settings.validFraction ?? DEFAULT_VALID_FRACTION;
   if (pairs) {
     const split = heldOut
       ? { train: pairs, valid: heldOut.pairs }
