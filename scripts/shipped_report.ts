@@ -315,6 +315,8 @@ export interface ShippedReport {
   cells: CellResult[];
   chosen: { mdm: CellResult | null; arm: CellResult | null };
   training: { mdm: TrainingRecord; arm: TrainingRecord };
+  /** Each model's parameter count. */
+  parameters: { mdm: number; arm: number };
 }
 
 /** A Markdown table of the grid. */
@@ -436,12 +438,11 @@ ${
   }
 ## Limitations
 
-A ${
-    mdm
-      ? "1.3M"
-      : "1.3M"
-  }-parameter model trained for a few hours on one million words of 1961 American English:
-it writes mostly real words and local phrases, not coherent paragraphs, and knows nothing after 1961.
+A model of ${
+    report.parameters[which].toLocaleString("en-US")
+  } parameters trained on the Brown corpus, American
+English printed in 1961: how much of what it writes is real words is the word validity above; it does not keep
+a paragraph coherent, and it knows nothing after 1961.
 `;
 }
 
@@ -520,6 +521,7 @@ if (import.meta.main) {
       mdm: await trainingRecord(mdm.dir, SHIPPED_RECIPE),
       arm: await trainingRecord(arm.dir, SHIPPED_RECIPE),
     },
+    parameters: { mdm: mdm.model.parameterCount, arm: arm.model.parameterCount },
   };
   for (const [which, p] of [["mdm", mdm], ["arm", arm]] as const) {
     const chosen = report.chosen[which];

@@ -165,6 +165,7 @@ Deno.test("report:shipped end to end on two tiny models: cards, generation confi
       assert.match(card, /summed over 2 sitting\(s\): \*\*15 min\*\*/);
       assert.match(card, new RegExp(String(h.mdm_bound_bits_per_char)));
       assert.match(card, new RegExp(String(h.arm_nll_bits_per_char)));
+      assert.ok(card.includes(`A model of ${report.parameters[which].toLocaleString("en-US")} parameters`));
       const chosen = report.chosen[which];
       const config = JSON.parse(
         await Deno.readTextFile(`${root}/brown-${which}/generation_config.json`).catch(() => "null"),
