@@ -1,27 +1,32 @@
 /**
- * The sampler lab's synthetic task: **choose one of two strings and copy it whole**.
+ * The sampler lab's synthetic task: **choose one of two symbols and write it 8 times**.
  *
- * A row is `a₁…a₈ ; b₁…b₈ | x₁…x₈`: two candidate strings of 8 symbols that differ at every position, and an
- * answer that is one of them entirely, `a` or `b` with probability ½ each in training. Exact match counts either
- * whole candidate as correct and any mix of the two as wrong.
+ * A row is `p q | x₁…x₈`: two different symbols, and an answer that is one of the two candidates `p⁸` or `q⁸`
+ * entirely, each with probability ½ in training. Exact match counts either whole candidate as correct and any
+ * mix of the two as wrong.
  *
  * What makes it a test of parallel decoding is that the answer's tokens depend on each other. Given the prompt
- * alone, every answer position is a coin flip between `aᵢ` and `bᵢ` (a trained model gives each about ½); once
- * one answer token is committed, all the others are determined. So:
+ * alone, every answer position is a coin flip between `p` and `q` (a trained model gives each about ½); once one
+ * answer token is committed, all the others are determined. So, sampling from the model (temperature 1):
  *
- * - committing all 8 positions from one evaluation decides each coin separately, and the answer is a whole
+ * - committing all 8 positions from one evaluation draws each coin separately, and the answer is a whole
  *   candidate with probability 2 · 2⁻⁸ (under 1 %) for a model that has learnt the task;
  * - one token per step reaches ~100 %;
  * - a confidence rule (Fast-dLLM's threshold or factor) commits the one uncertain token first, alone because no
- *   candidate is confident, and the rest at the next step, when all are: about 2 evaluations per block, without
+ *   position is confident, and the rest at the next step, when all are: about 2 evaluations per block, without
  *   the mix.
  *
- * The candidates differ at every position so that any position decided against the others breaks the answer;
- * with shared positions some coins would be free, and all-at-once decoding would look better than it is.
- * Both are drawn freely (not, say, from two halves of the alphabet, which would let a visible token tell its
- * candidate by itself): a network's small preferences between symbols then favour `a` at some positions and `b`
- * at others, so greedy all-at-once decoding mixes them as coin flips would, where a preference shared by all the
- * positions of one candidate would pick it whole and hide the dependence.
+ * This is Fast-dLLM's argument in its smallest form: a parallel step samples from the product of the marginals,
+ * which here is far from the joint (a ½/½ mixture of two strings that differ at every position). The task is
+ * decoded by sampling, not greedily: with a greedy argmax every position breaks the ½/½ tie by the network's same
+ * slight preference for one symbol, which picks a whole candidate and hides the dependence.
+ *
+ * Why repeated symbols rather than two arbitrary strings `a ; b` to choose from: with arbitrary strings the
+ * network must copy from two aligned places and compare a visible answer token with the prompt to tell which
+ * candidate it belongs to, a circuit a 2-layer model did not form within a few thousand SFT steps (its loss
+ * stayed above `ln 2`, the loss of copying without choosing). Here a visible answer token names its candidate by
+ * itself, the model learns the task in minutes on the CPU, and the dependence between the answer's tokens is the
+ * same.
  *
  * Training is LLaDA's SFT (the prompt is never masked). Its loss cannot reach 0: a row whose answer is wholly
  * masked leaves every position a coin flip ({@link choiceLossFloor} is the loss of the exact conditional).
@@ -32,52 +37,73 @@
 import type { Rng } from "../rng.ts";
 import { MASK_EPS } from "../llada/forward_masking.ts";
 
-/** The task's shape and token ids: mask 0, the answer separator `|` 1, the candidates' separator `;` 2, symbols 3…10. */
-export const CHOICE = { length: 8, alphabet: 8, mask: 0, sep: 1, between: 2, firstSymbol: 3 } as const;
+/** The task's shape and token ids: mask 0, the answer separator `|` 1, symbols 2…9. */
+export const CHOICE = { length: 8, alphabet: 8, mask: 0, sep: 1, firstSymbol: 2 } as const;
 
-/** Tokens of a prompt `a ; b |`. */
-export const CHOICE_PROMPT_LENGTH = 2 * CHOICE.length + 2;
+/** Tokens of a prompt `p q |`. */
+export const CHOICE_PROMPT_LENGTH = 3;
 
-/** Tokens of a whole row `a ; b | answer`. */
+/** Tokens of a whole row `p q | answer`. */
 export const CHOICE_WIDTH = CHOICE_PROMPT_LENGTH + CHOICE.length;
 
-/** Token ids of the task: its symbols and separators. */
+/** Token ids of the task: the mask, the separator and the symbols. */
 export const CHOICE_VOCAB_SIZE = CHOICE.firstSymbol + CHOICE.alphabet;
 
-/** One example: the two candidates and which one is the answer. */
-export interface ChoiceExample {
+/** The two candidates a prompt `p q |` offers. */
+export interface ChoiceCandidates {
+  p: number;
+  q: number;
+  /** `p` repeated `CHOICE.length` times. */
   a: number[];
+  /** `q` repeated `CHOICE.length` times. */
   b: number[];
+}
+
+/** A training example: the candidates and which one is the answer. */
+export interface ChoiceExample extends ChoiceCandidates {
   /** The answer: `a` or `b`. */
   answer: number[];
 }
 
-/**
- * Draws an example: `a` uniform over the symbols, each `bᵢ` uniform over the symbols other than `aᵢ`, the answer
- * `a` or `b` with probability ½.
- */
+/** The candidates of the prompt `p q |`. */
+export function choiceCandidates(p: number, q: number): ChoiceCandidates {
+  const symbol = (s: number) => Number.isInteger(s) && s >= CHOICE.firstSymbol && s < CHOICE_VOCAB_SIZE;
+  if (!symbol(p) || !symbol(q) || p === q) {
+    throw new Error(
+      `choiceCandidates: expected two different symbols in [${CHOICE.firstSymbol}, ${CHOICE_VOCAB_SIZE}), ` +
+        `got ${p} and ${q}`,
+    );
+  }
+  return { p, q, a: Array<number>(CHOICE.length).fill(p), b: Array<number>(CHOICE.length).fill(q) };
+}
+
+/** Every prompt of the task: the ordered pairs of different symbols (56 with 8 symbols). */
+export function everyChoicePrompt(): ChoiceCandidates[] {
+  const symbols = Array.from({ length: CHOICE.alphabet }, (_, i) => CHOICE.firstSymbol + i);
+  return symbols.flatMap((p) => symbols.filter((q) => q !== p).map((q) => choiceCandidates(p, q)));
+}
+
+/** Draws an example: `p` uniform over the symbols, `q` uniform over the others, the answer `p⁸` or `q⁸` (½ each). */
 export function choiceExample(rng: Rng): ChoiceExample {
-  const a = Array.from({ length: CHOICE.length }, () => CHOICE.firstSymbol + rng.int(0, CHOICE.alphabet - 1));
-  // a draw from the alphabet less one, shifted past aᵢ: uniform over the other symbols
-  const b = a.map((s) => {
-    const k = CHOICE.firstSymbol + rng.int(0, CHOICE.alphabet - 2);
-    return k >= s ? k + 1 : k;
-  });
-  return { a, b, answer: rng.uniform() < 0.5 ? a : b };
+  const p = CHOICE.firstSymbol + rng.int(0, CHOICE.alphabet - 1);
+  // a draw from the alphabet less one, shifted past p: uniform over the other symbols
+  const k = CHOICE.firstSymbol + rng.int(0, CHOICE.alphabet - 2);
+  const candidates = choiceCandidates(p, k >= p ? k + 1 : k);
+  return { ...candidates, answer: rng.uniform() < 0.5 ? candidates.a : candidates.b };
 }
 
-/** The prompt of an example: `a ; b |`. */
-export function choicePrompt(e: ChoiceExample): number[] {
-  return [...e.a, CHOICE.between, ...e.b, CHOICE.sep];
+/** The prompt of an example: `p q |`. */
+export function choicePrompt(e: ChoiceCandidates): number[] {
+  return [e.p, e.q, CHOICE.sep];
 }
 
-/** A whole training row: `a ; b | answer`. */
+/** A whole training row: `p q | answer`. */
 export function choiceRow(e: ChoiceExample): number[] {
   return [...choicePrompt(e), ...e.answer];
 }
 
 /** Exact match: the generated answer is one candidate entirely (either one); a mix of the two is wrong. */
-export function choiceCorrect(e: ChoiceExample, answer: readonly number[]): boolean {
+export function choiceCorrect(e: ChoiceCandidates, answer: readonly number[]): boolean {
   const same = (x: readonly number[]) => x.length === answer.length && x.every((s, i) => s === answer[i]);
   return same(e.a) || same(e.b);
 }

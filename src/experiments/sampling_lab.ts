@@ -3,15 +3,15 @@
  * quality and cost, written to `docs/results/sampling.json` and `docs/results/sampling.md`.
  *
  * Two tasks:
- * - **synthetic**: choosing one of two 8-symbol strings and copying it whole (`a ; b | a` or `a ; b | b`, see
+ * - **synthetic**: choosing one of two symbols and writing it 8 times (`p q | p…p` or `p q | q…q`, see
  *   `choice_task.ts`). The answer's tokens depend on each other: given the prompt each position is a coin flip
  *   between the candidates, and one committed token settles all the others, so committing many positions from
  *   one evaluation mixes the candidates while the confidence rules must wait for the first commitment. A small
  *   mask predictor is trained here, from a fixed seed, for a fixed number of SFT steps (a few minutes on the
- *   CPU), enough for the training loss to reach the task's floor (the report gives both): the targets compare
- *   decoding rules at the accuracy a trained model reaches, and a model stopped early is one whose errors more
- *   steps only add to. Scored by exact match (either whole candidate) on held-out examples (another random
- *   stream than the training examples').
+ *   CPU), enough for the training loss to come near the task's floor (the report gives both): the targets
+ *   compare decoding rules at the accuracy a trained model reaches, and a model stopped early is one whose errors
+ *   more steps only add to. Every prompt is sampled (temperature 1) under a few seeds and scored by exact match
+ *   (either whole candidate).
  * - **brown**: continuations of prompts cut from the held-out Brown documents (split seed 0, as the shipped
  *   models were trained), by the shipped character model (`--model`). Scored by the word-validity rate (the
  *   share of generated words — maximal runs of letters, lower-cased, neither cut by the end of the generation
@@ -57,6 +57,7 @@ import {
   choiceLossFloor,
   choicePrompt,
   choiceRow,
+  everyChoicePrompt,
 } from "./choice_task.ts";
 
 /** One cell of `sampling.json` (field names as the file has them). */
@@ -95,16 +96,26 @@ interface Config {
 }
 
 /** SFT steps of the synthetic task's model: the full lab (converged, see the report) and `--quick` (CI). */
-const CHOICE_TRAIN_STEPS = { full: 800, quick: 60 } as const;
+const CHOICE_TRAIN_STEPS = { full: 2000, quick: 60 } as const;
 
 /** The synthetic task's network (the task fixes its vocabulary and context). */
 const CHOICE_MODEL = { d_model: 48, n_layers: 2, n_heads: 4, mlp_hidden_size: 96 } as const;
 
-/** The synthetic task's optimiser: examples per step and AdamW's learning rate (constant). */
-const CHOICE_TRAINING = { batch: 32, lr: 1e-2 } as const;
+/** The synthetic task's optimiser: examples per step and AdamW's peak learning rate (decayed linearly to 0). */
+const CHOICE_TRAINING = { batch: 32, lr: 3e-3 } as const;
 
-/** Rows decoded together in each cell: held-out strings (synthetic) and prompts (Brown). */
-const ROWS = { synthetic: { full: 256, quick: 32 }, brown: { full: 8, quick: 4 } } as const;
+/** Seeds each synthetic cell samples every prompt under: the full lab and `--quick`. */
+const CHOICE_SEEDS = { full: 4, quick: 1 } as const;
+
+/**
+ * The synthetic cells sample at temperature 1: a parallel step then draws from the product of the marginals, the
+ * error Fast-dLLM's rules bound. Greedy decoding would break every position's ½/½ tie by the same preference and
+ * pick a whole candidate (see `choice_task.ts`).
+ */
+const CHOICE_TEMPERATURE = 1;
+
+/** Prompts decoded together in each Brown cell. */
+const BROWN_ROWS = { full: 8, quick: 4 } as const;
 
 /** The lab's tasks; `all` runs both. */
 export const LAB_TASKS = ["all", "synthetic", "brown"] as const;
@@ -225,7 +236,7 @@ export async function trainChoiceModel(
     const promptLengths = new Int32Array(batch).fill(CHOICE_PROMPT_LENGTH);
     const r = trainStep(model, optimizer, { tokens, batch, length: CHOICE_WIDTH, promptLengths }, {
       objective: "sft",
-      lr,
+      lr: lr * (1 - step / steps),
       rng,
       clip: 1,
     });
@@ -256,23 +267,36 @@ async function syntheticCells(s: LabSettings): Promise<{ cells: LabCell[]; train
       choiceLossFloor().toFixed(4)
     }), ${seconds.toFixed(0)} s`,
   );
-  const test = new Rng(s.seed).fork(2); // held out: another stream than the training examples'
-  const examples = Array.from(
-    { length: s.quick ? ROWS.synthetic.quick : ROWS.synthetic.full },
-    () => choiceExample(test),
+  // Every prompt, sampled under several seeds: the sampler draws a row's randomness from its prompt and the seed,
+  // so rows with the same prompt in one call would repeat one draw.
+  const candidates = everyChoicePrompt();
+  const prompts = candidates.map(choicePrompt);
+  const seeds = Array.from(
+    { length: s.quick ? CHOICE_SEEDS.quick : CHOICE_SEEDS.full },
+    (_, k) => s.seed + k,
   );
-  const prompts = examples.map(choicePrompt);
   const L = CHOICE.length;
   const rules = s.quick
     ? { thresholds: [0.9], factors: [1] }
     : { thresholds: [0.5, 0.7, 0.9], factors: [0.5, 1, 2] };
   const cells: LabCell[] = [];
   for (const c of grid(L, s.quick, s.quick ? [1, 8] : [1, 2, 4, 8], s.quick ? [8] : [4, 8], rules)) {
-    const o = sampleOptions(c, L, CHOICE.mask, s.seed);
-    const { tokens, nfe, tokensPerS } = await runCell(model, prompts, o);
-    const correct = tokens.filter((t, i) => choiceCorrect(examples[i], t.slice(CHOICE_PROMPT_LENGTH))).length;
-    cells.push(cell("synthetic", c, L, s.backend, nfe, tokensPerS, { accuracy: correct / examples.length }));
-    s.log?.(`synthetic ${describe(c)}: accuracy ${(correct / examples.length).toFixed(3)}, NFE ${nfe}`);
+    let [correct, nfe, seconds] = [0, 0, 0];
+    for (const seed of seeds) {
+      const o = { ...sampleOptions(c, L, CHOICE.mask, seed), temperature: CHOICE_TEMPERATURE };
+      const run = await runCell(model, prompts, o);
+      correct += run.tokens.filter((t, i) =>
+        choiceCorrect(candidates[i], t.slice(CHOICE_PROMPT_LENGTH))
+      ).length;
+      // a cell's NFE is its slowest call's, as within a call it is its slowest row's
+      nfe = Math.max(nfe, run.nfe);
+      seconds += (prompts.length * L) / run.tokensPerS;
+    }
+    const accuracy = correct / (prompts.length * seeds.length);
+    cells.push(
+      cell("synthetic", c, L, s.backend, nfe, (prompts.length * L * seeds.length) / seconds, { accuracy }),
+    );
+    s.log?.(`synthetic ${describe(c)}: accuracy ${accuracy.toFixed(3)}, NFE ${nfe}`);
   }
   model.dispose();
   return { cells, training: { steps: trainSteps, loss, seconds } };
@@ -294,7 +318,7 @@ async function brownCells(s: LabSettings): Promise<LabCell[]> {
   // Prompts: 32 characters of held-out text starting at a word, one per document from a seeded offset.
   const rng = new Rng(s.seed).fork(3);
   const promptChars = 32;
-  const prompts = valid.slice(0, s.quick ? ROWS.brown.quick : ROWS.brown.full).map((d) => {
+  const prompts = valid.slice(0, s.quick ? BROWN_ROWS.quick : BROWN_ROWS.full).map((d) => {
     let at = rng.int(0, Math.max(0, d.text.length - 200));
     while (at > 0 && /[A-Za-z]/.test(d.text[at - 1])) at++;
     return tokenizer.encode(d.text.slice(at, at + promptChars));
@@ -690,11 +714,14 @@ function report(r: LabResults, speeds: CacheSpeed[], s: LabSettings, run: RunFac
 function reading(cells: LabCell[], quick: boolean): string[] {
   const lines = [
     `- \`remdm\` is the low-confidence fixed schedule with ReMDM remasking at η = ${REMDM_ETA}.`,
-    `- NFE counts the evaluations of one batched call (${
-      quick ? ROWS.synthetic.quick : ROWS.synthetic.full
-    } strings, ${
-      quick ? ROWS.brown.quick : ROWS.brown.full
-    } Brown prompts): with a threshold or factor rule a block takes as many steps as its slowest row needs. ` +
+    `- The synthetic cells sample at temperature ${CHOICE_TEMPERATURE} (each of the task's ${everyChoicePrompt().length} ` +
+    `prompts under ${
+      quick ? CHOICE_SEEDS.quick : CHOICE_SEEDS.full
+    } seed(s)), the Brown cells decode greedily.`,
+    `- NFE counts the evaluations of one batched call (the ${everyChoicePrompt().length} synthetic prompts; ${
+      quick ? BROWN_ROWS.quick : BROWN_ROWS.full
+    } Brown prompts), the most of a synthetic cell's calls: with a threshold or factor rule a block takes as many ` +
+    "steps as its slowest row needs. " +
     "Decoding each sequence alone can only lower a rule's NFE.",
   ];
   const f3 = (x: number | null) => (x === null ? "–" : x.toFixed(3));
@@ -716,29 +743,30 @@ function reading(cells: LabCell[], quick: boolean): string[] {
         .sort((a, b) => a.nfe - b.nfe);
       if (fixed.length) {
         // The first step of the first block commits k = genLength / steps positions that are coin flips given the
-        // prompt; if the model's choices at them were independent fair coins, the answer would stay whole with
-        // probability 2^(1 − k), and every later step is determined by it.
+        // prompt; if they were decided as independent fair coins, the answer would stay whole with probability
+        // 2^(1 − k), and every later step is determined by it.
+        const above = fixed.filter((c) => c.accuracy! > 2 ** (1 - c.gen_length / c.steps!) + 0.05);
         lines.push(
           `- Synthetic, block ${block}, the low-confidence fixed schedule: ` +
             fixed.map((c) => {
               const k = c.gen_length / c.steps!;
               return `${c.steps} steps (${k} per evaluation) ${f3(c.accuracy)}, ideal ${f3(2 ** (1 - k))}`;
             }).join("; ") +
-            ". The ideal is the score of a model whose first k commitments are independent fair coins: " +
-            "committing dependent tokens together costs what it predicts when the measured scores follow it." +
-            (fixed.length > 1 && fixed[fixed.length - 1].accuracy! < fixed[0].accuracy!
-              ? " Here more steps hurt, the sign of a model whose early commitments are not yet reliable."
+            ". The ideal is the score if the k positions a step commits were decided as independent fair coins." +
+            (above.some((c) => c.steps! > c.gen_length / block)
+              ? " Low-confidence ranking beats it when a step commits several but not all of a block: when the " +
+                "model leans even slightly to one symbol, the positions that drew it are the most confident, so " +
+                "the ranking commits the same symbol together (random and ancestral rankings do not)."
               : ""),
         );
-      }
-      const full = inBlock.filter((c) => c.steps === c.gen_length);
-      if (full.length > 1) {
-        lines.push(
-          `  At ${full[0].steps} steps (one token per evaluation on average): ` +
-            full.map((c) => `${c.strategy} ${f3(c.accuracy)}`).join(", ") +
-            ". The fixed schedule's count is an average for `ancestral` (a random count per step), so its first " +
-            "steps can reveal several coin-flip positions together.",
-        );
+        for (const steps of new Set([fixed[0].steps, fixed[fixed.length - 1].steps])) {
+          const same = inBlock.filter((c) => c.steps === steps);
+          if (same.length < 2) continue;
+          lines.push(
+            `  At ${steps} steps (${fixed[0].gen_length / steps!} tokens per evaluation on average): ` +
+              same.map((c) => `${c.strategy} ${f3(c.accuracy)}`).join(", ") + ".",
+          );
+        }
       }
       const rules = inBlock.filter((c) => c.threshold !== null || c.factor !== null);
       if (rules.length) {
