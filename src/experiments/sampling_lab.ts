@@ -601,6 +601,11 @@ function describe(c: Config): string {
   return `${c.strategy} ${rule} block ${c.blockLength} cache ${c.cache}`;
 }
 
+/** `n word`, with the word in the plural unless `n` is 1. */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** Rounds to `digits` decimals. */
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
@@ -726,7 +731,11 @@ function reading(cells: LabCell[], quick: boolean): string[] {
   ];
   const f3 = (x: number | null) => (x === null ? "–" : x.toFixed(3));
   const label = (c: LabCell) =>
-    c.threshold !== null ? `τ = ${c.threshold}` : c.factor !== null ? `f = ${c.factor}` : `${c.steps} steps`;
+    c.threshold !== null
+      ? `τ = ${c.threshold}`
+      : c.factor !== null
+      ? `f = ${c.factor}`
+      : plural(c.steps!, "step");
   // Synthetic: what committing dependent tokens together costs, and what the rules save.
   const syn = cells.filter((c) => c.task === "synthetic" && c.cache === "none");
   if (syn.length) {
@@ -745,25 +754,47 @@ function reading(cells: LabCell[], quick: boolean): string[] {
         // The first step of the first block commits k = genLength / steps positions that are coin flips given the
         // prompt; if they were decided as independent fair coins, the answer would stay whole with probability
         // 2^(1 − k), and every later step is determined by it.
-        const above = fixed.filter((c) => c.accuracy! > 2 ** (1 - c.gen_length / c.steps!) + 0.05);
+        const ideal = (c: LabCell) => 2 ** (1 - c.gen_length / c.steps!);
+        // Counts where a step commits several positions but not a whole block: there the ranking chooses which.
+        const partial = inBlock.filter((c) =>
+          c.steps !== null && c.gen_length / c.steps > 1 && c.steps > c.gen_length / block
+        );
+        const names = [...new Set(partial.map((c) => c.strategy))];
+        const beat = names.filter((n) =>
+          partial.some((c) => c.strategy === n && c.accuracy! > ideal(c) + 0.05)
+        );
         lines.push(
           `- Synthetic, block ${block}, the low-confidence fixed schedule: ` +
-            fixed.map((c) => {
-              const k = c.gen_length / c.steps!;
-              return `${c.steps} steps (${k} per evaluation) ${f3(c.accuracy)}, ideal ${f3(2 ** (1 - k))}`;
-            }).join("; ") +
+            fixed.map((c) =>
+              `${plural(c.steps!, "step")} (${c.gen_length / c.steps!} per evaluation) ${f3(c.accuracy)}, ` +
+              `ideal ${f3(ideal(c))}`
+            ).join("; ") +
             ". The ideal is the score if the k positions a step commits were decided as independent fair coins." +
-            (above.some((c) => c.steps! > c.gen_length / block)
-              ? " Low-confidence ranking beats it when a step commits several but not all of a block: when the " +
-                "model leans even slightly to one symbol, the positions that drew it are the most confident, so " +
-                "the ranking commits the same symbol together (random and ancestral rankings do not)."
+            (beat.length
+              ? ` Where a step commits several positions but not a whole block, ${
+                beat.join(", ")
+              } score above ` +
+                `it${
+                  names.length > beat.length
+                    ? `, ${names.filter((n) => !beat.includes(n)).join(", ")} do not`
+                    : ""
+                }.` +
+                (beat.includes("low_confidence")
+                  ? " Low-confidence ranking orders positions by the probability of the token each drew: when the " +
+                    "model leans even slightly to one symbol, the positions that drew it are the most confident, so " +
+                    "the ranking commits the same symbol together; margin and entropy rank by the distribution " +
+                    "alone, whatever was drawn."
+                  : "")
               : ""),
         );
         for (const steps of new Set([fixed[0].steps, fixed[fixed.length - 1].steps])) {
           const same = inBlock.filter((c) => c.steps === steps);
           if (same.length < 2) continue;
           lines.push(
-            `  At ${steps} steps (${fixed[0].gen_length / steps!} tokens per evaluation on average): ` +
+            `  At ${plural(steps!, "step")} (${
+              plural(fixed[0].gen_length / steps!, "token")
+            } per evaluation on ` +
+              "average): " +
               same.map((c) => `${c.strategy} ${f3(c.accuracy)}`).join(", ") + ".",
           );
         }
@@ -878,7 +909,9 @@ function findings(cells: LabCell[]): string[] {
     // The dependence between the answer's tokens, in numbers: what the fewest steps (most tokens per step) score.
     const fewest = fixed[0];
     const dependence = fewest !== base
-      ? ` (with ${fewest.steps} steps, ${fewest.gen_length / fewest.steps!} tokens per evaluation: ` +
+      ? ` (with ${plural(fewest.steps!, "step")}, ${
+        plural(fewest.gen_length / fewest.steps!, "token")
+      } per evaluation: ` +
         `${fewest.accuracy!.toFixed(3)})`
       : "";
     const parallel = syn.filter((c) =>
