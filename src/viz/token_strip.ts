@@ -4,7 +4,8 @@
  * a label on its left (for example the masking probability that produced it).
  *
  * Styles are inline, not in a `<style>` block, because notebook viewers on code-hosting sites drop style
- * blocks; every cell also says what it is in its `title` and `aria-label`, so the strip reads without colour.
+ * blocks; every cell also says what it is in its `title` (a tooltip, which screen readers announce too), so the
+ * strip reads without colour. The per-cell markup is kept short: a notebook stores every cell of every strip.
  * A pure function of its input: no DOM.
  *
  * @module
@@ -40,13 +41,13 @@ const TABLE_STYLE = "border-collapse: separate; border-spacing: 1px; font-family
   "Consolas, monospace; font-size: 12px";
 const LABEL_STYLE =
   "font-weight: normal; text-align: right; padding: 0 6px 0 0; white-space: nowrap; color: #444";
-const CELL_STYLE = "min-width: 0.8em; padding: 1px 2px; text-align: center; white-space: pre";
+const CELL_STYLE = "padding:1px 2px;white-space:pre";
 
 /** The inline style of one cell: dark for masks, amber for the prompt, light grey for visible answer tokens. */
 function cellStyle(cell: StripCell): string {
-  if (cell.masked) return `${CELL_STYLE}; background: #1f2937; color: #f9fafb`;
-  if (cell.prompt) return `${CELL_STYLE}; background: #fde68a; color: #111`;
-  return `${CELL_STYLE}; background: #e5e7eb; color: #111`;
+  if (cell.masked) return `${CELL_STYLE};background:#1f2937;color:#f9fafb`;
+  if (cell.prompt) return `${CELL_STYLE};background:#fde68a;color:#111`;
+  return `${CELL_STYLE};background:#e5e7eb;color:#111`;
 }
 
 /**
@@ -86,8 +87,7 @@ export function tokenStripHtml(rows: readonly StripRow[], options: TokenStripOpt
     const cells = row.cells.map((cell, i) => {
       const text = escapeHtml(cell.text);
       const what = cell.masked ? "masked" : cell.prompt ? `prompt ${text}` : text;
-      const label = `position ${i}: ${what}`;
-      return `<td style="${cellStyle(cell)}" title="${label}" aria-label="${label}">${text}</td>`;
+      return `<td style="${cellStyle(cell)}" title="${i}: ${what}">${text}</td>`;
     });
     lines.push(
       `<tr><th scope="row" style="${LABEL_STYLE}">${escapeHtml(row.label)}</th>${cells.join("")}</tr>`,
