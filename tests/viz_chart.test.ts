@@ -60,6 +60,17 @@ Deno.test("barChartSvg with groups puts a legend entry per group", async () => {
   assert.ok(svg.includes(">CPU</text>") && svg.includes(">WebGPU</text>"));
 });
 
+Deno.test("barChartSvg horizontal puts the labels down the side, in the order given", async () => {
+  const svg = await barChartSvg([
+    { label: "matmul:matmul_texture", value: 5 },
+    { label: "attention:attention_forward", value: 2 },
+  ], { xTitle: "kernel", yTitle: "ms", horizontal: true });
+  assert.equal(count(svg, 'aria-roledescription="bar"'), 2);
+  const y = (label: string) =>
+    Number(svg.match(new RegExp(`translate\\(-?[\\d.]+,(-?[\\d.]+)\\)"[^>]*>${label}</text>`))?.[1]);
+  assert.ok(y("matmul:matmul_texture") < y("attention:attention_forward"), "the first label is on top");
+});
+
 Deno.test("heatmapSvg draws one rect per cell", async () => {
   const cells = [0, 1, 2].flatMap((y) => [0, 1, 2].map((x) => ({ x, y, value: x <= y ? 1 / (y + 1) : 0 })));
   const svg = await heatmapSvg(cells, { xTitle: "key", yTitle: "query", valueTitle: "weight" });

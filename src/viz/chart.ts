@@ -51,6 +51,12 @@ export interface XYChartOptions extends ChartOptions {
   yZero?: boolean;
 }
 
+/** Options of {@link barChartSvg}. */
+export interface BarChartOptions extends ChartOptions {
+  /** Bars run left to right, labels down the side: for long labels (default false: upright bars). */
+  horizontal?: boolean;
+}
+
 /** One bar: `value` at `label`, in the colour of `group` when bars are grouped. */
 export interface Bar {
   label: string;
@@ -158,13 +164,22 @@ export async function scatterChartSvg(series: readonly Series[], options: XYChar
 
 /**
  * Bars, one per label in the order given; with groups, the bars of a label stand side by side, one colour per
- * group.
+ * group. `xTitle` names the labels' axis and `yTitle` the values' axis, whichever way the bars run.
  */
-export async function barChartSvg(bars: readonly Bar[], options: ChartOptions): Promise<string> {
+export async function barChartSvg(bars: readonly Bar[], options: BarChartOptions): Promise<string> {
   if (bars.length === 0) throw new Error("barChartSvg: expected at least one bar");
   const grouped = bars.some((b) => b.group !== undefined);
   const labels = [...new Set(bars.map((b) => b.label))];
   const groups = [...new Set(bars.map((b) => b.group ?? ""))];
+  const label = {
+    field: "label",
+    type: "nominal" as const,
+    title: options.xTitle,
+    sort: labels,
+    axis: { labelAngle: 0, labelLimit: 260 },
+  };
+  const value = { field: "value", type: "quantitative" as const, title: options.yTitle };
+  const groupBy = { field: "group", type: "nominal" as const, sort: groups };
   return await vegaLiteSvg({
     ...(options.title ? { title: options.title } : {}),
     width: options.width ?? 420,
@@ -172,12 +187,11 @@ export async function barChartSvg(bars: readonly Bar[], options: ChartOptions): 
     data: { values: bars.map((b) => ({ label: b.label, value: b.value, group: b.group ?? "" })) },
     mark: "bar",
     encoding: {
-      x: { field: "label", type: "nominal", title: options.xTitle, sort: labels, axis: { labelAngle: 0 } },
-      y: { field: "value", type: "quantitative", title: options.yTitle },
+      ...(options.horizontal ? { y: label, x: value } : { x: label, y: value }),
       ...(grouped
         ? {
-          xOffset: { field: "group", type: "nominal", sort: groups },
-          color: { field: "group", type: "nominal", title: null, sort: groups },
+          [options.horizontal ? "yOffset" : "xOffset"]: groupBy,
+          color: { ...groupBy, title: null },
         }
         : {}),
     },
