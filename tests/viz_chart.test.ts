@@ -40,6 +40,18 @@ Deno.test("scatterChartSvg draws one symbol per point", async () => {
   assert.ok(svg.includes(">x squared</text>"));
 });
 
+Deno.test("scatterChartSvg with diagonal adds one dashed line y = x under the points", async () => {
+  const svg = await scatterChartSvg([{ name: "a", x: [1, 3], y: [2, 5] }], {
+    xTitle: "x",
+    yTitle: "y",
+    diagonal: true,
+  });
+  assert.equal(count(svg, 'aria-roledescription="point"'), 2);
+  assert.equal(count(svg, 'aria-roledescription="line mark"'), 1);
+  assert.ok(svg.includes('stroke-dasharray="4,4"'), "the diagonal is dashed");
+  assert.ok(svg.indexOf('aria-roledescription="line mark"') < svg.indexOf('aria-roledescription="point"'));
+});
+
 Deno.test("barChartSvg draws one rect per bar and keeps the labels in the order given", async () => {
   const svg = await barChartSvg([
     { label: "matmul", value: 5 },

@@ -49,6 +49,8 @@ export interface XYChartOptions extends ChartOptions {
   yScale?: ScaleKind;
   /** Start the y axis at zero (default false: fit the data). */
   yZero?: boolean;
+  /** Draw the line `y = x` across the data's range, dashed: for a quantity plotted against its reference. */
+  diagonal?: boolean;
 }
 
 /** Options of {@link barChartSvg}. */
@@ -123,24 +125,57 @@ function xySpec(
   const values = seriesRows(fn, series);
   const scale = (kind: ScaleKind | undefined, zero: boolean) =>
     kind === "log" ? { type: "log" as const } : { zero };
-  return {
+  const x = {
+    field: "x",
+    type: "quantitative" as const,
+    title: options.xTitle,
+    scale: scale(options.xScale, false),
+  };
+  const y = {
+    field: "y",
+    type: "quantitative" as const,
+    title: options.yTitle,
+    scale: scale(options.yScale, options.yZero ?? false),
+  };
+  const data = {
+    data: { values },
+    mark: mark === "line"
+      ? { type: "line" as const, point: values.length <= 60 }
+      : { type: "point" as const, filled: true },
+    encoding: {
+      x,
+      y,
+      ...(series.length > 1
+        ? {
+          color: {
+            field: "series",
+            type: "nominal" as const,
+            title: null,
+            sort: series.map((s) => s.name),
+            legend: { labelLimit: 320 },
+          },
+        }
+        : {}),
+    },
+  };
+  const frame = {
     ...(options.title ? { title: options.title } : {}),
     width: options.width ?? 420,
     height: options.height ?? 220,
-    data: { values },
-    mark: mark === "line" ? { type: "line", point: values.length <= 60 } : { type: "point", filled: true },
-    encoding: {
-      x: { field: "x", type: "quantitative", title: options.xTitle, scale: scale(options.xScale, false) },
-      y: {
-        field: "y",
-        type: "quantitative",
-        title: options.yTitle,
-        scale: scale(options.yScale, options.yZero ?? false),
+  };
+  if (!options.diagonal) return { ...frame, ...data };
+  const all = values.flatMap((v) => [v.x, v.y]);
+  const ends = [Math.min(...all), Math.max(...all)].map((v) => ({ x: v, y: v }));
+  return {
+    ...frame,
+    layer: [
+      {
+        data: { values: ends },
+        mark: { type: "line", color: "#888", strokeDash: [4, 4] },
+        encoding: { x, y },
       },
-      ...(series.length > 1
-        ? { color: { field: "series", type: "nominal", title: null, sort: series.map((s) => s.name) } }
-        : {}),
-    },
+      data,
+    ],
   };
 }
 
