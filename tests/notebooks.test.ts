@@ -143,7 +143,7 @@ Deno.test({
     try {
       // All at once: the kernels mostly wait on each other's start-up, and the training lesson dominates anyway.
       const runs = await Promise.all(
-        notebooks.map((name) => executeNotebook(name, { outDir, timeoutMs: 420_000 })),
+        notebooks.map((name) => executeNotebook(name, { outDir, timeoutMs: 600_000 })),
       );
       for (const run of runs) {
         assert.equal(run.code, 0, `${run.name} failed after ${run.seconds.toFixed(0)} s:\n${run.failure}`);
@@ -155,7 +155,7 @@ Deno.test({
         const first = compareOutputs(committed, fresh());
         if (first === undefined) continue;
         console.warn(`notebooks: ${name} differs from its committed outputs; executing it again:\n${first}`);
-        const again = await executeNotebook(name, { outDir, timeoutMs: 420_000 });
+        const again = await executeNotebook(name, { outDir, timeoutMs: 600_000 });
         assert.equal(again.code, 0, `${name} failed on its second run:\n${again.failure}`);
         const second = compareOutputs(committed, fresh());
         assert.equal(
