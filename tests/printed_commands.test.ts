@@ -42,6 +42,11 @@ const NOT_RUN: [RegExp, string][] = [
     "one-epoch cells from the command line",
   ],
   [/^deno jupyter --install/, "registers a Jupyter kernel in the user's configuration"],
+  [
+    /^deno task notebooks( |$)/,
+    "re-executes every notebook in place for minutes; tests/notebooks.test.ts executes them into a temporary " +
+    "directory and compares their outputs with the stored ones",
+  ],
   [/^deno task debug:/, "starts Deno under --inspect-brk, which waits for a debugger to attach"],
   [
     /^deno task playground( |$)/,
