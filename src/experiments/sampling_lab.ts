@@ -3,14 +3,15 @@
  * quality and cost, written to `docs/results/sampling.json` and `docs/results/sampling.md`.
  *
  * Two tasks:
- * - **synthetic**: copying 8 symbols of an 8-letter alphabet after a separator (`s₁…s₈ | s₁…s₈`). A small mask
- *   predictor is trained here, from a fixed seed, for a fixed number of SFT steps (a few minutes on the CPU),
- *   enough for the training loss to converge (the report gives its last value): the targets compare decoding
- *   rules at the accuracy a trained model reaches, and a model stopped early is one whose errors more steps
- *   only add to. Scored by exact match of the 8 answer symbols on held-out strings (other seeds than the
- *   training strings'). The answer's symbols are independent of each other given the prompt, so this task
- *   measures what parallel decoding saves when the model is sure, not the cost of committing dependent tokens
- *   together (the report says so with its numbers).
+ * - **synthetic**: choosing one of two symbols and writing it 8 times (`p q | p…p` or `p q | q…q`, see
+ *   `choice_task.ts`). The answer's tokens depend on each other: given the prompt each position is a coin flip
+ *   between the candidates, and one committed token settles all the others, so committing many positions from
+ *   one evaluation mixes the candidates while the confidence rules must wait for the first commitment. A small
+ *   mask predictor is trained here, from a fixed seed, for a fixed number of SFT steps (a few minutes on the
+ *   CPU), enough for the training loss to come near the task's floor (the report gives both): the targets
+ *   compare decoding rules at the accuracy a trained model reaches, and a model stopped early is one whose errors
+ *   more steps only add to. Every prompt is sampled (temperature 1) under a few seeds and scored by exact match
+ *   (either whole candidate).
  * - **brown**: continuations of prompts cut from the held-out Brown documents (split seed 0, as the shipped
  *   models were trained), by the shipped character model (`--model`). Scored by the word-validity rate (the
  *   share of generated words — maximal runs of letters, lower-cased, neither cut by the end of the generation
@@ -46,6 +47,18 @@ import { softmaxNormaliser } from "../llada/softmax.ts";
 import { generateAutoregressive } from "../llada/autoregressive_sampling.ts";
 import { getBackend } from "../backend/select.ts";
 import { InputError } from "../errors.ts";
+import {
+  CHOICE,
+  CHOICE_PROMPT_LENGTH,
+  CHOICE_VOCAB_SIZE,
+  CHOICE_WIDTH,
+  choiceCorrect,
+  choiceExample,
+  choiceLossFloor,
+  choicePrompt,
+  choiceRow,
+  everyChoicePrompt,
+} from "./choice_task.ts";
 
 /** One cell of `sampling.json` (field names as the file has them). */
 export interface LabCell {
@@ -83,19 +96,32 @@ interface Config {
 }
 
 /** SFT steps of the synthetic task's model: the full lab (converged, see the report) and `--quick` (CI). */
-const COPY_TRAIN_STEPS = { full: 800, quick: 60 } as const;
+const CHOICE_TRAIN_STEPS = { full: 2000, quick: 60 } as const;
 
-/** Rows decoded together in each cell: held-out strings (synthetic) and prompts (Brown). */
-const ROWS = { synthetic: { full: 256, quick: 32 }, brown: { full: 8, quick: 4 } } as const;
+/** The synthetic task's network (the task fixes its vocabulary and context). */
+const CHOICE_MODEL = { d_model: 48, n_layers: 2, n_heads: 4, mlp_hidden_size: 96 } as const;
+
+/** The synthetic task's optimiser: examples per step and AdamW's peak learning rate (decayed linearly to 0). */
+const CHOICE_TRAINING = { batch: 32, lr: 3e-3 } as const;
+
+/** Seeds each synthetic cell samples every prompt under: the full lab and `--quick`. */
+const CHOICE_SEEDS = { full: 4, quick: 1 } as const;
+
+/**
+ * The synthetic cells sample at temperature 1: a parallel step then draws from the product of the marginals, the
+ * error Fast-dLLM's rules bound. Greedy decoding would break every position's ½/½ tie by the same preference and
+ * pick a whole candidate (see `choice_task.ts`).
+ */
+const CHOICE_TEMPERATURE = 1;
+
+/** Prompts decoded together in each Brown cell. */
+const BROWN_ROWS = { full: 8, quick: 4 } as const;
 
 /** The lab's tasks; `all` runs both. */
 export const LAB_TASKS = ["all", "synthetic", "brown"] as const;
 
 /** ReMDM's cap η in the grid's `remdm` cells. */
 const REMDM_ETA = 0.3;
-
-/** The synthetic task's shape: symbols 2 … 9, mask 0, separator 1. */
-const COPY = { length: 8, alphabet: 8, mask: 0, sep: 1 } as const;
 
 /** Settings of a lab run. */
 export interface LabSettings {
@@ -118,8 +144,20 @@ export interface LabSettings {
   log?: (line: string) => void;
 }
 
+/** The values of τ and f a task's grid tries. */
+interface RuleValues {
+  thresholds: number[];
+  factors: number[];
+}
+
 /** The grid: the fixed schedule for every strategy, the parallel rules, and the caches. */
-function grid(genLength: number, quick: boolean, stepsList: number[], blocks: number[]): Config[] {
+function grid(
+  genLength: number,
+  quick: boolean,
+  stepsList: number[],
+  blocks: number[],
+  rules: RuleValues,
+): Config[] {
   const strategies = ["low_confidence", "random", "margin", "entropy", "ancestral", "remdm"] as const;
   const configs: Config[] = [];
   for (const blockLength of blocks) {
@@ -130,10 +168,10 @@ function grid(genLength: number, quick: boolean, stepsList: number[], blocks: nu
         }
       }
     }
-    for (const threshold of quick ? [0.9] : [0.7, 0.9]) {
+    for (const threshold of rules.thresholds) {
       configs.push({ strategy: "low_confidence", threshold, blockLength, cache: "none" });
     }
-    for (const factor of quick ? [1] : [0.5, 1]) {
+    for (const factor of rules.factors) {
       configs.push({ strategy: "low_confidence", factor, blockLength, cache: "none" });
     }
   }
@@ -171,41 +209,34 @@ async function runCell(model: LLaDAModel, prompts: number[][], options: SampleOp
 }
 
 /**
- * Trains the synthetic task's mask predictor: SFT on fresh random strings every step (the prompt `s | ` is never
+ * Trains the synthetic task's mask predictor: SFT on fresh examples every step (the prompt `a ; b |` is never
  * masked), a fixed number of steps from a fixed seed. Returns the model and its mean SFT loss over the last
- * (up to) 50 steps, the figure that says whether training converged.
+ * (up to) 50 steps, the figure that says whether training converged (compare {@link choiceLossFloor}).
  */
-export async function trainCopyModel(
+export async function trainChoiceModel(
   backend: Backend,
   steps: number,
   seed: number,
 ): Promise<{ model: LLaDAModel; loss: number }> {
-  const width = 2 * COPY.length + 1;
   const model = await createModel({
-    d_model: 48,
-    n_layers: 2,
-    n_heads: 4,
-    mlp_hidden_size: 96,
-    vocab_size: 2 + COPY.alphabet,
-    max_sequence_length: width,
-    mask_token_id: COPY.mask,
-    eos_token_id: COPY.sep,
+    ...CHOICE_MODEL,
+    vocab_size: CHOICE_VOCAB_SIZE,
+    max_sequence_length: CHOICE_WIDTH,
+    mask_token_id: CHOICE.mask,
+    eos_token_id: CHOICE.sep,
     init_std: 0.06,
   }, { seed, backend });
-  const optimizer = new AdamW(model.namedParameters(), { lr: 3e-3, weightDecay: 0 });
+  const optimizer = new AdamW(model.namedParameters(), { lr: CHOICE_TRAINING.lr, weightDecay: 0 });
   const rng = new Rng(seed).fork(1);
-  const batch = 32;
+  const { batch, lr } = CHOICE_TRAINING;
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const tokens = new Int32Array(batch * width);
-    for (let b = 0; b < batch; b++) {
-      const s = copyString(rng);
-      tokens.set([...s, COPY.sep, ...s], b * width);
-    }
-    const promptLengths = new Int32Array(batch).fill(COPY.length + 1);
-    const r = trainStep(model, optimizer, { tokens, batch, length: width, promptLengths }, {
+    const tokens = new Int32Array(batch * CHOICE_WIDTH);
+    for (let b = 0; b < batch; b++) tokens.set(choiceRow(choiceExample(rng)), b * CHOICE_WIDTH);
+    const promptLengths = new Int32Array(batch).fill(CHOICE_PROMPT_LENGTH);
+    const r = trainStep(model, optimizer, { tokens, batch, length: CHOICE_WIDTH, promptLengths }, {
       objective: "sft",
-      lr: 3e-3,
+      lr: lr * (1 - step / steps),
       rng,
       clip: 1,
     });
@@ -217,40 +248,58 @@ export async function trainCopyModel(
   return { model, loss: last.reduce((a, b) => a + b, 0) / Math.max(1, last.length) };
 }
 
-/** A random string of the copy task. */
-function copyString(rng: Rng): number[] {
-  return Array.from({ length: COPY.length }, () => 2 + rng.int(0, COPY.alphabet - 1));
-}
-
 /** How the synthetic task's model was trained (for the report). */
-interface CopyTraining {
+interface ChoiceTraining {
   steps: number;
   loss: number;
+  seconds: number;
 }
 
-/** The synthetic task's cells: exact match of the copied string. */
-async function syntheticCells(s: LabSettings): Promise<{ cells: LabCell[]; training: CopyTraining }> {
-  const trainSteps = s.quick ? COPY_TRAIN_STEPS.quick : COPY_TRAIN_STEPS.full;
-  s.log?.(`synthetic: training the copy model for ${trainSteps} steps`);
-  const { model, loss } = await trainCopyModel(s.backend, trainSteps, s.seed);
-  s.log?.(`synthetic: mean SFT loss over the last 50 steps ${loss.toFixed(4)}`);
-  const test = new Rng(s.seed).fork(2); // held out: another stream than the training strings'
-  const strings = Array.from(
-    { length: s.quick ? ROWS.synthetic.quick : ROWS.synthetic.full },
-    () => copyString(test),
+/** The synthetic task's cells: exact match of the chosen string (either candidate, whole). */
+async function syntheticCells(s: LabSettings): Promise<{ cells: LabCell[]; training: ChoiceTraining }> {
+  const trainSteps = s.quick ? CHOICE_TRAIN_STEPS.quick : CHOICE_TRAIN_STEPS.full;
+  s.log?.(`synthetic: training the choice model for ${trainSteps} steps`);
+  const t0 = performance.now();
+  const { model, loss } = await trainChoiceModel(s.backend, trainSteps, s.seed);
+  const seconds = (performance.now() - t0) / 1000;
+  s.log?.(
+    `synthetic: mean SFT loss over the last 50 steps ${loss.toFixed(4)} (floor ${
+      choiceLossFloor().toFixed(4)
+    }), ${seconds.toFixed(0)} s`,
   );
-  const prompts = strings.map((x) => [...x, COPY.sep]);
-  const L = COPY.length;
+  // Every prompt, sampled under several seeds: the sampler draws a row's randomness from its prompt and the seed,
+  // so rows with the same prompt in one call would repeat one draw.
+  const candidates = everyChoicePrompt();
+  const prompts = candidates.map(choicePrompt);
+  const seeds = Array.from(
+    { length: s.quick ? CHOICE_SEEDS.quick : CHOICE_SEEDS.full },
+    (_, k) => s.seed + k,
+  );
+  const L = CHOICE.length;
+  const rules = s.quick
+    ? { thresholds: [0.9], factors: [1] }
+    : { thresholds: [0.5, 0.7, 0.9], factors: [0.5, 1, 2] };
   const cells: LabCell[] = [];
-  for (const c of grid(L, s.quick, s.quick ? [2, 8] : [1, 2, 4, 8], s.quick ? [8] : [4, 8])) {
-    const o = sampleOptions(c, L, COPY.mask, s.seed);
-    const { tokens, nfe, tokensPerS } = await runCell(model, prompts, o);
-    const correct = tokens.filter((t, i) => t.slice(L + 1).join() === strings[i].join()).length;
-    cells.push(cell("synthetic", c, L, s.backend, nfe, tokensPerS, { accuracy: correct / strings.length }));
-    s.log?.(`synthetic ${describe(c)}: accuracy ${(correct / strings.length).toFixed(3)}, NFE ${nfe}`);
+  for (const c of grid(L, s.quick, s.quick ? [1, 8] : [1, 2, 4, 8], s.quick ? [8] : [4, 8], rules)) {
+    let [correct, nfe, seconds] = [0, 0, 0];
+    for (const seed of seeds) {
+      const o = { ...sampleOptions(c, L, CHOICE.mask, seed), temperature: CHOICE_TEMPERATURE };
+      const run = await runCell(model, prompts, o);
+      correct += run.tokens.filter((t, i) =>
+        choiceCorrect(candidates[i], t.slice(CHOICE_PROMPT_LENGTH))
+      ).length;
+      // a cell's NFE is its slowest call's, as within a call it is its slowest row's
+      nfe = Math.max(nfe, run.nfe);
+      seconds += (prompts.length * L) / run.tokensPerS;
+    }
+    const accuracy = correct / (prompts.length * seeds.length);
+    cells.push(
+      cell("synthetic", c, L, s.backend, nfe, (prompts.length * L * seeds.length) / seconds, { accuracy }),
+    );
+    s.log?.(`synthetic ${describe(c)}: accuracy ${accuracy.toFixed(3)}, NFE ${nfe}`);
   }
   model.dispose();
-  return { cells, training: { steps: trainSteps, loss } };
+  return { cells, training: { steps: trainSteps, loss, seconds } };
 }
 
 /** The Brown task's cells: word validity, token entropy and (with a twin) generative perplexity. */
@@ -269,14 +318,15 @@ async function brownCells(s: LabSettings): Promise<LabCell[]> {
   // Prompts: 32 characters of held-out text starting at a word, one per document from a seeded offset.
   const rng = new Rng(s.seed).fork(3);
   const promptChars = 32;
-  const prompts = valid.slice(0, s.quick ? ROWS.brown.quick : ROWS.brown.full).map((d) => {
+  const prompts = valid.slice(0, s.quick ? BROWN_ROWS.quick : BROWN_ROWS.full).map((d) => {
     let at = rng.int(0, Math.max(0, d.text.length - 200));
     while (at > 0 && /[A-Za-z]/.test(d.text[at - 1])) at++;
     return tokenizer.encode(d.text.slice(at, at + promptChars));
   });
   const genLength = s.quick ? 32 : 64;
   const cells: LabCell[] = [];
-  for (const c of grid(genLength, s.quick, s.quick ? [8, 32] : [16, 64], s.quick ? [16] : [16, 64])) {
+  const rules = s.quick ? { thresholds: [0.9], factors: [1] } : { thresholds: [0.7, 0.9], factors: [0.5, 1] };
+  for (const c of grid(genLength, s.quick, s.quick ? [8, 32] : [16, 64], s.quick ? [16] : [16, 64], rules)) {
     const o = sampleOptions(c, genLength, tokenizer.maskId, s.seed);
     const { tokens, nfe, tokensPerS } = await runCell(model, prompts, o);
     const answers = tokens.map((t, i) => t.slice(prompts[i].length));
@@ -487,7 +537,7 @@ export async function runLab(s: LabSettings): Promise<LabResults> {
   const t0 = performance.now();
   const task = s.task ?? "all";
   const kept = task === "all" ? undefined : await keptResults(s.outDir, task);
-  let training: CopyTraining | undefined;
+  let training: ChoiceTraining | undefined;
   const cells: LabCell[] = [];
   if (kept && task === "brown") cells.push(...kept.results.cells.filter((c) => c.task === "synthetic"));
   else {
@@ -551,6 +601,11 @@ function describe(c: Config): string {
   return `${c.strategy} ${rule} block ${c.blockLength} cache ${c.cache}`;
 }
 
+/** `n word`, with the word in the plural unless `n` is 1. */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** Rounds to `digits` decimals. */
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
@@ -561,7 +616,7 @@ function round(x: number, digits: number): number {
 interface RunFacts {
   wall: number;
   task: typeof LAB_TASKS[number];
-  training?: CopyTraining;
+  training?: ChoiceTraining;
 }
 
 /** The markdown report: the command, the findings computed from the cells, tables and plots. */
@@ -587,7 +642,17 @@ function report(r: LabResults, speeds: CacheSpeed[], s: LabSettings, run: RunFac
   if (run.training) {
     out.push(
       `The synthetic task's model: ${run.training.steps} SFT steps; mean training loss over the last 50 steps ` +
-        `${run.training.loss.toFixed(4)} nats per masked token.`,
+        `${
+          run.training.loss.toFixed(4)
+        } (LLaDA's SFT loss: nats per answer token, weighed by 1/t), against ` +
+        `${
+          choiceLossFloor().toFixed(4)
+        } for the task's exact conditional, the lowest any model can reach (a ` +
+        `wholly masked answer leaves every position a coin flip); training took ${
+          run.training.seconds.toFixed(0)
+        } s ` +
+        `(${CHOICE_MODEL.n_layers} layers, d_model ${CHOICE_MODEL.d_model}, ${CHOICE_TRAINING.batch} fresh ` +
+        `examples per step, AdamW at ${CHOICE_TRAINING.lr}).`,
       "",
     );
   }
@@ -596,7 +661,14 @@ function report(r: LabResults, speeds: CacheSpeed[], s: LabSettings, run: RunFac
     const cells = r.cells.filter((c) => c.task === task);
     if (cells.length === 0) continue;
     const quality = task === "synthetic" ? "accuracy" : "word_validity";
-    out.push(`## ${task === "synthetic" ? "Synthetic copy task (exact match)" : "Brown continuations"}`, "");
+    out.push(
+      `## ${
+        task === "synthetic"
+          ? "Synthetic choice task (exact match, either whole candidate)"
+          : "Brown continuations"
+      }`,
+      "",
+    );
     out.push(plot(cells, quality), "");
     out.push(
       "| strategy | steps | block | τ | f | cache | accuracy | word validity | entropy (bits) | gen. ppl | NFE | tokens/s |",
@@ -647,59 +719,94 @@ function report(r: LabResults, speeds: CacheSpeed[], s: LabSettings, run: RunFac
 function reading(cells: LabCell[], quick: boolean): string[] {
   const lines = [
     `- \`remdm\` is the low-confidence fixed schedule with ReMDM remasking at η = ${REMDM_ETA}.`,
-    `- NFE counts the evaluations of one batched call (${
-      quick ? ROWS.synthetic.quick : ROWS.synthetic.full
-    } strings, ${
-      quick ? ROWS.brown.quick : ROWS.brown.full
-    } Brown prompts): with a threshold or factor rule a block takes as many steps as its slowest row needs. ` +
+    `- The synthetic cells sample at temperature ${CHOICE_TEMPERATURE} (each of the task's ${everyChoicePrompt().length} ` +
+    `prompts under ${
+      quick ? CHOICE_SEEDS.quick : CHOICE_SEEDS.full
+    } seed(s)), the Brown cells decode greedily.`,
+    `- NFE counts the evaluations of one batched call (the ${everyChoicePrompt().length} synthetic prompts; ${
+      quick ? BROWN_ROWS.quick : BROWN_ROWS.full
+    } Brown prompts), the most of a synthetic cell's calls: with a threshold or factor rule a block takes as many ` +
+    "steps as its slowest row needs. " +
     "Decoding each sequence alone can only lower a rule's NFE.",
   ];
   const f3 = (x: number | null) => (x === null ? "–" : x.toFixed(3));
   const label = (c: LabCell) =>
-    c.threshold !== null ? `τ = ${c.threshold}` : c.factor !== null ? `f = ${c.factor}` : `${c.steps} steps`;
-  // Synthetic: does anything change the answer?
+    c.threshold !== null
+      ? `τ = ${c.threshold}`
+      : c.factor !== null
+      ? `f = ${c.factor}`
+      : plural(c.steps!, "step");
+  // Synthetic: what committing dependent tokens together costs, and what the rules save.
   const syn = cells.filter((c) => c.task === "synthetic" && c.cache === "none");
   if (syn.length) {
-    const accs = syn.map((c) => c.accuracy!);
-    const [lo, hi] = [Math.min(...accs), Math.max(...accs)];
-    const nfes = syn.map((c) => c.nfe);
-    if (hi - lo < 1e-9) {
-      const block = Math.max(...syn.map((c) => c.block_length));
-      const tau = syn.find((c) => c.threshold === 0.9 && c.block_length === block);
-      const sure = tau && tau.nfe === tau.gen_length / block;
-      lines.push(
-        `- Synthetic: all ${syn.length} uncached cells copy ${f3(lo)} of the held-out strings, at ` +
-          `${Math.min(...nfes)} to ${
-            Math.max(...nfes)
-          } NFE: no strategy, step count or rule changes the answer` +
-          (sure
-            ? `, and threshold τ = 0.9 commits a whole block of ${block} per evaluation (${tau.nfe} NFE). `
-            : ". ") +
-          "The copied symbols are independent of each other given the prompt, so this task shows what " +
-          "parallel decoding saves when the model is sure; it cannot show the accuracy the papers lose when " +
-          "dependent tokens are committed together.",
-      );
-    } else {
-      const best = syn.slice().sort((a, b) => b.accuracy! - a.accuracy! || a.nfe - b.nfe)[0];
-      const worst = syn.slice().sort((a, b) => a.accuracy! - b.accuracy! || a.nfe - b.nfe)[0];
-      lines.push(
-        `- Synthetic: accuracy from ${f3(worst.accuracy)} (${worst.strategy}, ${label(worst)}, block ` +
-          `${worst.block_length}) to ${f3(best.accuracy)} (${best.strategy}, ${label(best)}, block ` +
-          `${best.block_length}, ${best.nfe} NFE).`,
-      );
-      for (const block of [...new Set(syn.map((c) => c.block_length))]) {
-        const fixed = syn.filter((c) =>
-          c.strategy === "low_confidence" && c.steps !== null && c.block_length === block
-        )
-          .sort((a, b) => a.nfe - b.nfe);
-        if (fixed.length < 2) continue;
-        const [few, many] = [fixed[0], fixed[fixed.length - 1]];
+    const best = syn.slice().sort((a, b) => b.accuracy! - a.accuracy! || a.nfe - b.nfe)[0];
+    const worst = syn.slice().sort((a, b) => a.accuracy! - b.accuracy! || a.nfe - b.nfe)[0];
+    lines.push(
+      `- Synthetic: accuracy from ${f3(worst.accuracy)} (${worst.strategy}, ${label(worst)}, block ` +
+        `${worst.block_length}) to ${f3(best.accuracy)} (${best.strategy}, ${label(best)}, block ` +
+        `${best.block_length}, ${best.nfe} NFE).`,
+    );
+    for (const block of [...new Set(syn.map((c) => c.block_length))]) {
+      const inBlock = syn.filter((c) => c.block_length === block);
+      const fixed = inBlock.filter((c) => c.strategy === "low_confidence" && c.steps !== null)
+        .sort((a, b) => a.nfe - b.nfe);
+      if (fixed.length) {
+        // The first step of the first block commits k = genLength / steps positions that are coin flips given the
+        // prompt; if they were decided as independent fair coins, the answer would stay whole with probability
+        // 2^(1 − k), and every later step is determined by it.
+        const ideal = (c: LabCell) => 2 ** (1 - c.gen_length / c.steps!);
+        // Counts where a step commits several positions but not a whole block: there the ranking chooses which.
+        const partial = inBlock.filter((c) =>
+          c.steps !== null && c.gen_length / c.steps > 1 && c.steps > c.gen_length / block
+        );
+        const names = [...new Set(partial.map((c) => c.strategy))];
+        const beat = names.filter((n) =>
+          partial.some((c) => c.strategy === n && c.accuracy! > ideal(c) + 0.05)
+        );
         lines.push(
-          `- Synthetic, block ${block}: the low-confidence fixed schedule scores ${f3(few.accuracy)} at ` +
-            `${few.nfe} NFE and ${f3(many.accuracy)} at ${many.nfe} NFE` +
-            (many.accuracy! < few.accuracy!
-              ? ": more steps hurt here, the sign of a model whose early commitments are not yet reliable."
-              : "."),
+          `- Synthetic, block ${block}, the low-confidence fixed schedule: ` +
+            fixed.map((c) =>
+              `${plural(c.steps!, "step")} (${c.gen_length / c.steps!} per evaluation) ${f3(c.accuracy)}, ` +
+              `ideal ${f3(ideal(c))}`
+            ).join("; ") +
+            ". The ideal is the score if the k positions a step commits were decided as independent fair coins." +
+            (beat.length
+              ? ` Where a step commits several positions but not a whole block, ${
+                beat.join(", ")
+              } score above ` +
+                `it${
+                  names.length > beat.length
+                    ? `, ${names.filter((n) => !beat.includes(n)).join(", ")} do not`
+                    : ""
+                }.` +
+                (beat.includes("low_confidence")
+                  ? " Low-confidence ranking orders positions by the probability of the token each drew: when the " +
+                    "model leans even slightly to one symbol, the positions that drew it are the most confident, so " +
+                    "the ranking commits the same symbol together; margin and entropy rank by the distribution " +
+                    "alone, whatever was drawn."
+                  : "")
+              : ""),
+        );
+        for (const steps of new Set([fixed[0].steps, fixed[fixed.length - 1].steps])) {
+          const same = inBlock.filter((c) => c.steps === steps);
+          if (same.length < 2) continue;
+          lines.push(
+            `  At ${plural(steps!, "step")} (${
+              plural(fixed[0].gen_length / steps!, "token")
+            } per evaluation on ` +
+              "average): " +
+              same.map((c) => `${c.strategy} ${f3(c.accuracy)}`).join(", ") + ".",
+          );
+        }
+      }
+      const rules = inBlock.filter((c) => c.threshold !== null || c.factor !== null);
+      if (rules.length) {
+        lines.push(
+          "  Threshold and factor decoding: " +
+            rules.map((c) => `${label(c)} ${f3(c.accuracy)} in ${c.nfe} NFE`).join(", ") +
+            ". At the first evaluation every position is about ½ sure; a rule that admits a second token at that " +
+            "confidence (τ ≤ ½, or f ≥ 3 · ½) commits two coin flips together and mixes the candidates, one that " +
+            "does not commits the most confident token alone and the rest once they are sure.",
         );
       }
     }
@@ -778,7 +885,7 @@ function reading(cells: LabCell[], quick: boolean): string[] {
   }
   lines.push(
     "- Scale: the Brown task runs the shipped character model (its model card gives its size and training) and " +
-      "the synthetic task a 2-layer copy model; LLaDA's and Fast-dLLM's figures come from 8 B models on " +
+      `the synthetic task a ${CHOICE_MODEL.n_layers}-layer choice model; LLaDA's and Fast-dLLM's figures come from 8 B models on ` +
       "reasoning and code benchmarks.",
   );
   return lines;
@@ -788,29 +895,44 @@ function reading(cells: LabCell[], quick: boolean): string[] {
 function findings(cells: LabCell[]): string[] {
   const lines = ["## Findings", ""];
   const syn = cells.filter((c) => c.task === "synthetic" && c.cache === "none");
+  const rule = (c: LabCell) =>
+    c.threshold !== null ? `threshold τ = ${c.threshold}` : `factor f = ${c.factor}`;
   for (const block of [...new Set(syn.map((c) => c.block_length))]) {
-    const base = syn.find((c) =>
-      c.strategy === "low_confidence" && c.block_length === block && c.steps === c.gen_length
-    );
+    const fixed = syn.filter((c) =>
+      c.strategy === "low_confidence" && c.block_length === block && c.steps !== null
+    )
+      .sort((a, b) => a.nfe - b.nfe);
+    const base = fixed.find((c) => c.steps === c.gen_length);
     if (!base) continue;
+    const head = `- Synthetic, block ${block}: the fixed schedule (${base.steps} steps) reaches accuracy ` +
+      `${base.accuracy!.toFixed(3)} in ${base.nfe} NFE`;
+    // The dependence between the answer's tokens, in numbers: what the fewest steps (most tokens per step) score.
+    const fewest = fixed[0];
+    const dependence = fewest !== base
+      ? ` (with ${plural(fewest.steps!, "step")}, ${
+        plural(fewest.gen_length / fewest.steps!, "token")
+      } per evaluation: ` +
+        `${fewest.accuracy!.toFixed(3)})`
+      : "";
     const parallel = syn.filter((c) =>
       c.block_length === block && (c.threshold !== null || c.factor !== null)
     );
     const ok = parallel.filter((c) => base.accuracy! - c.accuracy! <= 0.01);
     const best = ok.sort((a, b) => a.nfe - b.nfe)[0];
     if (best) {
-      const rule = best.threshold !== null ? `threshold τ = ${best.threshold}` : `factor f = ${best.factor}`;
       lines.push(
-        `- Synthetic, block ${block}: the fixed schedule (${base.steps} steps) reaches accuracy ` +
-          `${base.accuracy!.toFixed(3)} in ${base.nfe} NFE; ${rule} reaches ${
-            best.accuracy!.toFixed(3)
-          } in ` +
-          `${best.nfe} NFE: ${(base.nfe / best.nfe).toFixed(1)}× fewer ` +
-          `(target ≥ 3× within 1 point: ${base.nfe / best.nfe >= 3 ? "met" : "not met"}).`,
+        `${head}${dependence}; ${rule(best)} reaches ${best.accuracy!.toFixed(3)} in ${best.nfe} NFE: ` +
+          `${(base.nfe / best.nfe).toFixed(1)}× fewer (target ≥ 3× within 1 point: ` +
+          `${base.nfe / best.nfe >= 3 ? "met" : "not met"}).`,
       );
-    } else {
+    } else if (parallel.length) {
+      const top = parallel.sort((a, b) => b.accuracy! - a.accuracy! || a.nfe - b.nfe)[0];
       lines.push(
-        `- Synthetic, block ${block}: no threshold or factor cell stays within 1 point of the fixed schedule.`,
+        `${head}${dependence}; no threshold or factor cell stays within 1 point of it (the most accurate, ` +
+          `${rule(top)}, reaches ${
+            top.accuracy!.toFixed(3)
+          } in ${top.nfe} NFE; target ≥ 3× within 1 point: ` +
+          "not met).",
       );
     }
   }
