@@ -91,15 +91,17 @@ export function sizingMarkdown(runs: SizingRun[]): string {
     `The last column is the wall time of the recipe's token budget (${budget.toLocaleString("en")} tokens:`,
     `${SHIPPED_RECIPE.steps} steps × ${SHIPPED_RECIPE.batch} × ${SHIPPED_RECIPE.seqLen}) at that run's throughput.`,
     "",
-    "| run | model | d_model × layers (heads, mlp) | seq × batch | lr | parameters | MB (F32) | tokens | held-out bound, bits/char | tokens/s | load avg | recipe budget, h |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| run | model | d_model × layers (heads, mlp) | seq × batch | lr | init std, RoPE θ | parameters | MB (F32) | tokens | held-out bound, bits/char | tokens/s | load avg | recipe budget, h |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of runs) {
     const c = r.config;
     lines.push(
       `| ${r.name} | ${
         r.model ?? "mdm"
-      } | ${c.dModel} × ${c.layers} (${c.heads}, ${c.mlp}) | ${c.seqLen} × ${c.batch} | ${c.lr} | ` +
+      } | ${c.dModel} × ${c.layers} (${c.heads}, ${c.mlp}) | ${c.seqLen} × ${c.batch} | ${c.lr} | ${
+        c.initStd ?? 0.02
+      }, ${(c.ropeTheta ?? 500_000).toLocaleString("en")} | ` +
         `${r.parameters.toLocaleString("en")} | ${r.sizeMB.toFixed(1)} | ${
           r.tokens.toLocaleString("en")
         } | ` +
@@ -179,6 +181,8 @@ if (import.meta.main) {
       "seq-len": { type: "string" },
       batch: { type: "string" },
       lr: { type: "string" },
+      "init-std": { type: "string" },
+      "rope-theta": { type: "string" },
       tokens: { type: "string" },
     },
   });
@@ -204,6 +208,8 @@ if (import.meta.main) {
     seqLen,
     batch,
     lr: num(values.lr, r.lr),
+    initStd: num(values["init-std"], r.initStd ?? 0.02),
+    ropeTheta: num(values["rope-theta"], r.ropeTheta ?? 500_000),
     steps,
     logEvery: 2,
     evalEvery: 0,

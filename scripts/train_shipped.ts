@@ -56,6 +56,13 @@ export interface ShippedConfig {
   seqLen: number;
   batch: number;
   lr: number;
+  /**
+   * Standard deviation of the initial weights (`init_std`; output projections get it over √(2·layers)). Runs
+   * recorded before this field existed used the project's default, 0.02.
+   */
+  initStd?: number;
+  /** RoPE base θ (`rope_theta`). Runs recorded before this field existed used 500,000 (LLaDA-8B's). */
+  ropeTheta?: number;
   /** Steps: the first plan of a run with a time budget (it sets the warmup), else the length of the run. */
   steps: number;
   seed: number;
@@ -86,6 +93,8 @@ export const SHIPPED_RECIPE: Readonly<ShippedRecipe> = Object.freeze({
   seqLen: 128,
   batch: 16,
   lr: 3e-3,
+  initStd: 0.0884,
+  ropeTheta: 10_000,
   steps: 2500,
   seed: 0,
   logEvery: 10,
@@ -238,6 +247,8 @@ export async function startRun(r: {
     n_heads: c.heads,
     mlp_hidden_size: c.mlp,
     max_sequence_length: c.seqLen,
+    ...(c.initStd === undefined ? {} : { init_std: c.initStd }),
+    ...(c.ropeTheta === undefined ? {} : { rope_theta: c.ropeTheta }),
     ...tokenizerConfig(tokenizer),
   }, { seed: c.seed, backend, causal: objective === "autoregressive" });
   const evalSet = makeEvalSet(prepared.validTexts, tokenizer, { length: c.seqLen, count: c.evalSeqs });

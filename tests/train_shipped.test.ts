@@ -68,6 +68,9 @@ Deno.test("a shipped run resumes with llada train --resume, exports a marked fol
   const exported = await loadModel(`${dir}/export`, { backend: new CpuBackend() });
   assert.equal(exported.causal, true);
   assert.equal(exported.config.vocab_size, tokenizer.vocabSize);
+  // The recipe's initialisation scale and RoPE base reach the network (and its config.json).
+  assert.equal(exported.config.init_std, SHIPPED_RECIPE.initStd);
+  assert.equal(exported.config.rope_theta, SHIPPED_RECIPE.ropeTheta);
   const saved = tokenizerFromJSON(await Deno.readTextFile(`${dir}/export/tokenizer.json`));
   assert.deepEqual(saved.toJSON(), tokenizer.toJSON());
   // Resumed to 3 steps, the run is unfinished until it has trained them: its plan is not handed on before.
