@@ -4,7 +4,13 @@ import assert from "node:assert/strict";
 import { CpuBackend } from "../src/backend/cpu.ts";
 import { createModel } from "../src/model/llada.ts";
 import { CharTokenizer } from "../src/tokenizer/char.ts";
-import { heldOutBitsPerChar, makeEvalSet, makePairEvalSet, unigramBaseline } from "../src/train/eval.ts";
+import {
+  heldOutBitsPerChar,
+  makeEvalSet,
+  makePairEvalSet,
+  tokenUnigramBaseline,
+  unigramBaseline,
+} from "../src/train/eval.ts";
 import { Tensor } from "../src/tensor.ts";
 import { estimateConditionalLogLikelihood, logSoftmaxAt } from "../src/llada/loss_bound.ts";
 
@@ -123,4 +129,18 @@ Deno.test("both objectives score exactly the same tokens and characters: with un
   }
   // The scored EOS count as characters in both kinds of set.
   assert.equal(sets[1].charCount, 4 + 2);
+});
+
+Deno.test("tokenUnigramBaseline: add-½ token frequencies of the training rows, scored on the eval set's tokens per character", () => {
+  // Training tokens: id 2 three times, id 3 once; vocabulary 4 → p(2) = 3.5/6, p(3) = 1.5/6, p(0) = p(1) = 0.5/6.
+  const evalSet = {
+    sequences: [Int32Array.of(2, 3), Int32Array.of(1)],
+    prompts: [Int32Array.of(2), Int32Array.of(2)],
+    charCount: 5,
+    text: "",
+  };
+  const bits = tokenUnigramBaseline(Int32Array.of(2, 2, 3, 2), 4, evalSet);
+  const expected = -(Math.log2(3.5 / 6) + Math.log2(1.5 / 6) + Math.log2(0.5 / 6)) / 5;
+  assert.ok(Math.abs(bits - expected) < 1e-12, `${bits} vs ${expected}`);
+  assert.throws(() => tokenUnigramBaseline(new Int32Array(0), 4, evalSet), /no training tokens/);
 });

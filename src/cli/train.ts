@@ -19,7 +19,13 @@ import {
   prepareCorpus,
   type PreparedCorpus,
 } from "../train/corpus.ts";
-import { type EvalSet, makeEvalSet, makePairEvalSet, unigramBaseline } from "../train/eval.ts";
+import {
+  type EvalSet,
+  makeEvalSet,
+  makePairEvalSet,
+  tokenUnigramBaseline,
+  unigramBaseline,
+} from "../train/eval.ts";
 import { checkpointDir, readRunState, trainInterruptibly, type TrainResult } from "../train/trainer.ts";
 import { RESUMABLE_SETTINGS, type TrainSettings, trainSettings } from "../train/settings.ts";
 import type { TimeBudget } from "../train/time_budget.ts";
@@ -30,6 +36,7 @@ import { createModel, type LLaDAModel } from "../model/llada.ts";
 import type { Backend } from "../backend/backend.ts";
 import { loadModel, saveModel } from "../io/model_files.ts";
 import { type Tokenizer, TOKENIZER_TYPES, tokenizerFromJSON } from "../tokenizer/tokenizer.ts";
+import type { TokenRows } from "../data/packing.ts";
 
 /** The `train` command's options. */
 export const TRAIN_SPEC: CommandSpec = {
@@ -363,9 +370,16 @@ function describeRun(r: {
   );
   if (settings.objective !== "sft") {
     const u = unigramBaseline(prepared.trainTexts.join(""), evalSet.text);
+    // A BPE model's first plateau is the token unigram, well below the character one: print both.
+    const tokens = prepared.tokenizer.type === "bpe"
+      ? `, token unigram baseline ${
+        tokenUnigramBaseline((prepared.train as TokenRows).tokens, prepared.tokenizer.vocabSize, evalSet)
+          .toFixed(4)
+      } bits/char`
+      : "";
     console.log(
       `held-out: ${evalSet.sequences.length} sequences, ${evalSet.charCount} characters; unigram baseline ` +
-        `${u.validCrossEntropy.toFixed(4)} bits/char`,
+        `${u.validCrossEntropy.toFixed(4)} bits/char${tokens}`,
     );
   }
 }

@@ -244,3 +244,28 @@ export function unigramBaseline(trainText: string, validText: string): UnigramBa
   if (validChars === 0) throw new Error("unigramBaseline: the held-out text is empty");
   return { trainEntropy, validCrossEntropy: bits / validChars, validChars };
 }
+
+/**
+ * Unigram model of tokens: counts over `trainTokens` (the packed training rows, EOS included), add-½ smoothing
+ * over the vocabulary, scored as cross-entropy on exactly the tokens `evalSet` scores, in bits per character of
+ * those tokens (the characters the bound and the twin's NLL are measured on). With a BPE tokenizer this, not the
+ * character unigram, is where a network that ignores its context lands: a mask predictor whose bound sits here
+ * has learned token frequencies only.
+ *
+ * @param trainTokens token ids of the training data.
+ * @param vocabSize the tokenizer's vocabulary size (every id is below it).
+ * @param evalSet the held-out set whose scored tokens are counted.
+ * @returns bits per character.
+ */
+export function tokenUnigramBaseline(trainTokens: Int32Array, vocabSize: number, evalSet: EvalSet): number {
+  if (trainTokens.length === 0) throw new Error("tokenUnigramBaseline: no training tokens");
+  const counts = new Float64Array(vocabSize);
+  for (const id of trainTokens) counts[id]++;
+  const alpha = 0.5;
+  const total = trainTokens.length + alpha * vocabSize;
+  let bits = 0;
+  for (const sequence of evalSet.sequences) {
+    for (const id of sequence) bits -= Math.log2((counts[id] + alpha) / total);
+  }
+  return bits / evalSet.charCount;
+}
