@@ -22,12 +22,13 @@
 // D4 is an override so the loops over the head dimension unroll into registers; the host pads head dimensions
 // that are not a multiple of 4 with zeros (which change no dot product).
 //
-// Why textures: the rows each kernel streams through its inner loop (k and v in the forward and dq kernels, q and
-// dout in the dk/dv kernel) are read once per block of ROWS rows, so those loads are most of the kernel's work.
-// llvmpipe (Mesa 22) compiles a storage-buffer load into a loop over the SIMD lanes with a bounds check and a
-// branch per lane and component, a textureLoad into a branch-free gather (see matmul.wgsl). With TEXTURES the
+// Why textures: the rows each kernel streams through its inner loop (k and v in the forward and dq kernels, q
+// and dout in the dk/dv kernel) are loaded once per block of ROWS rows, so those loads are most of the kernel's
+// work. llvmpipe (Mesa 22) compiles a storage-buffer load into a loop over the SIMD lanes with a bounds check and
+// a branch per lane and component, a textureLoad into a branch-free gather (see matmul.wgsl). With TEXTURES the
 // kernels read the streamed rows from rgba32float copies of the buffers (texel_of says where), everything else
-// from the buffers as before; the arithmetic and its order are the same, so the results are too.
+// from the buffers as before; the arithmetic and its order are the same, and so are the results. (The dk/dv
+// kernel's one (lse, delta) per query stays in its buffer: from a texture it measured no faster.)
 
 override WG: u32 = 64;
 override D4: u32 = 8;        // head dimension / 4 (at most MAX_D4)
