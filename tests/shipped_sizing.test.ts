@@ -6,26 +6,12 @@
 import assert from "node:assert/strict";
 import { recordFromRun, sizingMarkdown } from "../scripts/shipped_sizing.ts";
 import { readShippedTokenizer, SHIPPED_RECIPE, startRun } from "../scripts/train_shipped.ts";
+import { tinyShippedConfig } from "./tiny_model.ts";
 
 Deno.test("sizing:shipped --from-run records a run's network, plan, tokens, last bound and token unigram", async () => {
   const dir = await Deno.makeTempDir();
   const tokenizer = await readShippedTokenizer();
-  const config = {
-    ...SHIPPED_RECIPE,
-    dModel: 16,
-    layers: 1,
-    heads: 2,
-    mlp: 16,
-    seqLen: 16,
-    batch: 2,
-    steps: 3,
-    initStd: 0.25,
-    logEvery: 1,
-    evalEvery: 0,
-    evalSeqs: 2,
-    evalSamples: 2,
-    checkpointEvery: 0,
-  };
+  const config = tinyShippedConfig({ steps: 3, initStd: 0.25, checkpointEvery: 0 });
   const { result, parameters } = await startRun({
     model: "mdm",
     config,
