@@ -20,12 +20,19 @@
 import { parseArgs } from "node:util";
 import {
   readShippedTokenizer,
+  readSittings,
   SHIPPED_RECIPE,
   SHIPPED_TOKENIZER,
   type ShippedConfig,
   startRun,
 } from "./train_shipped.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
+import { loadModel } from "../src/io/model_files.ts";
+import { CpuBackend } from "../src/backend/cpu.ts";
+import { prepareCorpus } from "../src/train/corpus.ts";
+import { makeEvalSet, tokenUnigramBaseline } from "../src/train/eval.ts";
+import type { TokenRows } from "../src/data/packing.ts";
+import type { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 
 /** One sizing run's record. */
 export interface SizingRun {
@@ -46,8 +53,13 @@ export interface SizingRun {
   heldOutBitsPerChar: number;
   /** The last metrics line's training loss. */
   finalLoss: number;
-  /** 1-minute load averages at the start and the end of the run. */
-  loadAverage: [number, number];
+  /**
+   * The token unigram's cross-entropy on the same held-out windows, bits/char (`tokenUnigramBaseline`): where a
+   * network that ignores its context lands. Absent from runs recorded before it was measured.
+   */
+  tokenUnigramBitsPerChar?: number;
+  /** 1-minute load averages at the start and the end of the run (null where the run did not record them). */
+  loadAverage: [number | null, number | null];
   backend: string;
 }
 
@@ -70,6 +82,12 @@ async function readRuns(): Promise<SizingRun[]> {
   }
 }
 
+/** A run's load averages as `start–end` ("–" where not recorded). */
+function loadRange(r: SizingRun): string {
+  const [a, b] = r.loadAverage.map((x) => x === null ? "?" : x.toFixed(1));
+  return a === "?" && b === "?" ? "–" : `${a}–${b}`;
+}
+
 /** Hours to train `tokens` at `tokensPerSecond`. */
 function hours(tokens: number, tokensPerSecond: number): number {
   return tokens / tokensPerSecond / 3600;
@@ -81,18 +99,21 @@ export function sizingMarkdown(runs: SizingRun[]): string {
   const lines = [
     "# Shipped model sizing runs",
     "",
-    "Written by `scripts/shipped_sizing.ts` from `shipped_model_sizing.json`; each row is one short run of the",
+    "Written by `scripts/shipped_sizing.ts` from `shipped_model_sizing.json`; each row is one run of the",
     "mask predictor (`llada train`'s trainer, Brown training split, the shipped BPE tokenizer",
-    `\`${SHIPPED_TOKENIZER}\`, seed 0), scored once at the end on the held-out split (the bound, Eq. 4, 16`,
-    "fixed-seed mask samples per sequence). Throughput is the median of the metrics lines' `tokens_per_s`",
+    `\`${SHIPPED_TOKENIZER}\`, seed 0), scored on the held-out split (the bound, Eq. 4, 16 fixed-seed mask`,
+    "samples per sequence): short sizing runs once at their end, a recipe tried at full length (`--from-run`) at",
+    "its last evaluation. The token unigram column is that model of the training tokens scored on the same",
+    "held-out windows: a bound at or above it means the network has not yet learned to use its context.",
+    "Throughput is the median of the metrics lines' `tokens_per_s`",
     "(training steps only). The machine has 2 cores shared with other jobs: the load average at the start and",
     "end of each run says how loaded it was, and throughput measured under load underestimates an idle machine.",
     "",
     `The last column is the wall time of the recipe's token budget (${budget.toLocaleString("en")} tokens:`,
     `${SHIPPED_RECIPE.steps} steps × ${SHIPPED_RECIPE.batch} × ${SHIPPED_RECIPE.seqLen}) at that run's throughput.`,
     "",
-    "| run | model | d_model × layers (heads, mlp) | seq × batch | lr | init std, RoPE θ | parameters | MB (F32) | tokens | held-out bound, bits/char | tokens/s | load avg | recipe budget, h |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| run | model | d_model × layers (heads, mlp) | seq × batch | lr | init std, RoPE θ | parameters | MB (F32) | tokens | held-out bound, bits/char | token unigram, bits/char | tokens/s | load avg | recipe budget, h |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of runs) {
     const c = r.config;
@@ -105,8 +126,8 @@ export function sizingMarkdown(runs: SizingRun[]): string {
         `${r.parameters.toLocaleString("en")} | ${r.sizeMB.toFixed(1)} | ${
           r.tokens.toLocaleString("en")
         } | ` +
-        `${r.heldOutBitsPerChar.toFixed(3)} | ${r.tokensPerSecond.toFixed(0)} | ` +
-        `${r.loadAverage[0].toFixed(1)}–${r.loadAverage[1].toFixed(1)} | ${
+        `${r.heldOutBitsPerChar.toFixed(3)} | ${r.tokenUnigramBitsPerChar?.toFixed(3) ?? "–"} | ` +
+        `${r.tokensPerSecond.toFixed(0)} | ${loadRange(r)} | ${
           hours(budget, r.tokensPerSecond).toFixed(2)
         } |`,
     );
@@ -131,7 +152,8 @@ function recipeSection(runs: SizingRun[], budget: number): string[] {
     "## The recipe",
     "",
     `\`scripts/train_shipped.ts\` (\`deno task train:shipped --model mdm|arm [--resume]\`): d_model ${x.dModel}, ` +
-    `${x.layers} layers, ${x.heads} heads, MLP ${x.mlp}, rows of ${x.seqLen} tokens, batch ${x.batch}, peak lr ` +
+    `${x.layers} layers, ${x.heads} heads, MLP ${x.mlp}, initial weights of std ${x.initStd}, RoPE θ ` +
+    `${x.ropeTheta?.toLocaleString("en")}, rows of ${x.seqLen} tokens, batch ${x.batch}, peak lr ` +
     `${x.lr} (warmup 5 %, decay over the last 20 % to a tenth), ${x.steps} steps = ` +
     `${budget.toLocaleString("en")} tokens, seed ${x.seed}, a checkpoint every ${x.checkpointEvery} steps.`,
     "",
@@ -149,7 +171,7 @@ function recipeSection(runs: SizingRun[], budget: number): string[] {
         `parameters, ${r.sizeMB.toFixed(1)} MB as F32; at the measured ${
           r.tokensPerSecond.toFixed(0)
         } tokens/s ` +
-        `(load average ${r.loadAverage[0].toFixed(1)}–${r.loadAverage[1].toFixed(1)}) the budget takes ` +
+        `(load average ${loadRange(r)}) the budget takes ` +
         `${
           hours(budget, r.tokensPerSecond).toFixed(1)
         } h of training steps, evaluations and checkpoints not counted.`,
@@ -164,6 +186,79 @@ async function writeReport(runs: SizingRun[]): Promise<void> {
   await Deno.mkdir("docs/results", { recursive: true });
   await writeFileAtomic(`${RESULTS}.json`, JSON.stringify({ recipe: SHIPPED_RECIPE, runs }, null, 2) + "\n");
   await writeFileAtomic(`${RESULTS}.md`, sizingMarkdown(runs));
+}
+
+/** The token unigram's bits/char on the held-out windows a run with `config` is scored on. */
+async function tokenUnigramOf(config: ShippedConfig, tokenizer: Tokenizer): Promise<number> {
+  const prepared = await prepareCorpus({
+    corpus: "brown",
+    objective: "pretrain",
+    seqLength: config.seqLen,
+    tokenizer: "bpe",
+    vocabSize: tokenizer.vocabSize,
+    splitSeed: config.seed,
+  }, tokenizer);
+  const evalSet = makeEvalSet(prepared.validTexts, tokenizer, {
+    length: config.seqLen,
+    count: config.evalSeqs,
+  });
+  return tokenUnigramBaseline((prepared.train as TokenRows).tokens, tokenizer.vocabSize, evalSet);
+}
+
+/**
+ * A sizing entry read from a shipped run's directory (`train:shipped --run-dir DIR`, finished or stopped):
+ * its network and plan from the checkpoint, tokens and throughput from `metrics.jsonl` up to the last step,
+ * the last held-out bound the trainer wrote, wall time and load from `sittings.jsonl`. For recording a
+ * recipe that was tried at full length, not only in short runs.
+ */
+export async function recordFromRun(dir: string, name: string): Promise<SizingRun> {
+  const read = async (file: string) => JSON.parse(await Deno.readTextFile(`${dir}/${file}`));
+  const net = await read("checkpoint/config.json");
+  const state = await read("checkpoint/trainer_state.json");
+  // deno-lint-ignore no-explicit-any
+  const metrics: any[] = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const evals = metrics.filter((m) => typeof m.eval_bpc === "number");
+  if (evals.length === 0) throw new Error(`${dir}: metrics.jsonl has no held-out evaluation yet`);
+  const last = metrics.at(-1);
+  const sittings = await readSittings(`${dir}/sittings.jsonl`);
+  const seqLen = state.cli.corpus.seqLength;
+  const config: ShippedConfig = {
+    ...SHIPPED_RECIPE,
+    dModel: net.d_model,
+    layers: net.n_layers,
+    heads: net.n_heads,
+    mlp: net.mlp_hidden_size,
+    seqLen,
+    batch: state.settings.batchSize,
+    lr: state.settings.lr,
+    initStd: net.init_std,
+    ropeTheta: net.rope_theta,
+    steps: last.step,
+    seed: state.settings.seed,
+    evalSeqs: state.cli.evalSeqs,
+  };
+  const tokenizer = await readShippedTokenizer();
+  const model = await loadModel(`${dir}/checkpoint`, { backend: new CpuBackend() });
+  const parameters = model.parameterCount;
+  return {
+    name,
+    model: model.causal ? "arm" : "mdm",
+    command: `deno task sizing:shipped --from-run ${dir} --name ${name}`,
+    config,
+    vocabSize: tokenizer.vocabSize,
+    parameters,
+    sizeMB: (parameters * 4) / 1e6,
+    tokens: last.step * config.batch * seqLen,
+    wallSeconds: sittings.length > 0 ? sittings.reduce((t, x) => t + x.trainingSeconds, 0) : last.elapsed_s,
+    tokensPerSecond: median(metrics.map((m) => m.tokens_per_s)),
+    heldOutBitsPerChar: evals.at(-1).eval_bpc,
+    finalLoss: last.loss,
+    tokenUnigramBitsPerChar: await tokenUnigramOf(config, tokenizer),
+    loadAverage: [sittings[0]?.loadBegan ?? null, sittings.at(-1)?.loadEnded ?? null],
+    backend: "webgpu",
+  };
 }
 
 if (import.meta.main) {
@@ -184,6 +279,7 @@ if (import.meta.main) {
       "init-std": { type: "string" },
       "rope-theta": { type: "string" },
       tokens: { type: "string" },
+      "from-run": { type: "string" },
     },
   });
   const runs = await readRuns();
@@ -192,6 +288,12 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   if (!values.name) throw new Error("give --name NAME for the run (or --report)");
+  if (values["from-run"]) {
+    const entry = await recordFromRun(values["from-run"], values.name);
+    await writeReport([...runs.filter((x) => x.name !== entry.name), entry]);
+    console.log(JSON.stringify(entry));
+    Deno.exit(0);
+  }
   const model = values.model;
   if (model !== "mdm" && model !== "arm") throw new Error(`--model must be mdm or arm, got ${model}`);
   const num = (given: string | undefined, fallback: number) => given === undefined ? fallback : Number(given);
@@ -247,6 +349,7 @@ if (import.meta.main) {
     wallSeconds,
     tokensPerSecond: median(metrics.map((m) => m.tokens_per_s)),
     heldOutBitsPerChar: result.evalBpc,
+    tokenUnigramBitsPerChar: await tokenUnigramOf(config, tokenizer),
     finalLoss: metrics.at(-1).loss,
     loadAverage: [load0, Deno.loadavg()[0]],
     backend: values.backend ?? "auto",

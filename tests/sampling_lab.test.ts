@@ -7,6 +7,7 @@ import {
   generativePerplexity,
   innerWords,
   type LabCell,
+  reading,
   runLab,
   tokenEntropy,
   words,
@@ -165,4 +166,12 @@ Deno.test("deno task lab --task synthetic without earlier results says to run th
   } finally {
     await Deno.remove(outDir, { recursive: true });
   }
+});
+
+Deno.test("the committed sampling.md's reading is what reading() writes from the committed cells", async () => {
+  const root = new URL("../docs/results/", import.meta.url);
+  const cells = JSON.parse(await Deno.readTextFile(new URL("sampling.json", root))).cells;
+  const md = await Deno.readTextFile(new URL("sampling.md", root));
+  const section = md.slice(md.indexOf("## Reading\n\n") + "## Reading\n\n".length).trimEnd();
+  assert.equal(section, reading(cells, false).join("\n"));
 });

@@ -1,6 +1,7 @@
 /**
  * The tiny random model the command-line tests run on: a character tokenizer over a few symbols and a one-layer
- * network of width 16, saved with its tokenizer as a model directory in a new temporary directory.
+ * network of width 16, saved with its tokenizer as a model directory in a new temporary directory; and the
+ * shipped recipe at the same width, for tests that start a shipped run.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { CpuBackend } from "../src/backend/cpu.ts";
 import { createModel } from "../src/model/llada.ts";
 import { saveModel } from "../src/io/model_files.ts";
 import { CharTokenizer } from "../src/tokenizer/char.ts";
+import { SHIPPED_RECIPE, type ShippedConfig } from "../scripts/train_shipped.ts";
 
 /** Options of {@link saveTinyModel}. */
 export interface TinyModelOptions {
@@ -37,4 +39,27 @@ export async function saveTinyModel(
   }, { seed: 3, backend: new CpuBackend(), causal: options.causal ?? false });
   await saveModel(dir, model, { extraFiles: { "tokenizer.json": JSON.stringify(tokenizer.toJSON()) } });
   return { dir, tokenizer };
+}
+
+/**
+ * The shipped recipe shrunk to a network of width 16 on rows of 16 tokens, batch 2, a line and a checkpoint
+ * every step and no evaluation before the end: for tests that start a shipped run (`startRun`) in seconds.
+ */
+export function tinyShippedConfig(overrides: Partial<ShippedConfig> = {}): ShippedConfig {
+  return {
+    ...SHIPPED_RECIPE,
+    dModel: 16,
+    layers: 1,
+    heads: 2,
+    mlp: 16,
+    seqLen: 16,
+    batch: 2,
+    steps: 2,
+    logEvery: 1,
+    evalEvery: 0,
+    evalSeqs: 2,
+    evalSamples: 2,
+    checkpointEvery: 1,
+    ...overrides,
+  };
 }

@@ -18,25 +18,12 @@ import { loadModel } from "../src/io/model_files.ts";
 import { tokenizerFromJSON } from "../src/tokenizer/tokenizer.ts";
 import { CpuBackend } from "../src/backend/cpu.ts";
 import { readRunState } from "../src/train/trainer.ts";
+import { tinyShippedConfig } from "./tiny_model.ts";
 
 Deno.test("a shipped run resumes with llada train --resume, exports a marked folder and hands on its plan", async () => {
   const dir = await Deno.makeTempDir();
   const tokenizer = await readShippedTokenizer();
-  const config = {
-    ...SHIPPED_RECIPE,
-    dModel: 16,
-    layers: 1,
-    heads: 2,
-    mlp: 16,
-    seqLen: 16,
-    batch: 2,
-    steps: 2,
-    logEvery: 1,
-    evalEvery: 0,
-    evalSeqs: 2,
-    evalSamples: 2,
-    checkpointEvery: 1,
-  };
+  const config = tinyShippedConfig();
   const { result, parameters } = await startRun({
     model: "arm",
     config,

@@ -712,12 +712,23 @@ function report(r: LabResults, speeds: CacheSpeed[], s: LabSettings, run: RunFac
   return out.join("\n");
 }
 
+/** A figure to three decimals, or "–". */
+const f3 = (x: number | null) => (x === null ? "–" : x.toFixed(3));
+
+/** What sets a cell apart within its block: its threshold, its factor or its number of steps. */
+const ruleLabel = (c: LabCell) =>
+  c.threshold !== null
+    ? `τ = ${c.threshold}`
+    : c.factor !== null
+    ? `f = ${c.factor}`
+    : plural(c.steps!, "step");
+
 /**
  * The reading: which strategies win where, and where this scale differs from the papers, every figure taken from
  * the cells.
  */
-function reading(cells: LabCell[], quick: boolean): string[] {
-  const lines = [
+export function reading(cells: LabCell[], quick: boolean): string[] {
+  return [
     `- \`remdm\` is the low-confidence fixed schedule with ReMDM remasking at η = ${REMDM_ETA}.`,
     `- The synthetic cells sample at temperature ${CHOICE_TEMPERATURE} (each of the task's ${everyChoicePrompt().length} ` +
     `prompts under ${
@@ -728,91 +739,94 @@ function reading(cells: LabCell[], quick: boolean): string[] {
     } Brown prompts), the most of a synthetic cell's calls: with a threshold or factor rule a block takes as many ` +
     "steps as its slowest row needs. " +
     "Decoding each sequence alone can only lower a rule's NFE.",
+    ...syntheticReading(cells.filter((c) => c.task === "synthetic" && c.cache === "none")),
+    ...brownReading(
+      cells.filter((c) => c.task === "brown" && c.cache === "none" && c.word_validity !== null),
+    ),
+    ...twinReading(cells.filter((c) => c.strategy === "autoregressive")),
+    "- Scale: the Brown task runs the shipped character model (its model card gives its size and training) and " +
+    `the synthetic task a ${CHOICE_MODEL.n_layers}-layer choice model; LLaDA's and Fast-dLLM's figures come from 8 B models on ` +
+    "reasoning and code benchmarks.",
   ];
-  const f3 = (x: number | null) => (x === null ? "–" : x.toFixed(3));
-  const label = (c: LabCell) =>
-    c.threshold !== null
-      ? `τ = ${c.threshold}`
-      : c.factor !== null
-      ? `f = ${c.factor}`
-      : plural(c.steps!, "step");
-  // Synthetic: what committing dependent tokens together costs, and what the rules save.
-  const syn = cells.filter((c) => c.task === "synthetic" && c.cache === "none");
-  if (syn.length) {
-    const best = syn.slice().sort((a, b) => b.accuracy! - a.accuracy! || a.nfe - b.nfe)[0];
-    const worst = syn.slice().sort((a, b) => a.accuracy! - b.accuracy! || a.nfe - b.nfe)[0];
-    lines.push(
-      `- Synthetic: accuracy from ${f3(worst.accuracy)} (${worst.strategy}, ${label(worst)}, block ` +
-        `${worst.block_length}) to ${f3(best.accuracy)} (${best.strategy}, ${label(best)}, block ` +
-        `${best.block_length}, ${best.nfe} NFE).`,
-    );
-    for (const block of [...new Set(syn.map((c) => c.block_length))]) {
-      const inBlock = syn.filter((c) => c.block_length === block);
-      const fixed = inBlock.filter((c) => c.strategy === "low_confidence" && c.steps !== null)
-        .sort((a, b) => a.nfe - b.nfe);
-      if (fixed.length) {
-        // The first step of the first block commits k = genLength / steps positions that are coin flips given the
-        // prompt; if they were decided as independent fair coins, the answer would stay whole with probability
-        // 2^(1 − k), and every later step is determined by it.
-        const ideal = (c: LabCell) => 2 ** (1 - c.gen_length / c.steps!);
-        // Counts where a step commits several positions but not a whole block: there the ranking chooses which.
-        const partial = inBlock.filter((c) =>
-          c.steps !== null && c.gen_length / c.steps > 1 && c.steps > c.gen_length / block
-        );
-        const names = [...new Set(partial.map((c) => c.strategy))];
-        const beat = names.filter((n) =>
-          partial.some((c) => c.strategy === n && c.accuracy! > ideal(c) + 0.05)
-        );
-        lines.push(
-          `- Synthetic, block ${block}, the low-confidence fixed schedule: ` +
-            fixed.map((c) =>
-              `${plural(c.steps!, "step")} (${c.gen_length / c.steps!} per evaluation) ${f3(c.accuracy)}, ` +
-              `ideal ${f3(ideal(c))}`
-            ).join("; ") +
-            ". The ideal is the score if the k positions a step commits were decided as independent fair coins." +
-            (beat.length
-              ? ` Where a step commits several positions but not a whole block, ${
-                beat.join(", ")
-              } score above ` +
-                `it${
-                  names.length > beat.length
-                    ? `, ${names.filter((n) => !beat.includes(n)).join(", ")} do not`
-                    : ""
-                }.` +
-                (beat.includes("low_confidence")
-                  ? " Low-confidence ranking orders positions by the probability of the token each drew: when the " +
-                    "model leans even slightly to one symbol, the positions that drew it are the most confident, so " +
-                    "the ranking commits the same symbol together; margin and entropy rank by the distribution " +
-                    "alone, whatever was drawn."
-                  : "")
-              : ""),
-        );
-        for (const steps of new Set([fixed[0].steps, fixed[fixed.length - 1].steps])) {
-          const same = inBlock.filter((c) => c.steps === steps);
-          if (same.length < 2) continue;
-          lines.push(
-            `  At ${plural(steps!, "step")} (${
-              plural(fixed[0].gen_length / steps!, "token")
-            } per evaluation on ` +
-              "average): " +
-              same.map((c) => `${c.strategy} ${f3(c.accuracy)}`).join(", ") + ".",
-          );
-        }
-      }
-      const rules = inBlock.filter((c) => c.threshold !== null || c.factor !== null);
-      if (rules.length) {
-        lines.push(
-          "  Threshold and factor decoding: " +
-            rules.map((c) => `${label(c)} ${f3(c.accuracy)} in ${c.nfe} NFE`).join(", ") +
-            ". At the first evaluation every position is about ½ sure; a rule that admits a second token at that " +
-            "confidence (τ ≤ ½, or f ≥ 3 · ½) commits two coin flips together and mixes the candidates, one that " +
-            "does not commits the most confident token alone and the rest once they are sure.",
-        );
-      }
+}
+
+/** Synthetic (uncached cells): what committing dependent tokens together costs, and what the rules save. */
+function syntheticReading(syn: LabCell[]): string[] {
+  if (syn.length === 0) return [];
+  const best = syn.slice().sort((a, b) => b.accuracy! - a.accuracy! || a.nfe - b.nfe)[0];
+  const worst = syn.slice().sort((a, b) => a.accuracy! - b.accuracy! || a.nfe - b.nfe)[0];
+  const lines = [
+    `- Synthetic: accuracy from ${f3(worst.accuracy)} (${worst.strategy}, ${ruleLabel(worst)}, block ` +
+    `${worst.block_length}) to ${f3(best.accuracy)} (${best.strategy}, ${ruleLabel(best)}, block ` +
+    `${best.block_length}, ${best.nfe} NFE).`,
+  ];
+  for (const block of [...new Set(syn.map((c) => c.block_length))]) {
+    const inBlock = syn.filter((c) => c.block_length === block);
+    lines.push(...fixedScheduleReading(inBlock, block));
+    const rules = inBlock.filter((c) => c.threshold !== null || c.factor !== null);
+    if (rules.length) {
+      lines.push(
+        "  Threshold and factor decoding: " +
+          rules.map((c) => `${ruleLabel(c)} ${f3(c.accuracy)} in ${c.nfe} NFE`).join(", ") +
+          ". At the first evaluation every position is about ½ sure; a rule that admits a second token at that " +
+          "confidence (τ ≤ ½, or f ≥ 3 · ½) commits two coin flips together and mixes the candidates, one that " +
+          "does not commits the most confident token alone and the rest once they are sure.",
+      );
     }
   }
-  // Brown: who wins at the full schedule, what fewer steps and the parallel rules cost.
-  const brown = cells.filter((c) => c.task === "brown" && c.cache === "none" && c.word_validity !== null);
+  return lines;
+}
+
+/** Synthetic, one block length: the fixed schedule against the score of independent coins, and who beats it. */
+function fixedScheduleReading(inBlock: LabCell[], block: number): string[] {
+  const fixed = inBlock.filter((c) => c.strategy === "low_confidence" && c.steps !== null)
+    .sort((a, b) => a.nfe - b.nfe);
+  if (fixed.length === 0) return [];
+  // The first step of the first block commits k = genLength / steps positions that are coin flips given the
+  // prompt; if they were decided as independent fair coins, the answer would stay whole with probability
+  // 2^(1 − k), and every later step is determined by it.
+  const ideal = (c: LabCell) => 2 ** (1 - c.gen_length / c.steps!);
+  // Counts where a step commits several positions but not a whole block: there the ranking chooses which.
+  const partial = inBlock.filter((c) =>
+    c.steps !== null && c.gen_length / c.steps > 1 && c.steps > c.gen_length / block
+  );
+  const names = [...new Set(partial.map((c) => c.strategy))];
+  const beat = names.filter((n) => partial.some((c) => c.strategy === n && c.accuracy! > ideal(c) + 0.05));
+  const lines = [
+    `- Synthetic, block ${block}, the low-confidence fixed schedule: ` +
+    fixed.map((c) =>
+      `${plural(c.steps!, "step")} (${c.gen_length / c.steps!} per evaluation) ${f3(c.accuracy)}, ` +
+      `ideal ${f3(ideal(c))}`
+    ).join("; ") +
+    ". The ideal is the score if the k positions a step commits were decided as independent fair coins." +
+    (beat.length
+      ? ` Where a step commits several positions but not a whole block, ${beat.join(", ")} score above ` +
+        `it${
+          names.length > beat.length ? `, ${names.filter((n) => !beat.includes(n)).join(", ")} do not` : ""
+        }.` +
+        (beat.includes("low_confidence")
+          ? " Low-confidence ranking orders positions by the probability of the token each drew: when the " +
+            "model leans even slightly to one symbol, the positions that drew it are the most confident, so " +
+            "the ranking commits the same symbol together; margin and entropy rank by the distribution " +
+            "alone, whatever was drawn."
+          : "")
+      : ""),
+  ];
+  for (const steps of new Set([fixed[0].steps, fixed[fixed.length - 1].steps])) {
+    const same = inBlock.filter((c) => c.steps === steps);
+    if (same.length < 2) continue;
+    lines.push(
+      `  At ${plural(steps!, "step")} (${plural(fixed[0].gen_length / steps!, "token")} per evaluation on ` +
+        "average): " +
+        same.map((c) => `${c.strategy} ${f3(c.accuracy)}`).join(", ") + ".",
+    );
+  }
+  return lines;
+}
+
+/** Brown (uncached cells with a word validity): who wins at the full schedule, what fewer steps and the rules cost. */
+function brownReading(brown: LabCell[]): string[] {
+  const lines: string[] = [];
   for (const block of [...new Set(brown.map((c) => c.block_length))]) {
     const full = brown.filter((c) => c.block_length === block && c.steps === c.gen_length)
       .sort((a, b) => b.word_validity! - a.word_validity!);
@@ -863,7 +877,9 @@ function reading(cells: LabCell[], quick: boolean): string[] {
     );
     if (rules.length && lc) {
       lines.push(
-        `  Threshold and factor decoding: ${rules.map((c) => `${label(c)} ${c.nfe} NFE`).join(", ")} of ` +
+        `  Threshold and factor decoding: ${
+          rules.map((c) => `${ruleLabel(c)} ${c.nfe} NFE`).join(", ")
+        } of ` +
           `${lc.nfe}, word validity ${rules.map((c) => f3(c.word_validity)).join(", ")} (full schedule ` +
           `${f3(lc.word_validity)}). ` +
           (Math.min(...rules.map((c) => c.nfe)) > lc.nfe / 2
@@ -873,22 +889,17 @@ function reading(cells: LabCell[], quick: boolean): string[] {
       );
     }
   }
-  const twin = cells.filter((c) => c.strategy === "autoregressive");
-  if (twin.length) {
-    lines.push(
-      "- The autoregressive twin on the same prompts: " +
-        twin.map((c) => `word validity ${f3(c.word_validity)}, gen. ppl ${c.gen_ppl?.toFixed(2)}`).join(
-          "; ",
-        ) +
-        " (greedy, then nucleus sampling).",
-    );
-  }
-  lines.push(
-    "- Scale: the Brown task runs the shipped character model (its model card gives its size and training) and " +
-      `the synthetic task a ${CHOICE_MODEL.n_layers}-layer choice model; LLaDA's and Fast-dLLM's figures come from 8 B models on ` +
-      "reasoning and code benchmarks.",
-  );
   return lines;
+}
+
+/** The autoregressive twin's cells, on the same prompts. */
+function twinReading(twin: LabCell[]): string[] {
+  if (twin.length === 0) return [];
+  return [
+    "- The autoregressive twin on the same prompts: " +
+    twin.map((c) => `word validity ${f3(c.word_validity)}, gen. ppl ${c.gen_ppl?.toFixed(2)}`).join("; ") +
+    " (greedy, then nucleus sampling).",
+  ];
 }
 
 /** The findings the issue's targets ask about, computed from the cells. */
