@@ -186,7 +186,7 @@ async function runOn(
   return read;
 }
 
-// Attention of 2¹⁹ multiply-adds of scores and more reads its streamed rows (k and v, or q and dout) from
+// Attention of 2²¹ multiply-adds of scores and more reads its streamed rows (k and v, or q and dout) from
 // textures. Both layouts, causal and not, with and without a key mask, a head dimension that needs padding, texture
 // rows of a multiple of 16 texels (copied by command) and not (copied by the to_texture kernel), tq ≠ tk; and one
 // shape just below the threshold, which keeps the buffers.
@@ -196,8 +196,8 @@ const TEXTURE_CASES: [string, AttentionParams, boolean, boolean][] = [
     {
       batch: 2,
       heads: 2,
-      tq: 64,
-      tk: 64,
+      tq: 128,
+      tk: 128,
       headDim: 32,
       scale: 1 / Math.sqrt(32),
       causal: false,
@@ -208,31 +208,31 @@ const TEXTURE_CASES: [string, AttentionParams, boolean, boolean][] = [
   ],
   [
     "textures, [B, T, H, D], causal + mask (rows of 24 texels)",
-    { batch: 2, heads: 3, tq: 56, tk: 56, headDim: 32, scale: 0.2, causal: true, layout: "bthd" },
+    { batch: 2, heads: 3, tq: 112, tk: 112, headDim: 32, scale: 0.2, causal: true, layout: "bthd" },
     true,
     true,
   ],
   [
     "textures, [B, T, H, D], tq ≠ tk, head dim 30 (padded)",
-    { batch: 2, heads: 2, tq: 64, tk: 72, headDim: 30, scale: 0.2, causal: false, layout: "bthd" },
+    { batch: 2, heads: 2, tq: 96, tk: 200, headDim: 30, scale: 0.2, causal: false, layout: "bthd" },
     true,
     true,
   ],
   [
-    "textures, [B, H, T, D], key mask (rows of 65 · 8 texels)",
-    { batch: 2, heads: 2, tq: 65, tk: 65, headDim: 32, scale: 0.2, causal: false, layout: "bhtd" },
+    "textures, [B, H, T, D], key mask (rows of 129 · 8 texels)",
+    { batch: 2, heads: 2, tq: 129, tk: 129, headDim: 32, scale: 0.2, causal: false, layout: "bhtd" },
     true,
     true,
   ],
   [
     "textures, [B, H, T, D], causal, head dim 30 (padded)",
-    { batch: 2, heads: 3, tq: 64, tk: 64, headDim: 30, scale: 0.2, causal: true, layout: "bhtd" },
+    { batch: 2, heads: 3, tq: 112, tk: 112, headDim: 30, scale: 0.2, causal: true, layout: "bhtd" },
     false,
     true,
   ],
   [
     "buffers just below the threshold",
-    { batch: 2, heads: 2, tq: 64, tk: 63, headDim: 32, scale: 0.2, causal: false, layout: "bthd" },
+    { batch: 2, heads: 2, tq: 128, tk: 127, headDim: 32, scale: 0.2, causal: false, layout: "bthd" },
     true,
     false,
   ],

@@ -108,10 +108,12 @@ const ATTENTION_MAX_HEAD_DIM = 256;
 /**
  * Attention with at least this many multiply-adds of scores (batch·heads·tq·tk·headDim) reads its streamed rows
  * from textures (`TEXTURES` in shaders/attention.wgsl); smaller ones read the buffers, saving the copies. Measured
- * forward and backward on llvmpipe: through textures 1–2 ms slower at [1, 32, 4, 24] (batch, length, heads, head
- * dimension), even at [4, 32, 4, 32] (2¹⁹), faster from a sampler's [1, 83, 4, 24] up.
+ * on llvmpipe (docs/performance.md): forward and backward through textures 1–2 ms slower at [1, 32, 4, 24]
+ * (batch, length, heads, head dimension), even at [4, 32, 4, 32] (2¹⁹); a sampler's forward at [1, 83, 4, 24]
+ * saved 2 ms of attention and spent as much or more on `to_texture` copies (rows of 24 texels), so sampling stays
+ * below the threshold and a training batch ([16, 128, 4, 32], 2²⁵) is far above it.
  */
-const TEXTURE_ATTENTION_MIN_MACS = 2 ** 19;
+const TEXTURE_ATTENTION_MIN_MACS = 2 ** 21;
 
 /** Texture slots of attention's two streamed operands (matmul uses 0 and 1). */
 const ATTENTION_SLOTS = [2, 3];
