@@ -147,7 +147,7 @@ Deno.test("every strategy: prompt unchanged, no mask left, commits only masked b
   );
 });
 
-Deno.test("every strategy: a row's output is what its prompt alone gives, and the same seed gives the same output", async () => {
+Deno.test("every strategy: a row's output and NFE are what its prompt alone gives, and the same seed gives the same output", async () => {
   await fc.assert(
     fc.asyncProperty(settings, labStrategy, fc.nat(), async (s, lab, rotation) => {
       const model = new HashModel(V, { seed: s.modelSeed, levels: s.levels });
@@ -160,7 +160,12 @@ Deno.test("every strategy: a row's output is what its prompt alone gives, and th
         const alone = await sample(model, [s.prompts[b]], o);
         const at = b >= k ? b - k : s.prompts.length - k + 1 + b;
         assert.deepEqual(together.tokens[at], alone.tokens[0], `prompt ${s.prompts[b]}`);
+        // Decoding a row alone costs what the row took in the batch.
+        assert.deepEqual(alone.nfePerRow, [alone.nfe]);
+        assert.equal(together.nfePerRow[at], alone.nfe, `prompt ${s.prompts[b]}: NFE`);
       }
+      // Each block waits for its slowest row, so the batch costs at least its slowest row's whole count.
+      assert.ok(Math.max(...together.nfePerRow) <= together.nfe);
     }),
     { ...FC, numRuns: 80 },
   );
@@ -528,7 +533,9 @@ Deno.test("autoregressive decoder: greedy is the argmax at the last position; ba
         const together = await generateAutoregressive(m, [...prompts, [1, 2, 3, 4, 5]], o);
         assert.deepEqual(await generateAutoregressive(m, [...prompts, [1, 2, 3, 4, 5]], o), together);
         for (const [b, p] of prompts.entries()) {
-          assert.deepEqual((await generateAutoregressive(m, [p], o)).tokens[0], together.tokens[b]);
+          const alone = await generateAutoregressive(m, [p], o);
+          assert.deepEqual(alone.tokens[0], together.tokens[b]);
+          assert.equal(alone.nfe, together.nfePerRow[b]); // early stop ends each row on its own
         }
       },
     ),
@@ -539,6 +546,6 @@ Deno.test("autoregressive decoder: greedy is the argmax at the last position; ba
     eosId: EOS,
     earlyStop: true,
   });
-  assert.deepEqual(eos, { tokens: [[3, 0, 0, 0, 0, 0]], nfe: 1 });
+  assert.deepEqual(eos, { tokens: [[3, 0, 0, 0, 0, 0]], nfe: 1, nfePerRow: [1] });
   await assert.rejects(() => generateAutoregressive(model, [[]], { genLength: 1 }), /at least one token/);
 });

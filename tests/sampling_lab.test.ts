@@ -83,6 +83,7 @@ Deno.test("deno task lab --quick: writes sampling.json in the issue's shape and 
       "word_validity",
       "entropy",
       "nfe",
+      "nfe_per_sequence",
       "tokens_per_s",
     ];
     const cells = json.cells as LabCell[];
@@ -96,6 +97,8 @@ Deno.test("deno task lab --quick: writes sampling.json in the issue's shape and 
       assert.ok(Number.isInteger(c.nfe) && c.nfe >= 1 && c.tokens_per_s > 0);
       // a fixed schedule spends at most its steps; a parallel rule at most one evaluation per token
       assert.ok(c.nfe <= (c.steps ?? c.gen_length), `NFE ${c.nfe} for ${JSON.stringify(c)}`);
+      // a sequence alone never costs more than the batch that waits for its slowest rows
+      assert.ok(c.nfe_per_sequence! >= 1 && c.nfe_per_sequence! <= c.nfe, JSON.stringify(c));
       assert.ok((c.threshold === null) || (c.steps === null && c.factor === null));
       if (c.task === "synthetic") {
         assert.ok(c.accuracy! >= 0 && c.accuracy! <= 1);

@@ -611,7 +611,11 @@ async function runSampler(
   onStep: ((state: StepState) => void) | undefined,
 ): Promise<SampleResult> {
   const { options, sampler } = task;
-  if (!task.extended) return await generate(model, [task.prompt], { ...options, seed, onStep });
+  if (!task.extended) {
+    // The official loop runs its fixed count of steps for every row.
+    const result = await generate(model, [task.prompt], { ...options, seed, onStep });
+    return { ...result, nfePerRow: [result.nfe] };
+  }
   const { remasking, genLength, ...shared } = options;
   const o = { strategy: remasking, ...shared, ...sampler, seed, onStep };
   try {

@@ -80,11 +80,15 @@ export async function generateAutoregressive(
   const { bosId } = options;
   if (bosId !== undefined) {
     checkTokenId(bosId, model.vocabSize, "bosId");
-    const { tokens, nfe } = await generateAutoregressive(model, prompts.map((p) => [bosId, ...p]), {
-      ...options,
-      bosId: undefined,
-    });
-    return { tokens: tokens.map((row) => row.slice(1)), nfe };
+    const { tokens, nfe, nfePerRow } = await generateAutoregressive(
+      model,
+      prompts.map((p) => [bosId, ...p]),
+      {
+        ...options,
+        bosId: undefined,
+      },
+    );
+    return { tokens: tokens.map((row) => row.slice(1)), nfe, nfePerRow };
   }
   const { genLength, padId, eosId, maskId } = options;
   const temperature = options.temperature ?? 0;
@@ -118,6 +122,7 @@ export async function generateAutoregressive(
   const done = new Array(prompts.length).fill(false);
   const scratch = new Float64Array(V);
   let nfe = 0;
+  const nfePerRow = new Array<number>(prompts.length).fill(0);
   for (let t = 0; t < genLength && !done.every(Boolean); t++) {
     // The sequences so far, left-padded to one width: [rows, width].
     const width = widthOf + t;
@@ -130,6 +135,7 @@ export async function generateAutoregressive(
     });
     const logits = await model.logits(tokens, prompts.length, width, mask);
     nfe++;
+    done.forEach((d, b) => nfePerRow[b] += d ? 0 : 1);
     rows.forEach((row, b) => {
       if (done[b]) {
         row.push(eosId!);
@@ -149,7 +155,7 @@ export async function generateAutoregressive(
   rows.forEach((row, b) => {
     while (row.length < prompts[b].length + genLength) row.push(eosId!);
   });
-  return { tokens: rows, nfe };
+  return { tokens: rows, nfe, nfePerRow };
 }
 
 /** Throws unless `id` is a token id of the model's vocabulary. */

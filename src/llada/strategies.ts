@@ -119,6 +119,12 @@ export interface SampleResult {
   tokens: number[][];
   /** Network evaluations performed (full and cached ones alike). */
   nfe: number;
+  /**
+   * Per row, the evaluations made while that row still had a mask in the block being decoded: what decoding the
+   * row alone costs (rows are decoded independently). With a threshold or factor rule rows finish a block after
+   * different numbers of steps and the block waits for the slowest, so {@link nfe} is at least every row's count.
+   */
+  nfePerRow: number[];
 }
 
 /**
@@ -154,11 +160,11 @@ export async function sample(
     return [start, start + o.blockLength];
   });
   const rngs = prompts.map((prompt) => new Rng(o.seed).fork(hashTokens(prompt)));
-  const nfe = await decodeCanvas(model, canvas, blocks, rngs, {
+  const { nfe, nfePerRow } = await decodeCanvas(model, canvas, blocks, rngs, {
     ...o,
     earlyStop: options.earlyStop ?? false,
   });
-  return { tokens: answers(canvas), nfe };
+  return { tokens: answers(canvas), nfe, nfePerRow };
 }
 
 /**
@@ -229,8 +235,8 @@ export async function infill(
   for (let i = 0; i < tokens.length; i++) isPrompt[i] = tokens[i] === maskId ? 0 : 1;
   const canvas: Canvas = { tokens, rows, width, promptWidth: 0, pads: new Array(rows).fill(0), isPrompt };
   const rngs = canvases.map((c) => new Rng(o.seed).fork(hashTokens(c)));
-  const nfe = await decodeCanvas(model, canvas, blocks, rngs, { ...o, earlyStop: false });
-  return { tokens: answers(canvas), nfe };
+  const { nfe, nfePerRow } = await decodeCanvas(model, canvas, blocks, rngs, { ...o, earlyStop: false });
+  return { tokens: answers(canvas), nfe, nfePerRow };
 }
 
 /** A block of canvas positions `[start, end)`. */
@@ -249,8 +255,9 @@ interface LabOptions extends Omit<ResolvedOptions, "remasking" | "onStep"> {
 }
 
 /**
- * Runs the reverse process over the given blocks of a canvas, in place; returns the NFE. Per block: the fixed
- * schedule's steps, or (threshold, factor) as many as it takes; a block ends early once no row has a mask in it.
+ * Runs the reverse process over the given blocks of a canvas, in place; returns the NFE, in all and per row (see
+ * {@link SampleResult.nfePerRow}). Per block: the fixed schedule's steps, or (threshold, factor) as many as it
+ * takes; a block ends early once no row has a mask in it.
  */
 async function decodeCanvas(
   model: LogitsModel,
@@ -258,9 +265,10 @@ async function decodeCanvas(
   blocks: Block[],
   rngs: Rng[],
   o: LabOptions & { earlyStop: boolean },
-): Promise<number> {
+): Promise<{ nfe: number; nfePerRow: number[] }> {
   const { rows, width } = canvas;
   let nfe = 0;
+  const nfePerRow = new Array<number>(rows).fill(0);
   const held: { cache?: KVCache } = {};
   const stopped = new Array(rows).fill(false);
   try {
@@ -273,6 +281,14 @@ async function decodeCanvas(
         // Step 1 — logits, through the cache when one is used.
         const view = await stepLogits(model, canvas, [start, end], step, o, held);
         nfe++;
+        for (let b = 0; b < rows; b++) {
+          if (
+            !stopped[b] &&
+            anyMasks(canvas.tokens.subarray(b * width, (b + 1) * width), 1, width, [start, end], o.maskId)
+          ) {
+            nfePerRow[b]++;
+          }
+        }
         // Steps 2–5 row by row, inside the block.
         const decided = rngs.map((rng, b) =>
           stopped[b]
@@ -302,7 +318,7 @@ async function decodeCanvas(
   } finally {
     held.cache?.dispose();
   }
-  return nfe;
+  return { nfe, nfePerRow };
 }
 
 /**
