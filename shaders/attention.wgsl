@@ -21,9 +21,18 @@
 // in registers as vec4s and streams the other side's rows through, so each loaded key row serves ROWS queries.
 // D4 is an override so the loops over the head dimension unroll into registers; the host pads head dimensions
 // that are not a multiple of 4 with zeros (which change no dot product).
+//
+// Why textures: the rows each kernel streams through its inner loop (k and v in the forward and dq kernels, q
+// and dout in the dk/dv kernel) are loaded once per block of ROWS rows, so those loads are most of the kernel's
+// work. llvmpipe (Mesa 22) compiles a storage-buffer load into a loop over the SIMD lanes with a bounds check and
+// a branch per lane and component, a textureLoad into a branch-free gather (see matmul.wgsl). With TEXTURES the
+// kernels read the streamed rows from rgba32float copies of the buffers (texel_of says where), everything else
+// from the buffers as before; the arithmetic and its order are the same, and so are the results. (The dk/dv
+// kernel's one (lse, delta) per query stays in its buffer: from a texture it measured no faster.)
 
 override WG: u32 = 64;
 override D4: u32 = 8;        // head dimension / 4 (at most MAX_D4)
+override TEXTURES: bool = false;  // read the streamed rows from the textures below rather than the buffers
 const MAX_D4: u32 = 64u;     // head dimension ≤ 256
 const ROWS: u32 = 8u;        // query rows (forward, dq) or key rows (dk/dv) per invocation
 
@@ -54,6 +63,19 @@ fn allowed(b: u32, i: u32, j: u32) -> bool {
 // The row (in vec4s: multiply by D4) of batch item b, head h, position t of an operand with `len` positions.
 fn row_of(b: u32, h: u32, t: u32, len: u32) -> u32 {
   return select((b * P.heads + h) * len + t, (b * len + t) * P.heads + h, P.bthd != 0u);
+}
+
+// The streamed operands as textures: texel (x, y) holds vec4 x of texture row y of the buffer cut into rows of
+// H·D4 texels ([B, T, H, D]: one position's heads) or T·D4 texels ([B, H, T, D]: one head's positions). Bound
+// but unread when TEXTURES is false.
+@group(0) @binding(12) var kt: texture_2d<f32>;  // k (forward, dq)
+@group(0) @binding(13) var vt: texture_2d<f32>;  // v (forward, dq)
+@group(0) @binding(14) var qt: texture_2d<f32>;  // q (dk/dv)
+@group(0) @binding(15) var gt: texture_2d<f32>;  // dout (dk/dv)
+
+// The texel holding the first vec4 of batch item b, head h, position t of a texture operand with `len` positions.
+fn texel_of(b: u32, h: u32, t: u32, len: u32) -> vec2<u32> {
+  return select(vec2<u32>(t * D4, b * P.heads + h), vec2<u32>(h * D4, b * len + t), P.bthd != 0u);
 }
 
 // Which (b·H + h) and which block of ROWS rows invocation e owns, for `rows` rows per (b, h).
@@ -102,9 +124,15 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
     var kj: array<vec4<f32>, MAX_D4>;
     var vj: array<vec4<f32>, MAX_D4>;
     let kv_row = row_of(b, h, j, P.tk);
+    let kv_texel = texel_of(b, h, j, P.tk);
     for (var d = 0u; d < D4; d++) {
-      kj[d] = k[kv_row * D4 + d];
-      vj[d] = v[kv_row * D4 + d];
+      if (TEXTURES) {
+        kj[d] = textureLoad(kt, kv_texel + vec2<u32>(d, 0u), 0);
+        vj[d] = textureLoad(vt, kv_texel + vec2<u32>(d, 0u), 0);
+      } else {
+        kj[d] = k[kv_row * D4 + d];
+        vj[d] = v[kv_row * D4 + d];
+      }
     }
     for (var r = 0u; r < ROWS; r++) {
       var s = 0.0;
@@ -199,9 +227,15 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     var kj: array<vec4<f32>, MAX_D4>;
     var vj: array<vec4<f32>, MAX_D4>;
     let kv_row = row_of(b, h, j, P.tk);
+    let kv_texel = texel_of(b, h, j, P.tk);
     for (var d = 0u; d < D4; d++) {
-      kj[d] = k[kv_row * D4 + d];
-      vj[d] = v[kv_row * D4 + d];
+      if (TEXTURES) {
+        kj[d] = textureLoad(kt, kv_texel + vec2<u32>(d, 0u), 0);
+        vj[d] = textureLoad(vt, kv_texel + vec2<u32>(d, 0u), 0);
+      } else {
+        kj[d] = k[kv_row * D4 + d];
+        vj[d] = v[kv_row * D4 + d];
+      }
     }
     for (var r = 0u; r < ROWS; r++) {
       var s = 0.0;   // s_ij
@@ -258,11 +292,17 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
   let start = select(0u, min(blk.first, P.tq), P.causal != 0u);
   for (var i = start; i < P.tq; i++) {
     let row = row_of(b, h, i, P.tq);
+    let texel = texel_of(b, h, i, P.tq);
     var qi: array<vec4<f32>, MAX_D4>;
     var gi: array<vec4<f32>, MAX_D4>;
     for (var d = 0u; d < D4; d++) {
-      qi[d] = q[row * D4 + d];
-      gi[d] = dout[row * D4 + d];
+      if (TEXTURES) {
+        qi[d] = textureLoad(qt, texel + vec2<u32>(d, 0u), 0);
+        gi[d] = textureLoad(gt, texel + vec2<u32>(d, 0u), 0);
+      } else {
+        qi[d] = q[row * D4 + d];
+        gi[d] = dout[row * D4 + d];
+      }
     }
     let st = stats[blk.bh * P.tq + i];
     let li = st.x;

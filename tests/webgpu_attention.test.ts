@@ -2,6 +2,7 @@
 // backend, and against the composed path built from the backend's own primitives — matmul → scale and mask →
 // softmax → matmul, and its backward through matmul and softmaxBackward — which is the slow, clear definition.
 
+import assert from "node:assert/strict";
 import type { AttentionParams, Backend, Storage, TypedArray } from "../src/backend/backend.ts";
 import { contiguousView } from "../src/backend/backend.ts";
 import { compareArrays, expectParity, gpuTest, RandomInputs } from "./parity_helper.ts";
@@ -184,3 +185,78 @@ async function runOn(
   for (const [name, o] of Object.entries(outs)) read[name] = await b.read(o);
   return read;
 }
+
+// Attention of 2²¹ multiply-adds of scores and more reads its streamed rows (k and v, or q and dout) from
+// textures. Both layouts, causal and not, with and without a key mask, a head dimension that needs padding, texture
+// rows of a multiple of 16 texels (copied by command) and not (copied by the to_texture kernel), tq ≠ tk; and one
+// shape just below the threshold, which keeps the buffers.
+const TEXTURE_CASES: [string, AttentionParams, boolean, boolean][] = [
+  [
+    "textures, [B, T, H, D], bidirectional (rows of 16 texels)",
+    {
+      batch: 2,
+      heads: 2,
+      tq: 128,
+      tk: 128,
+      headDim: 32,
+      scale: 1 / Math.sqrt(32),
+      causal: false,
+      layout: "bthd",
+    },
+    false,
+    true,
+  ],
+  [
+    "textures, [B, T, H, D], causal + mask (rows of 24 texels)",
+    { batch: 2, heads: 3, tq: 112, tk: 112, headDim: 32, scale: 0.2, causal: true, layout: "bthd" },
+    true,
+    true,
+  ],
+  [
+    "textures, [B, T, H, D], tq ≠ tk, head dim 30 (padded)",
+    { batch: 2, heads: 2, tq: 96, tk: 200, headDim: 30, scale: 0.2, causal: false, layout: "bthd" },
+    true,
+    true,
+  ],
+  [
+    "textures, [B, H, T, D], key mask (rows of 129 · 8 texels)",
+    { batch: 2, heads: 2, tq: 129, tk: 129, headDim: 32, scale: 0.2, causal: false, layout: "bhtd" },
+    true,
+    true,
+  ],
+  [
+    "textures, [B, H, T, D], causal, head dim 30 (padded)",
+    { batch: 2, heads: 3, tq: 112, tk: 112, headDim: 30, scale: 0.2, causal: true, layout: "bhtd" },
+    false,
+    true,
+  ],
+  [
+    "buffers just below the threshold",
+    { batch: 2, heads: 2, tq: 128, tk: 127, headDim: 32, scale: 0.2, causal: false, layout: "bthd" },
+    true,
+    false,
+  ],
+];
+
+await gpuTest("webgpu: fused attention from textures matches the CPU backend", async (gpu) => {
+  for (const [label, p, masked, textures] of TEXTURE_CASES) {
+    const work = { forward: 0, backward: 0 };
+    const count = () => gpu.stats.dispatches + gpu.stats.textureCopies;
+    await expectParity(gpu, label, inputs(p), (b, s) => {
+      if (b !== gpu) return fused(b, s, p, masked);
+      // Padding adds the same dispatches either way: count only where both paths need none.
+      const before = count();
+      const mask = masked ? s.mask : null;
+      const { out, lse } = b.attention(s.q, s.k, s.v, mask, p);
+      work.forward = count() - before;
+      const { dq, dk, dv } = b.attentionBackward(s.q, s.k, s.v, mask, out, lse, s.dout, p);
+      work.backward = count() - before - work.forward;
+      return { out, lse, dq, dk, dv };
+    }, ATTENTION);
+    if (p.headDim % 4 === 0) {
+      // Forward: two copies and the kernel, or the kernel. Backward: delta, dq and dk/dv, and two copies for each
+      // of the last two from textures.
+      assert.deepEqual(work, textures ? { forward: 3, backward: 7 } : { forward: 1, backward: 3 }, label);
+    }
+  }
+});

@@ -105,6 +105,19 @@ const ATTENTION_ROWS = 8;
 /** Largest head dimension of shaders/attention.wgsl (4 · `MAX_D4`). */
 const ATTENTION_MAX_HEAD_DIM = 256;
 
+/**
+ * Attention with at least this many multiply-adds of scores (batch·heads·tq·tk·headDim) reads its streamed rows
+ * from textures (`TEXTURES` in shaders/attention.wgsl); smaller ones read the buffers, saving the copies. Measured
+ * on llvmpipe (docs/performance.md): forward and backward through textures 1–2 ms slower at [1, 32, 4, 24]
+ * (batch, length, heads, head dimension), even at [4, 32, 4, 32] (2¹⁹); a sampler's forward at [1, 83, 4, 24]
+ * saved 2 ms of attention and spent as much or more on `to_texture` copies (rows of 24 texels), so sampling stays
+ * below the threshold and a training batch ([16, 128, 4, 32], 2²⁵) is far above it.
+ */
+const TEXTURE_ATTENTION_MIN_MACS = 2 ** 21;
+
+/** Texture slots of attention's two streamed operands (matmul uses 0 and 1). */
+const ATTENTION_SLOTS = [2, 3];
+
 /** How a matmul operand lies in a texture for matmul_texture (see {@link textureLayout}). */
 interface TextureLayout {
   /** Texels per row: one per vec4 of a row of the operand as stored. */
@@ -698,12 +711,14 @@ export class WebGpuBackend implements Backend {
     const [Q, K, V] = this.#headPadded([q, k, v], p, [p.tq, p.tk, p.tk], d4);
     const out = this.#gpu.alloc(p.batch * p.heads * p.tq * 4 * d4, "f32");
     const lse = this.#gpu.alloc(p.batch * p.heads * p.tq, "f32");
+    const textures = this.#attentionTextures([K, V], p, p.tk, d4);
     const bindings: Binding[] = [[1, Q], [2, K], [3, V], [4, this.#mask(keyMask)], [5, out], [6, lse]];
+    bindings.push([12, textures.rows[0]], [13, textures.rows[1]]);
     const blocks = p.batch * p.heads * Math.ceil(p.tq / ATTENTION_ROWS);
     this.#gpu.dispatch1D(
       "attention",
       "attention_forward",
-      { D4: d4 },
+      { D4: d4, TEXTURES: textures.used },
       this.#attentionParams(p, keyMask),
       bindings,
       blocks,
@@ -744,20 +759,24 @@ export class WebGpuBackend implements Backend {
     const dq = this.#gpu.alloc(rows * 4 * d4, "f32");
     const qBlocks = p.batch * p.heads * Math.ceil(p.tq / ATTENTION_ROWS);
     const common: Binding[] = [[1, Q], [2, K], [3, V], [4, mask], [7, G], [9, stats]];
+    const kv = this.#attentionTextures([K, V], p, p.tk, d4);
     this.#gpu.dispatch1D(
       "attention",
       "attention_backward_dq",
-      constants,
+      { ...constants, TEXTURES: kv.used },
       params,
-      [...common, [10, dq]],
+      [...common, [10, dq], [12, kv.rows[0]], [13, kv.rows[1]]],
       qBlocks,
     );
     // Step 3: dk and dv, one pass over the queries per block of keys.
     const dk = this.#gpu.alloc(p.batch * p.heads * p.tk * 4 * d4, "f32");
     const dv = this.#gpu.alloc(p.batch * p.heads * p.tk * 4 * d4, "f32");
     const kBlocks = p.batch * p.heads * Math.ceil(p.tk / ATTENTION_ROWS);
-    const kvBindings: Binding[] = [...common, [10, dk], [11, dv]];
-    this.#gpu.dispatch1D("attention", "attention_backward_dkdv", constants, params, kvBindings, kBlocks);
+    // The dq kernel's textures were read by the dispatch recorded above: their slots can be filled again.
+    const qg = this.#attentionTextures([Q, G], p, p.tq, d4);
+    const kvBindings: Binding[] = [...common, [10, dk], [11, dv], [14, qg.rows[0]], [15, qg.rows[1]]];
+    const dkdvConstants = { ...constants, TEXTURES: qg.used };
+    this.#gpu.dispatch1D("attention", "attention_backward_dkdv", dkdvConstants, params, kvBindings, kBlocks);
     this.release(stats);
     releasePadded(this, inputs, [Q, K, V, O, G]);
     return {
@@ -779,6 +798,31 @@ export class WebGpuBackend implements Backend {
       throw new Error(`attention: causal needs tq == tk, got ${p.tq} and ${p.tk}`);
     }
     return Math.ceil(p.headDim / 4);
+  }
+
+  /**
+   * Two streamed operands of an attention kernel (padded rows of 4·d4 values, `length` positions) as the textures
+   * of shaders/attention.wgsl, with `used: true`; or, for attention below {@link TEXTURE_ATTENTION_MIN_MACS} or a
+   * texture past the device's size limit, 1 × 1 placeholders for the unread bindings and `used: false`.
+   */
+  #attentionTextures(
+    xs: [GpuStorage, GpuStorage],
+    p: AttentionParams,
+    length: number,
+    d4: number,
+  ): { used: boolean; rows: [GPUTexture, GPUTexture] } {
+    // [B, T, H, D]: a texture row per position (its heads side by side); [B, H, T, D]: a row per head.
+    const layout = p.layout === "bthd"
+      ? { width: p.heads * d4, height: p.batch * length, rowsApart: 0 }
+      : { width: length * d4, height: p.batch * p.heads, rowsApart: 0 };
+    const macs = p.batch * p.heads * p.tq * p.tk * p.headDim;
+    const fits = Math.max(layout.width, layout.height) <= this.#gpu.maxTextureSize;
+    if (macs >= TEXTURE_ATTENTION_MIN_MACS && fits && layout.height > 0) {
+      const rows = xs.map((x, i) => this.#toTexture(x, layout, ATTENTION_SLOTS[i]));
+      return { used: true, rows: [rows[0], rows[1]] };
+    }
+    const [a, b] = ATTENTION_SLOTS.map((slot) => this.#gpu.texture(1, 1, slot));
+    return { used: false, rows: [a, b] };
   }
 
   /** The `Params` block of shaders/attention.wgsl. */
