@@ -914,10 +914,9 @@ function twinReading(twin: LabCell[]): string[] {
 /** A cell's NFE per sequence, or its batched NFE for cells recorded before the former was. */
 const perSequence = (c: LabCell) => c.nfe_per_sequence ?? c.nfe;
 
-/** The findings the issue's targets ask about, computed from the cells. */
-function findings(cells: LabCell[]): string[] {
-  const lines = ["## Findings", ""];
-  const syn = cells.filter((c) => c.task === "synthetic" && c.cache === "none");
+/** The NFE target on the synthetic task, per block length: the fixed schedule against the best parallel rule. */
+function nfeTargetFindings(syn: LabCell[]): string[] {
+  const lines: string[] = [];
   const rule = (c: LabCell) =>
     c.threshold !== null ? `threshold τ = ${c.threshold}` : `factor f = ${c.factor}`;
   for (const block of [...new Set(syn.map((c) => c.block_length))]) {
@@ -964,6 +963,13 @@ function findings(cells: LabCell[]): string[] {
       );
     }
   }
+  return lines;
+}
+
+/** The findings the issue's targets ask about, computed from the cells. */
+function findings(cells: LabCell[]): string[] {
+  const lines = ["## Findings", ""];
+  lines.push(...nfeTargetFindings(cells.filter((c) => c.task === "synthetic" && c.cache === "none")));
   for (const task of ["synthetic", "brown"] as const) {
     const none = cells.find((c) =>
       c.task === task && c.cache === "none" && c.strategy === "low_confidence" && c.steps === c.gen_length &&

@@ -80,15 +80,9 @@ export async function generateAutoregressive(
   const { bosId } = options;
   if (bosId !== undefined) {
     checkTokenId(bosId, model.vocabSize, "bosId");
-    const { tokens, nfe, nfePerRow } = await generateAutoregressive(
-      model,
-      prompts.map((p) => [bosId, ...p]),
-      {
-        ...options,
-        bosId: undefined,
-      },
-    );
-    return { tokens: tokens.map((row) => row.slice(1)), nfe, nfePerRow };
+    const withBos = prompts.map((p) => [bosId, ...p]);
+    const result = await generateAutoregressive(model, withBos, { ...options, bosId: undefined });
+    return { ...result, tokens: result.tokens.map((row) => row.slice(1)) };
   }
   const { genLength, padId, eosId, maskId } = options;
   const temperature = options.temperature ?? 0;
